@@ -1,0 +1,63 @@
+import type { Protection } from '../bundle/types.js';
+
+export type SegmentStatus = 'proven' | 'contradicted' | 'inconclusive';
+export type EvidenceLevel = 'config' | 'traffic' | 'request' | 'identity';
+
+/** One named fact behind a verdict: where it was read and what it says. */
+export interface EvidenceItem {
+  level: EvidenceLevel;
+  /** ProxyCapture.id or 'client' or null. */
+  proxy: string | null;
+  /** 'config_dump', 'stats', 'prometheus', 'certs', 'access_log', 'xfcc', 'client_handshake', ... */
+  source: string;
+  /** The exact listener / cluster / stat / header / field name. */
+  subject: string;
+  observed: string;
+  expected?: string;
+  /** What this item says about the segment. */
+  effect: 'supports' | 'contradicts' | 'neutral';
+  note?: string;
+}
+
+export interface SegmentVerdict {
+  id: string;
+  from: string;
+  to: string;
+  expect: Protection;
+  /** What the evidence shows; 'unknown' when nothing showed it. */
+  observed: Protection | 'unknown';
+  status: SegmentStatus;
+  /** One sentence for humans. */
+  summary: string;
+  /** Levels that backed the verdict (supporting or contradicting). */
+  levels: EvidenceLevel[];
+  evidence: EvidenceItem[];
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A problem worth telling that is not a segment verdict (PERMISSIVE, expiring cert, ...). Shared with audit. */
+export interface Finding {
+  severity: Severity;
+  /** Stable machine code, e.g. 'inbound-permissive', 'cert-expiring'. */
+  code: string;
+  /** The object concerned: 'pod mesh-verify/svc-... port 8080', 'secret default on bff'. */
+  object: string;
+  message: string;
+  evidence: EvidenceItem[];
+  /** One-line fix. */
+  fix: string | null;
+}
+
+export interface PathReport {
+  schemaVersion: 1;
+  runId: string;
+  target: { kind: string; simulated: boolean; description: string };
+  overall: SegmentStatus;
+  segments: SegmentVerdict[];
+  findings: Finding[];
+  counts: { proven: number; contradicted: number; inconclusive: number };
+  /** Exit code for this report: 0 all proven, 1 something contradicted, 3 inconclusive. */
+  exitCode: 0 | 1 | 3;
+  generatedAt: string;
+}

@@ -1,0 +1,176 @@
+/**
+ * The evidence bundle, schema version 1: one JSON document holding everything a run saw, so a
+ * verdict can be re-judged later and anywhere (`mesh-verify analyze <bundle>`).
+ * The JSON Schema lives in schemas/evidence-bundle.v1.schema.json and is checked on load.
+ *
+ * Raw admin captures are kept as Envoy returned them (text or JSON), so that a better parser can
+ * re-read an old bundle. Never stored: private keys, bearer tokens, kubeconfig credentials.
+ */
+export const BUNDLE_SCHEMA_VERSION = 1 as const;
+export const BUNDLE_KIND = 'mesh-verify/evidence-bundle' as const;
+
+export type Protection = 'tls' | 'mtls' | 'plaintext';
+
+export interface EvidenceBundle {
+  schemaVersion: typeof BUNDLE_SCHEMA_VERSION;
+  kind: typeof BUNDLE_KIND;
+  run: RunMetadata;
+  path: PathSpec;
+  proxies: ProxyCapture[];
+  client: ClientObservation | null;
+  requests: RequestRecord[];
+}
+
+export interface RunMetadata {
+  id: string;
+  startedAt: string;              // ISO 8601
+  finishedAt: string | null;
+  tool: { name: string; version: string };
+  target: {
+    /** kind: a kind cluster we created or reused; cluster: any kubeconfig context;
+     *  lab: the local simulated mesh (NOT a cluster); fixture: hand-made test data. */
+    kind: 'kind' | 'cluster' | 'lab' | 'fixture';
+    simulated: boolean;
+    context: string | null;
+    server: string | null;        // API server URL (no credentials)
+    description: string;
+  };
+  istio: { version: string | null; revision: string | null } | null;
+  scenario: string | null;        // --scenario NAME (cluster) or null
+  fault: string | null;           // --fault NAME (lab) or null
+  options: { requests: number; freshConnections: boolean };
+  notes: string[];
+}
+
+export type NodeKind = 'client' | 'nlb' | 'gateway' | 'sidecar' | 'app';
+
+export interface PathNode {
+  /** 'client', 'nlb', 'gateway', 'bff-sidecar', 'bff', 'svc-sidecar', 'svc'. */
+  id: string;
+  kind: NodeKind;
+  label: string;
+  /** ProxyCapture.id whose admin data describes this node (gateway and sidecars; apps point at their sidecar). */
+  proxy: string | null;
+}
+
+export interface SegmentSpec {
+  /** `<from>-><to>`, e.g. 'gateway->bff-sidecar'. */
+  id: string;
+  from: string;                   // PathNode.id
+  to: string;                     // PathNode.id
+  expect: Protection;
+  /** Where the evidence for this segment lives (all optional; absent means "not applicable"). */
+  hints: {
+    /** Upstream cluster on the `from` proxy, e.g. 'outbound|8080||bff.mesh-verify.svc.cluster.local'. */
+    cluster?: string;
+    /** Inbound port on the `to` proxy (virtualInbound chain / inbound|port|| cluster). */
+    inboundPort?: number;
+    /** Listener name on the receiving proxy, e.g. '0.0.0.0_8443' for the gateway. */
+    listener?: string;
+    /** SDS secret the receiving side should present, e.g. 'kubernetes://mesh-verify-credential'. */
+    serverSecret?: string;
+    /** SPIFFE id expected of the client side (mTLS) and of the server side. */
+    clientIdentity?: string;
+    serverIdentity?: string;
+    /** Loopback hop between a sidecar and its app. */
+    loopback?: boolean;
+  };
+}
+
+export interface PathSpec {
+  name: string;                   // 'reference'
+  host: string;                   // public host (SNI + Host)
+  entry: { address: string; port: number; kind: 'nodeport' | 'loadbalancer' | 'lab-nlb' | 'custom' };
+  nodes: PathNode[];
+  segments: SegmentSpec[];
+  /** The external CA the client trusts for the gateway credential (PEM, public). */
+  gatewayCaPem: string | null;
+}
+
+export interface CaptureError {
+  endpoint: string;               // '/config_dump', '/stats', 'logs', ...
+  phase: 'before' | 'after' | 'once';
+  message: string;
+}
+
+export interface AdminText {
+  /** The admin path as requested, e.g. '/stats?format=json' or '/config_dump?mask=...'. */
+  request: string;
+  contentType: 'text' | 'json';
+  body: string;
+  capturedAt: string;
+}
+
+export interface ProxyCapture {
+  /** 'gateway', 'bff', 'svc'. */
+  id: string;
+  role: 'gateway' | 'sidecar';
+  pod: { namespace: string; name: string; ip: string | null };
+  /** Expected SPIFFE id of this proxy's workload certificate. */
+  expectedIdentity: string | null;
+  /** How admin port 15000 was reached. */
+  via: 'port-forward' | 'exec' | 'direct' | 'fixture';
+  reachable: boolean;
+  errors: CaptureError[];
+  admin: {
+    serverInfo: AdminText | null;
+    configDump: AdminText | null;
+    certs: AdminText | null;
+    clusters: AdminText | null;
+    statsBefore: AdminText | null;
+    statsAfter: AdminText | null;
+    prometheusBefore: AdminText | null;
+    prometheusAfter: AdminText | null;
+  };
+  /** Access-log lines of this proxy that carry one of the run's request ids (raw, as logged). */
+  accessLog: string[];
+}
+
+export interface ChainCertificate {
+  pem: string;
+  subject: string;
+  issuer: string;
+  fingerprint256: string;         // lower-case hex, no colons
+  notAfter: string;
+  dnsSans: string[];
+  uriSans: string[];
+}
+
+export interface ClientObservation {
+  connectedTo: { address: string; port: number };
+  sni: string;
+  host: string;
+  tlsVersion: string | null;      // 'TLSv1.3'
+  alpn: string | null;            // 'h2' | 'http/1.1' | null
+  cipher: string | null;
+  /** Chain as presented by the server, leaf first. */
+  peerChain: ChainCertificate[];
+  /** Did the chain verify against PathSpec.gatewayCaPem for `host`? */
+  authorized: boolean;
+  authorizationError: string | null;
+  error: string | null;
+}
+
+export interface RequestRecord {
+  id: string;                     // the x-request-id mesh-verify sent
+  sentAt: string;
+  path: string;
+  status: number | null;
+  error: string | null;
+  durationMs: number | null;
+  /** Did this request reuse an already-open TLS connection? */
+  reusedConnection: boolean;
+  /** The bff app's JSON answer (what bff and svc received), or null. */
+  response: AppEcho | null;
+}
+
+/** What the reference app returns (fixtures/topology/app/app.mjs). */
+export interface AppEcho {
+  service: string;                // 'bff' | 'svc'
+  pod: string | null;
+  requestId: string | null;
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  upstream?: { url: string; status: number | null; error: string | null; body: AppEcho | null } | null;
+}

@@ -1,0 +1,81 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from './exit-codes.js';
+import { MeshVerifyError, formatError } from './errors.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerAnalyze } from './commands/analyze.js';
+import { registerLab } from './commands/lab.js';
+import { registerPath, registerUp, registerDown } from './commands/path.js';
+import { registerAudit } from './commands/audit.js';
+import { VERSION } from '../version.js';
+
+/**
+ * Shared state of one CLI invocation. Command actions set `exitCode`; process.exit is never
+ * called anywhere: bin/mesh-verify.js sets process.exitCode from main()'s result.
+ */
+export interface CliContext {
+  exitCode: number;
+  verbose(): boolean;
+  quiet(): boolean;
+}
+
+/**
+ * Command files (src/cli/commands/*.ts) must stay light at import time: they register options
+ * and import the modules doing the work lazily inside the action, so that `--help` and
+ * `inspect` start fast.
+ */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('mesh-verify')
+    .description('Prove where traffic in an Istio mesh is encrypted, decrypted and re-encrypted.')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--verbose', 'print stack traces and debug detail on errors'))
+    .addOption(new Option('-q, --quiet', 'no progress output (results only)'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+  registerInspect(program, ctx);
+  registerAnalyze(program, ctx);
+  registerPath(program, ctx);
+  registerUp(program, ctx);
+  registerDown(program, ctx);
+  registerAudit(program, ctx);
+  registerLab(program, ctx);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let verbose = argv.includes('--verbose');
+  const ctx: CliContext = {
+    exitCode: ExitCode.OK,
+    verbose: () => verbose,
+    quiet: () => argv.includes('--quiet') || argv.includes('-q'),
+  };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    verbose = Boolean(program.opts().verbose) || verbose;
+    return ctx.exitCode;
+  } catch (err) {
+    return handleError(err, verbose);
+  }
+}
+
+function handleError(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    // Help and version are not errors; commander already printed them.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return ExitCode.OK;
+    }
+    // commander printed its own one-line message already.
+    return ExitCode.USAGE;
+  }
+  if (err instanceof MeshVerifyError) {
+    process.stderr.write(`mesh-verify: ${formatError(err)}\n`);
+    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`mesh-verify: internal error: ${(err as Error)?.message ?? String(err)}\n`);
+  if (verbose) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  else process.stderr.write('mesh-verify: (run with --verbose for the stack trace; this is a bug, please report it)\n');
+  return ExitCode.INTERNAL;
+}

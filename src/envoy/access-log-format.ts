@@ -1,0 +1,36 @@
+/**
+ * The JSON access-log format mesh-verify configures (fixtures/istio mesh config
+ * `accessLogEncoding: JSON` + `accessLogFormat`) and the lab emits. Keys are the JSON field
+ * names; values are Envoy command operators. The parser (src/envoy/access-log.ts) reads these
+ * keys, and also Istio's default JSON keys, which are a subset.
+ */
+export const ACCESS_LOG_FORMAT: Record<string, string> = {
+  start_time: '%START_TIME%',
+  method: '%REQ(:METHOD)%',
+  path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+  protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%',
+  response_flags: '%RESPONSE_FLAGS%',
+  request_id: '%REQ(X-REQUEST-ID)%',
+  authority: '%REQ(:AUTHORITY)%',
+  route_name: '%ROUTE_NAME%',
+  upstream_cluster: '%UPSTREAM_CLUSTER%',
+  upstream_host: '%UPSTREAM_HOST%',
+  upstream_local_address: '%UPSTREAM_LOCAL_ADDRESS%',
+  downstream_local_address: '%DOWNSTREAM_LOCAL_ADDRESS%',
+  downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
+  requested_server_name: '%REQUESTED_SERVER_NAME%',
+  downstream_peer_uri_san: '%DOWNSTREAM_PEER_URI_SAN%',
+  downstream_local_uri_san: '%DOWNSTREAM_LOCAL_URI_SAN%',
+  downstream_tls_version: '%DOWNSTREAM_TLS_VERSION%',
+  downstream_peer_cert_sha256: '%DOWNSTREAM_PEER_FINGERPRINT_256%',
+  upstream_peer_uri_san: '%UPSTREAM_PEER_URI_SAN%',
+  upstream_tls_version: '%UPSTREAM_TLS_VERSION%',
+  upstream_transport_failure_reason: '%UPSTREAM_TRANSPORT_FAILURE_REASON%',
+  duration: '%DURATION%',
+  bytes_received: '%BYTES_RECEIVED%',
+  bytes_sent: '%BYTES_SENT%',
+};
+
+/** The header every probe request carries; Envoy keeps an incoming x-request-id. */
+export const REQUEST_ID_HEADER = 'x-request-id';

@@ -1,0 +1,175 @@
+/**
+ * Contracts of the pure Envoy admin parsers (src/envoy/*). Everything here is plain data that
+ * can be serialised to JSON. The `inspect` JSON output is built from ProxyPosture and is a
+ * public contract (fields may be added, never renamed or removed).
+ */
+
+export type ListenerState = 'active' | 'warming' | 'draining' | 'error';
+export type DownstreamTls = 'none' | 'tls' | 'mtls' | 'mixed';
+export type UpstreamTls = 'none' | 'tls' | 'mtls' | 'auto-mtls';
+export type InboundMode = 'STRICT' | 'PERMISSIVE' | 'PLAINTEXT';
+
+/** A decoded X.509 certificate (node:crypto X509Certificate). */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  serial: string;            // upper-case hex, as node:crypto prints it
+  notBefore: string;         // ISO 8601
+  notAfter: string;          // ISO 8601
+  uriSans: string[];
+  dnsSans: string[];
+  spiffeId: string | null;   // first URI SAN starting with spiffe://
+  isCa: boolean;
+  fingerprint256: string;    // lower-case hex without colons (what Envoy's XFCC Hash carries)
+  pem: string;
+}
+
+/** One filter chain's TLS as Envoy would apply it to a downstream connection. */
+export interface FilterChainTls {
+  name: string | null;
+  destinationPort: number | null;
+  transportProtocol: string | null;     // 'tls', 'raw_buffer' or null (any)
+  serverNames: string[];
+  applicationProtocols: string[];
+  /** none: plaintext; tls: terminates TLS; mtls: terminates and requires a client cert;
+   *  passthrough: matches TLS but has no DownstreamTlsContext (does not terminate). */
+  tls: 'none' | 'tls' | 'mtls' | 'passthrough';
+  requireClientCertificate: boolean;
+  certificateSecrets: string[];         // SDS names, e.g. 'default', 'kubernetes://cred'
+  validationSecret: string | null;      // e.g. 'ROOTCA'
+}
+
+export interface ListenerTls {
+  name: string;
+  address: string | null;
+  port: number | null;
+  state: ListenerState;
+  downstreamTls: DownstreamTls;
+  secrets: string[];
+  filterChains: FilterChainTls[];
+  /** Error text when state is 'error'. */
+  error?: string | null;
+}
+
+export interface InboundPortMode {
+  port: number;
+  mode: InboundMode;
+  /** false when the listener holding these chains is not active (warming, draining, error). */
+  inEffect: boolean;
+  listener: string;
+}
+
+export interface ClusterEndpoint {
+  address: string;
+  port: number | null;
+  /** EDS metadata `envoy.transport_socket_match.tlsMode` ('istio', 'disabled') or null when absent. */
+  tlsMode: string | null;
+}
+
+export interface ClusterTls {
+  name: string;
+  upstreamTls: UpstreamTls;
+  sans: string[];
+  verifiesServer: boolean;
+  presentsClientCertificate: boolean;
+  controlPlane: boolean;
+  sni: string | null;
+  alpn: string[];
+  certificateSecrets: string[];
+  validationSecret: string | null;
+  /** 'outbound' | 'inbound' | 'other' from Istio's cluster name `<dir>|port|subset|host`. */
+  direction: 'outbound' | 'inbound' | 'other';
+  service: { port: number | null; subset: string; host: string } | null;
+  /** Endpoints from EDS (include_eds) or null when the dump has none for this cluster. */
+  endpoints: ClusterEndpoint[] | null;
+}
+
+export interface SecretInfo {
+  name: string;
+  state: 'active' | 'warming';
+  kind: 'certificate' | 'trust-bundle' | 'unknown';
+  uriSans: string[];
+  notAfter: string | null;
+  expired: boolean | null;
+  /** Decoded chain (leaf first) for certificates, all roots for trust bundles; [] if none inline. */
+  chain: CertificateInfo[];
+}
+
+export interface ProxyPosture {
+  proxy: {
+    type: 'sidecar' | 'router' | null;
+    id: string | null;
+    istioVersion: string | null;
+    envoyVersion?: string | null;
+    namespace?: string | null;
+    podName?: string | null;
+  };
+  inbound: InboundPortMode[];
+  listeners: ListenerTls[];
+  clusters: ClusterTls[];
+  secrets: SecretInfo[];
+}
+
+/** Counters and gauges from /stats (text or JSON). Histograms are ignored. */
+export type StatsSnapshot = Map<string, number>;
+
+/** One sample from /stats/prometheus. */
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** One entry of /certs. */
+export interface CertsEntry {
+  caCert: CertsDetail[];
+  certChain: CertsDetail[];
+}
+export interface CertsDetail {
+  path: string | null;
+  serialNumber: string | null;
+  uriSans: string[];
+  dnsSans: string[];
+  daysUntilExpiration: number | null;
+  validFrom: string | null;
+  expirationTime: string | null;
+}
+
+/** One cluster from /clusters (text or ?format=json). */
+export interface ClusterStatus {
+  name: string;
+  addedViaApi: boolean | null;
+  hosts: { address: string; stats: Record<string, number>; health: string[] }[];
+}
+
+export interface ServerInfo {
+  version: string | null;         // full Envoy version string
+  envoyVersion: string | null;    // e.g. '1.30.5'
+  state: string | null;
+  serviceNode: string | null;     // e.g. 'sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local'
+  istioVersion: string | null;    // from node metadata ISTIO_VERSION when present
+  uptimeSeconds: number | null;
+}
+
+/** A parsed JSON access-log line (keys of ACCESS_LOG_FORMAT; '-' and empty become null). */
+export interface AccessLogEntry {
+  requestId: string | null;
+  startTime: string | null;
+  method: string | null;
+  path: string | null;
+  authority: string | null;
+  responseCode: number | null;
+  responseFlags: string | null;
+  upstreamCluster: string | null;
+  upstreamHost: string | null;
+  downstreamLocalAddress: string | null;
+  downstreamRemoteAddress: string | null;
+  requestedServerName: string | null;
+  downstreamPeerUriSan: string | null;
+  downstreamTlsVersion: string | null;
+  downstreamPeerCertSha256: string | null;
+  upstreamPeerUriSan: string | null;
+  upstreamTlsVersion: string | null;
+  upstreamTransportFailureReason: string | null;
+  raw: Record<string, unknown>;
+}

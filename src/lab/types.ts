@@ -1,0 +1,98 @@
+/**
+ * Contracts between the lab's parts. The lab is a SIMULATION of a cluster: real sockets, real
+ * TLS, real certificates, admin endpoints and a Kubernetes API in the real formats. Every report
+ * produced against it says so.
+ *
+ *   src/lab/dataplane/*  nlb, gateway, sidecars, apps, mesh CA, Envoy-like admin servers  (issue 3 §1-3)
+ *   src/lab/kube/*       the Kubernetes API double (HTTPS), kubeconfig, port-forward         (issue 3 §4)
+ *   src/lab/lab.ts       startLab(): wires both, translates Istio objects into MeshState    (issue 3 §5)
+ */
+
+export const LAB_FAULTS = [
+  'plaintext-gateway-bff', // gateway sends plaintext to bff; bff's sidecar is PERMISSIVE
+  'permissive-svc',        // svc is PERMISSIVE and a plaintext caller reaches it
+  'no-sidecar-svc',        // svc runs without a sidecar: bff's sidecar sends plaintext
+  'expired-cert',          // svc's workload certificate is expired
+  'foreign-root',          // svc's workload certificate chains to another root
+  'nlb-terminates-tls',    // the NLB presents its own certificate and re-originates TLS
+  'stats-filtered',        // Istio's default stats inclusion: no data-plane ssl.* stats
+] as const;
+export type LabFault = (typeof LAB_FAULTS)[number];
+
+export function isLabFault(name: string): name is LabFault {
+  return (LAB_FAULTS as readonly string[]).includes(name);
+}
+
+/**
+ * What the lab's "istiod" has decided, per the applied objects and the fault. The data plane is
+ * (re)configured from this; its sockets and admin output follow it consistently.
+ */
+export interface MeshState {
+  /** How the gateway's cluster to bff sends: Istio mTLS, or plaintext (DestinationRule DISABLE). */
+  gatewayToBff: 'mtls' | 'plaintext';
+  /** Inbound mode of the bff and svc sidecars (PeerAuthentication). */
+  inbound: { bff: 'STRICT' | 'PERMISSIVE'; svc: 'STRICT' | 'PERMISSIVE' };
+  /** svc has an istio-proxy (injection on). When false, bff's sidecar sends plaintext to svc. */
+  svcSidecar: boolean;
+  /** A workload without a sidecar calls svc in plaintext once per probe request. */
+  plaintextCallerToSvc: boolean;
+  /** Certificate faults on svc's workload certificate. */
+  svcCert: 'valid' | 'expired' | 'foreign-root';
+  /** The NLB terminates TLS with its own certificate and re-originates to the gateway. */
+  nlbTerminatesTls: boolean;
+  /** proxyStatsMatcher includes ssl.* and connection totals (false = Istio default inclusion). */
+  includeSslStats: boolean;
+}
+
+export const HEALTHY_MESH: MeshState = {
+  gatewayToBff: 'mtls',
+  inbound: { bff: 'STRICT', svc: 'STRICT' },
+  svcSidecar: true,
+  plaintextCallerToSvc: false,
+  svcCert: 'valid',
+  nlbTerminatesTls: false,
+  includeSslStats: true,
+};
+
+/** A lab proxy as the API double exposes it: a pod with an istio-proxy container. */
+export interface LabPod {
+  namespace: string;
+  name: string;
+  /** Deployment / app label. */
+  app: string;
+  serviceAccount: string;
+  ip: string;
+  labels: Record<string, string>;
+  /** Container name -> whether it is there (istio-proxy absent for no-sidecar workloads). */
+  containers: string[];
+  /** Container port -> 127.0.0.1 port that a port-forward to it reaches (15000 -> admin server). */
+  ports: Record<number, number>;
+  /** Log lines per container ('istio-proxy' = access log, app container = app log). */
+  logs(container: string): string[];
+}
+
+export interface RunningLab {
+  /** Always true: consumers put it in every report. */
+  simulated: true;
+  fault: LabFault | null;
+  state: MeshState;
+  /** The NLB-equivalent the external client connects to. */
+  nlb: { host: string; port: number };
+  publicHost: string;
+  /** The external CA that issued the gateway credential (what a client trusts). */
+  externalCaPem: string;
+  meshRootPem: string;
+  apiServerUrl: string;
+  kubeconfigPath: string;
+  pods(): LabPod[];
+  stop(): Promise<void>;
+}
+
+export interface LabOptions {
+  fault?: LabFault | null;
+  /** Where to write the kubeconfig (default: a temp file removed on stop). */
+  kubeconfigOut?: string;
+  /** Scale mode for audit benchmarks: N extra proxy pods (issue 5). */
+  proxies?: number;
+  log?: (line: string) => void;
+}
