@@ -1,0 +1,137 @@
+import http from 'node:http';
+import { EnvironmentError } from '../cli/errors.js';
+import { ENVOY_ADMIN_PORT } from '../topology/reference.js';
+import { execInPod } from './exec-in-pod.js';
+import type { KubeClients } from './kube-client.js';
+import { probePortForward, startPortForwardServer, upgradeStatus } from './port-forward-server.js';
+import { SIDECAR_CONTAINER } from './pod-status.js';
+
+/** How the collector reaches a proxy's Envoy admin port: one plain GET at a time. */
+export interface AdminTransport {
+  via: 'port-forward' | 'exec';
+  get(path: string, opts?: { timeoutMs?: number }): Promise<{ status: number; body: string }>;
+  close(): Promise<void>;
+  /** Why port-forward was not used (set when via is 'exec'). */
+  fallbackReason?: string;
+}
+
+export interface AdminTransportOptions {
+  /** Admin port in the pod (default 15000). */
+  port?: number;
+  container?: typeof SIDECAR_CONTAINER;
+  /** Fall back to `pilot-agent request` via exec when port-forward is refused (default true). */
+  allowExec?: boolean;
+  /** Bound for opening the transport (default 10 s). */
+  timeoutMs?: number;
+}
+
+type Pod = { namespace: string; name: string };
+
+const DEFAULT_GET_TIMEOUT_MS = 15_000;
+
+/**
+ * Reach a pod's Envoy admin port: a Kubernetes port-forward behind a local socket server, with
+ * keep-alive HTTP GETs to it; when the API server refuses the port-forward (e.g. no
+ * `pods/portforward` right) and exec is allowed, `pilot-agent request GET <path>` in istio-proxy.
+ */
+export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: AdminTransportOptions = {}): Promise<AdminTransport> {
+  const port = opts.port ?? ENVOY_ADMIN_PORT;
+  const container = opts.container ?? SIDECAR_CONTAINER;
+  const allowExec = opts.allowExec ?? true;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const where = `${pod.namespace}/${pod.name}:${port}`;
+  try {
+    await probePortForward(clients, pod, port, timeoutMs);
+  } catch (err) {
+    const status = upgradeStatus(err);
+    const reason = `port-forward to ${where} refused${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`;
+    if (!allowExec) {
+      throw new EnvironmentError(reason, status === 403 ? 'grant create on pods/portforward, or allow the exec fallback' : 'check that the pod exists and is running', { cause: err });
+    }
+    return await openExecTransport(clients, pod, container, port, reason, timeoutMs);
+  }
+  return await openPortForwardTransport(clients, pod, port);
+}
+
+async function openPortForwardTransport(clients: KubeClients, pod: Pod, port: number): Promise<AdminTransport> {
+  const server = await startPortForwardServer(clients, pod, port);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const where = `${pod.namespace}/${pod.name}:${port}`;
+  return {
+    via: 'port-forward',
+    get(path, o = {}) {
+      const timeoutMs = o.timeoutMs ?? DEFAULT_GET_TIMEOUT_MS;
+      return new Promise((resolve, reject) => {
+        const req = http.get({ host: server.host, port: server.port, path, agent, headers: { accept: '*/*' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', (e) => reject(getError(where, path, e, server.lastError())));
+        });
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on('error', (e) => reject(getError(where, path, e, server.lastError())));
+      });
+    },
+    async close() {
+      agent.destroy();
+      await server.close();
+    },
+  };
+}
+
+function getError(where: string, path: string, err: Error, forwardError: string | null): Error {
+  return new Error(`GET ${path} on ${where} via port-forward failed: ${err.message}${forwardError ? ` (${forwardError})` : ''}`, { cause: err });
+}
+
+/**
+ * Map `pilot-agent request` results back to HTTP: it prints the body (plus a newline) and exits 0
+ * for status < 400 and for 404; for other statuses >= 400 it exits non-zero with
+ * "received unsuccessful status code N: body" on stderr.
+ */
+export function parsePilotAgentResult(exitCode: number | null, stdout: string, stderr: string): { status: number; body: string } | null {
+  if (exitCode === 0) {
+    const body = stdout.endsWith('\n') ? stdout.slice(0, -1) : stdout;
+    // Envoy admin answers unknown paths with 404 and this text; pilot-agent exits 0 for 404.
+    return { status: body.startsWith('invalid path.') ? 404 : 200, body };
+  }
+  const m = /received unsuccessful status code (\d{3}): ?([\s\S]*)$/.exec(stderr);
+  if (m) return { status: Number(m[1]), body: m[2].replace(/\n$/, '') };
+  return null;
+}
+
+async function openExecTransport(clients: KubeClients, pod: Pod, container: string, port: number, fallbackReason: string,
+  timeoutMs: number): Promise<AdminTransport> {
+  const where = `${pod.namespace}/${pod.name} (${container})`;
+  const command = (path: string) => port === ENVOY_ADMIN_PORT
+    ? ['pilot-agent', 'request', 'GET', path]
+    : ['pilot-agent', 'request', '--debug-port', String(port), 'GET', path];
+  const run = async (path: string, t: number) => {
+    let r;
+    try {
+      r = await execInPod(clients, pod, container, command(path), { timeoutMs: t });
+    } catch (err) {
+      const status = upgradeStatus(err);
+      throw new EnvironmentError(`exec into ${where} refused${status ? ` (HTTP ${status})` : ''} after ${fallbackReason}`,
+        status === 403 ? 'grant create on pods/portforward (or pods/exec) to this context' : undefined, { cause: err });
+    }
+    const parsed = parsePilotAgentResult(r.exitCode, r.stdout, r.stderr);
+    if (!parsed) {
+      throw new Error(`pilot-agent request GET ${path} in ${where} failed (exit ${r.exitCode ?? 'unknown'}): ${r.stderr.trim().split('\n')[0] || 'no output'}`);
+    }
+    return parsed;
+  };
+  // Fail now, with one clear error, if exec is refused too.
+  try {
+    await run('/ready', timeoutMs);
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw err;
+    throw new EnvironmentError(`${(err as Error).message} (after ${fallbackReason})`,
+      'check that the pod runs an istio-proxy container with pilot-agent', { cause: err });
+  }
+  return {
+    via: 'exec',
+    fallbackReason,
+    get: (path, o = {}) => run(path, o.timeoutMs ?? DEFAULT_GET_TIMEOUT_MS),
+    close: async () => {},
+  };
+}

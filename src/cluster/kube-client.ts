@@ -1,0 +1,187 @@
+import { existsSync } from 'node:fs';
+import https from 'node:https';
+import http from 'node:http';
+import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { EnvironmentError } from '../cli/errors.js';
+
+/**
+ * The Kubernetes clients every cluster step uses, built from one kubeconfig and one context.
+ * `server` is the API server URL without credentials (safe to put in a bundle).
+ */
+export interface KubeClients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  objects: KubernetesObjectApi;
+  context: string;
+  server: string;
+}
+
+export interface ConnectOptions {
+  /** Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config). */
+  kubeconfig?: string;
+  /** Context name (default: the kubeconfig's current context). */
+  context?: string;
+  /** Bound for the reachability check (GET /version). */
+  timeoutMs?: number;
+  /** Skip the reachability check (tests, or callers that check later). */
+  skipVersionCheck?: boolean;
+}
+
+/** Load a kubeconfig and select a context, with one clear EnvironmentError for each way it fails. */
+export function loadKubeConfig(opts: { kubeconfig?: string; context?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  const file = opts.kubeconfig ?? firstKubeconfigFromEnv();
+  try {
+    if (file) {
+      if (!existsSync(file)) {
+        throw new EnvironmentError(`kubeconfig ${file} not found`, 'pass --kubeconfig FILE or set KUBECONFIG to an existing file');
+      }
+      kc.loadFromFile(file);
+    } else {
+      kc.loadFromDefault();
+    }
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw err;
+    throw new EnvironmentError(`kubeconfig ${file ?? '~/.kube/config'} cannot be read: ${(err as Error).message}`,
+      'check that it is a valid kubeconfig (kubectl config view)', { cause: err });
+  }
+  const names = kc.getContexts().map((c) => c.name);
+  if (names.length === 0) {
+    throw new EnvironmentError(`no kubeconfig found (or it has no contexts)${file ? `: ${file}` : ''}`,
+      'create a cluster (mesh-verify up) or pass --kubeconfig FILE / --context NAME');
+  }
+  if (opts.context) {
+    if (!names.includes(opts.context)) {
+      throw new EnvironmentError(`context "${opts.context}" is not in the kubeconfig (known: ${names.join(', ')})`,
+        'pass one of the known contexts with --context');
+    }
+    kc.setCurrentContext(opts.context);
+  } else if (!kc.getCurrentContext() || !names.includes(kc.getCurrentContext())) {
+    throw new EnvironmentError(`the kubeconfig has no current context (known: ${names.join(', ')})`,
+      'pass --context NAME or run kubectl config use-context NAME');
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new EnvironmentError(`context "${kc.getCurrentContext()}" names a cluster that is not in the kubeconfig`,
+      'fix the kubeconfig or choose another --context');
+  }
+  return kc;
+}
+
+function firstKubeconfigFromEnv(): string | undefined {
+  const v = process.env.KUBECONFIG;
+  if (!v) return undefined;
+  return v.split(process.platform === 'win32' ? ';' : ':').find((f) => f.length > 0);
+}
+
+/** Build clients for a kubeconfig context and check that its API server answers GET /version. */
+export async function connectKube(opts: ConnectOptions = {}): Promise<KubeClients> {
+  const kc = loadKubeConfig(opts);
+  const clients = clientsFor(kc);
+  if (!opts.skipVersionCheck) await checkApiReachable(kc, opts.timeoutMs ?? 10_000);
+  return clients;
+}
+
+export function clientsFor(kc: KubeConfig): KubeClients {
+  const server = kc.getCurrentCluster()?.server ?? '';
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+    context: kc.getCurrentContext(),
+    server: stripCredentials(server),
+  };
+}
+
+function stripCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
+
+export interface ApiResponse {
+  status: number;
+  body: string;
+}
+
+/**
+ * One raw request to the API server with the kubeconfig's credentials and a time bound
+ * (client-node's generated clients offer no per-call timeout).
+ */
+export async function apiRequest(kc: KubeConfig, method: string, path: string,
+  opts: { body?: unknown; timeoutMs?: number; contentType?: string } = {}): Promise<ApiResponse> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new EnvironmentError('no current cluster in the kubeconfig', 'pass --context NAME');
+  const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : cluster.server + '/');
+  const options: https.RequestOptions = { method, headers: {} };
+  await kc.applyToHTTPSOptions(options);
+  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  options.headers = { ...(options.headers as Record<string, string>), accept: 'application/json' };
+  if (payload !== undefined) {
+    (options.headers as Record<string, string>)['content-type'] = opts.contentType ?? 'application/json';
+  }
+  const mod = url.protocol === 'https:' ? https : http;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  return await new Promise<ApiResponse>((resolve, reject) => {
+    const req = mod.request(url, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** GET /version; EnvironmentError naming the server when it does not answer or rejects us. */
+export async function checkApiReachable(kc: KubeConfig, timeoutMs = 10_000): Promise<{ gitVersion: string | null }> {
+  const server = stripCredentials(kc.getCurrentCluster()?.server ?? '');
+  let res: ApiResponse;
+  try {
+    res = await apiRequest(kc, 'GET', '/version', { timeoutMs });
+  } catch (err) {
+    throw new EnvironmentError(`Kubernetes API ${server} (context ${kc.getCurrentContext()}) is unreachable: ${(err as Error).message}`,
+      'start the cluster (mesh-verify up) or check --context / --kubeconfig', { cause: err });
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new EnvironmentError(`Kubernetes API ${server} rejected our credentials (HTTP ${res.status} on /version)`,
+      'refresh the kubeconfig credentials for this context');
+  }
+  if (res.status !== 200) {
+    throw new EnvironmentError(`Kubernetes API ${server} answered HTTP ${res.status} on /version`,
+      'check that the server URL in the kubeconfig points at a Kubernetes API server');
+  }
+  try {
+    const v = JSON.parse(res.body) as { gitVersion?: string };
+    return { gitVersion: v.gitVersion ?? null };
+  } catch {
+    return { gitVersion: null };
+  }
+}
+
+/** HTTP status of a client-node error (ApiException.code), or null. */
+export function apiErrorCode(err: unknown): number | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : null;
+}
+
+/** A one-line description of a client-node error: the Status message when the API sent one. */
+export function apiErrorMessage(err: unknown): string {
+  const e = err as { code?: number; body?: unknown; message?: string };
+  let body = e?.body;
+  if (typeof body === 'string') {
+    try { body = JSON.parse(body); } catch { /* keep text */ }
+  }
+  const msg = (body as { message?: string } | undefined)?.message;
+  if (typeof msg === 'string' && msg) return typeof e.code === 'number' ? `HTTP ${e.code}: ${msg}` : msg;
+  if (typeof e?.code === 'number') return `HTTP ${e.code}`;
+  return e?.message?.split('\n')[0] ?? String(err);
+}
