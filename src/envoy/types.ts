@@ -37,6 +37,8 @@ export interface FilterChainTls {
   requireClientCertificate: boolean;
   certificateSecrets: string[];         // SDS names, e.g. 'default', 'kubernetes://cred'
   validationSecret: string | null;      // e.g. 'ROOTCA'
+  /** Added: SAN matchers applied to the client certificate (mTLS chains), [] when none. */
+  peerSanMatchers?: SanMatcher[];
 }
 
 export interface ListenerTls {
@@ -49,6 +51,8 @@ export interface ListenerTls {
   filterChains: FilterChainTls[];
   /** Error text when state is 'error'. */
   error?: string | null;
+  /** Added: from the bootstrap (static_listeners: admin, health, prometheus), not from xDS. */
+  static?: boolean;
 }
 
 export interface InboundPortMode {
@@ -57,6 +61,8 @@ export interface InboundPortMode {
   /** false when the listener holding these chains is not active (warming, draining, error). */
   inEffect: boolean;
   listener: string;
+  /** Added: true for the catch-all chains (no destination port; reported as port 0). */
+  catchAll?: boolean;
 }
 
 export interface ClusterEndpoint {
@@ -82,6 +88,27 @@ export interface ClusterTls {
   service: { port: number | null; subset: string; host: string } | null;
   /** Endpoints from EDS (include_eds) or null when the dump has none for this cluster. */
   endpoints: ClusterEndpoint[] | null;
+  /** Added: every SAN matcher (exact/prefix/suffix/contains/regex, typed or not). `sans` holds
+   *  their values; use `sanMatches()` from src/envoy/san-match.ts to test an identity. */
+  sanMatchers?: SanMatcher[];
+  /** Added: SPIFFE trust domains of Envoy's SPIFFE custom validator, when used. */
+  trustDomains?: string[];
+  /** Added: from the bootstrap (static_clusters) rather than xDS. */
+  static?: boolean;
+  /** Added: 'warming' for dynamic_warming_clusters. */
+  state?: 'active' | 'warming';
+  /** Added: for auto-mtls with known endpoints: mtls when every endpoint carries tlsMode istio,
+   *  none when none does, mixed otherwise; null when endpoints are unknown or not auto-mtls. */
+  endpointTls?: 'mtls' | 'none' | 'mixed' | null;
+}
+
+/** One SAN matcher of a CertificateValidationContext. */
+export interface SanMatcher {
+  /** 'URI', 'DNS', ... for match_typed_subject_alt_names; null for untyped matchers. */
+  sanType: string | null;
+  kind: 'exact' | 'prefix' | 'suffix' | 'contains' | 'regex';
+  value: string;
+  ignoreCase?: boolean;
 }
 
 export interface SecretInfo {
@@ -108,10 +135,31 @@ export interface ProxyPosture {
   listeners: ListenerTls[];
   clusters: ClusterTls[];
   secrets: SecretInfo[];
+  /** Added: the config dump sections present (short @type names, e.g. 'ListenersConfigDump'). */
+  sections?: string[];
 }
 
 /** Counters and gauges from /stats (text or JSON). Histograms are ignored. */
 export type StatsSnapshot = Map<string, number>;
+
+/** One `istio_requests_total` series from /stats/prometheus, Istio's labels named. */
+export interface IstioRequestSeries {
+  reporter: string | null;                  // 'source' | 'destination'
+  sourceWorkload: string | null;
+  sourceNamespace: string | null;
+  sourcePrincipal: string | null;           // 'spiffe://...' or 'unknown'
+  destinationWorkload: string | null;
+  destinationNamespace: string | null;
+  destinationPrincipal: string | null;
+  destinationService: string | null;
+  destinationServiceName: string | null;
+  connectionSecurityPolicy: string | null;  // 'mutual_tls' | 'none' | 'unknown'
+  requestProtocol: string | null;
+  responseCode: string | null;
+  responseFlags: string | null;
+  value: number;
+  labels: Record<string, string>;
+}
 
 /** One sample from /stats/prometheus. */
 export interface PromSample {

@@ -1,0 +1,135 @@
+import { X509Certificate } from 'node:crypto';
+import type { CertificateInfo } from './types.js';
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * Decode every certificate of a PEM bundle (leaf first, in file order) with node:crypto.
+ * Blocks that do not decode are skipped; text without a PEM block gives [].
+ */
+export function decodeCertificates(pem: string): CertificateInfo[] {
+  const out: CertificateInfo[] = [];
+  for (const block of pem.match(PEM_BLOCK) ?? []) {
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(block);
+    } catch {
+      continue;
+    }
+    out.push(describeCertificate(cert, block));
+  }
+  return out;
+}
+
+function describeCertificate(cert: X509Certificate, pem: string): CertificateInfo {
+  const { uriSans, dnsSans } = splitSubjectAltName(cert.subjectAltName);
+  return {
+    subject: oneLine(cert.subject),
+    issuer: oneLine(cert.issuer),
+    serial: cert.serialNumber.toUpperCase(),
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
+    uriSans,
+    dnsSans,
+    spiffeId: uriSans.find((u) => u.startsWith('spiffe://')) ?? null,
+    isCa: cert.ca,
+    fingerprint256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
+    pem: `${pem.trim()}\n`,
+  };
+}
+
+/** node:crypto prints subjects one attribute per line; keep them on one line, comma separated. */
+function oneLine(dn: string | undefined): string {
+  if (!dn) return '';
+  return dn.split('\n').filter(Boolean).join(', ');
+}
+
+/** Parse node's `subjectAltName` ("DNS:a, URI:spiffe://..., IP Address:..."), quoted values included. */
+export function splitSubjectAltName(san: string | undefined): { uriSans: string[]; dnsSans: string[] } {
+  const uriSans: string[] = [];
+  const dnsSans: string[] = [];
+  if (!san) return { uriSans, dnsSans };
+  for (const entry of splitSanEntries(san)) {
+    const idx = entry.indexOf(':');
+    if (idx < 0) continue;
+    const kind = entry.slice(0, idx).trim();
+    let value = entry.slice(idx + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"')) {
+      try {
+        value = JSON.parse(value) as string;
+      } catch {
+        value = value.slice(1, -1);
+      }
+    }
+    if (kind === 'URI') uriSans.push(value);
+    else if (kind === 'DNS') dnsSans.push(value);
+  }
+  return { uriSans, dnsSans };
+}
+
+function splitSanEntries(san: string): string[] {
+  const entries: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (let i = 0; i < san.length; i++) {
+    const ch = san[i];
+    if (ch === '\\' && quoted && i + 1 < san.length) {
+      current += ch + san[++i];
+      continue;
+    }
+    if (ch === '"') quoted = !quoted;
+    if (ch === ',' && !quoted) {
+      entries.push(current);
+      current = '';
+      continue;
+    }
+    current += ch;
+  }
+  if (current.trim() !== '') entries.push(current);
+  return entries;
+}
+
+/**
+ * Does the first certificate of `leafPem` chain, through the intermediates that follow it in the
+ * same PEM, to one of `rootPems`? Checks issuer names, signatures and that each issuer is a CA.
+ * Validity dates are not checked here (expiry is reported separately).
+ */
+export function chainsTo(leafPem: string, rootPems: string[]): boolean {
+  const chain = parseAll(leafPem);
+  if (chain.length === 0) return false;
+  const roots = rootPems.flatMap(parseAll);
+  if (roots.length === 0) return false;
+  const pool = [...chain.slice(1), ...roots];
+  let current = chain[0];
+  for (let depth = 0; depth <= pool.length; depth++) {
+    for (const root of roots) {
+      if (signedBy(current, root)) return true;
+    }
+    const next = pool.find((c) => c !== current && !roots.includes(c) && signedBy(current, c));
+    if (!next) return false;
+    current = next;
+  }
+  return false;
+}
+
+function parseAll(pem: string): X509Certificate[] {
+  const out: X509Certificate[] = [];
+  for (const block of pem.match(PEM_BLOCK) ?? []) {
+    try {
+      out.push(new X509Certificate(block));
+    } catch {
+      // not a certificate: ignore
+    }
+  }
+  return out;
+}
+
+function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
+  if (!issuer.ca) return false;
+  if (cert.issuer !== issuer.subject) return false;
+  try {
+    return cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,14 @@
+export * from './types.js';
+export { ACCESS_LOG_FORMAT, REQUEST_ID_HEADER } from './access-log-format.js';
+export { parseConfigDump, isIstioConfigDump, inspectConfigDump, postureOf } from './config-dump.js';
+export type { ConfigDump, DumpListener, DumpCluster, DumpSecret, DumpState } from './config-dump.js';
+export { decodeCertificates, chainsTo } from './certificate.js';
+export { parseCerts } from './certs.js';
+export { parseStats, statDelta, statNames } from './stats.js';
+export { parsePrometheus, istioRequests } from './prometheus.js';
+export { parseClusters } from './clusters.js';
+export { parseServerInfo } from './server-info.js';
+export { parseAccessLogLine } from './access-log.js';
+export { parseXfcc, type XfccElement } from './xfcc.js';
+export { sanMatches } from './san-match.js';
+export { parseClusterName, CONTROL_PLANE_CLUSTERS } from './cluster-tls.js';

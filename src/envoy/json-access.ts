@@ -1,0 +1,31 @@
+/** Narrowing helpers for untyped JSON read from Envoy's admin API. */
+export type JsonRecord = Record<string, unknown>;
+
+export function asRecord(v: unknown): JsonRecord | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as JsonRecord) : null;
+}
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function asString(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+/** proto3 JSON prints int64/uint64 as strings; accept both. */
+export function asNumber(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && v.trim() !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : null;
+  }
+  return null;
+}
+
+/** google.protobuf.BoolValue appears as `true` or `{ "value": true }`. */
+export function asBool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  const r = asRecord(v);
+  return r ? r.value === true : false;
+}

@@ -1,0 +1,104 @@
+import type { DownstreamTls, FilterChainTls, InboundMode, InboundPortMode, ListenerTls } from './types.js';
+import type { DumpListener } from './config-dump.js';
+import { asArray, asNumber, asRecord, asString, type JsonRecord } from './json-access.js';
+import { readTlsContext, tlsContextOf } from './tls-context.js';
+
+/** Downstream TLS of every listener, in dump order (static first). */
+export function inspectListeners(listeners: DumpListener[]): ListenerTls[] {
+  return listeners.map((l) => {
+    const sock = asRecord(asRecord(l.listener.address)?.socket_address);
+    const chains = asArray(l.listener.filter_chains).map((fc) => filterChainTls(asRecord(fc) ?? {}));
+    const defaultChain = asRecord(l.listener.default_filter_chain);
+    if (defaultChain) chains.push(filterChainTls(defaultChain));
+    const secrets = new Set<string>();
+    for (const fc of chains) {
+      for (const s of fc.certificateSecrets) secrets.add(s);
+      if (fc.validationSecret) secrets.add(fc.validationSecret);
+    }
+    const out: ListenerTls = {
+      name: l.name,
+      address: asString(sock?.address),
+      port: asNumber(sock?.port_value),
+      state: l.state,
+      downstreamTls: summarize(chains),
+      secrets: [...secrets],
+      filterChains: chains,
+      static: l.static,
+    };
+    if (l.state === 'error') out.error = l.error;
+    return out;
+  });
+}
+
+function filterChainTls(fc: JsonRecord): FilterChainTls {
+  const match = asRecord(fc.filter_chain_match) ?? {};
+  const transportProtocol = asString(match.transport_protocol) || null;
+  const serverNames = asArray(match.server_names).filter((s): s is string => typeof s === 'string');
+  const ctxRecord = tlsContextOf(fc.transport_socket, 'Downstream') ?? asRecord(fc.tls_context);
+  const ctx = ctxRecord ? readTlsContext(ctxRecord) : null;
+  let tls: FilterChainTls['tls'];
+  if (ctx) tls = ctx.requireClientCertificate ? 'mtls' : 'tls';
+  // Matching TLS (by transport or SNI) without a TLS context forwards the bytes still encrypted.
+  else if (transportProtocol === 'tls' || serverNames.length > 0) tls = 'passthrough';
+  else tls = 'none';
+  const out: FilterChainTls = {
+    name: asString(fc.name),
+    destinationPort: asNumber(asRecord(match.destination_port)?.value ?? match.destination_port),
+    transportProtocol,
+    serverNames,
+    applicationProtocols: asArray(match.application_protocols).filter((s): s is string => typeof s === 'string'),
+    tls,
+    requireClientCertificate: ctx?.requireClientCertificate ?? false,
+    certificateSecrets: ctx?.certificateSecrets ?? [],
+    validationSecret: ctx?.validationSecret ?? null,
+  };
+  if (ctx && ctx.sanMatchers.length > 0) out.peerSanMatchers = ctx.sanMatchers;
+  return out;
+}
+
+/** none: nothing terminates TLS (plaintext or passthrough only); tls/mtls: every chain does; else mixed. */
+function summarize(chains: FilterChainTls[]): DownstreamTls {
+  if (chains.length === 0) return 'none';
+  const kinds = new Set(chains.map((c) => (c.tls === 'passthrough' ? 'none' : c.tls)));
+  if (kinds.size === 1) return [...kinds][0] as DownstreamTls;
+  return 'mixed';
+}
+
+const VIRTUAL_INBOUND = 'virtualInbound';
+
+/**
+ * A sidecar's inbound mode per port, from its virtualInbound listener(s): STRICT when a port only
+ * has mTLS chains, PERMISSIVE when it has mTLS and non-mTLS (plaintext, passthrough or one-way
+ * TLS) chains, PLAINTEXT when it has no mTLS chain. Catch-all chains (no destination port) are
+ * port 0. The blackhole chain for the listener's own port is skipped. Not in effect unless the
+ * listener is active.
+ */
+export function inboundModes(listeners: ListenerTls[]): InboundPortMode[] {
+  const out: InboundPortMode[] = [];
+  for (const l of listeners) {
+    if (l.name !== VIRTUAL_INBOUND) continue;
+    const byPort = new Map<number, FilterChainTls[]>();
+    for (const fc of l.filterChains) {
+      if (fc.destinationPort !== null && fc.destinationPort === l.port) continue;
+      if (fc.name && fc.name.endsWith('-blackhole')) continue;
+      const port = fc.destinationPort ?? 0;
+      const list = byPort.get(port) ?? [];
+      list.push(fc);
+      byPort.set(port, list);
+    }
+    for (const [port, chains] of byPort) {
+      const entry: InboundPortMode = { port, mode: modeOf(chains), inEffect: l.state === 'active', listener: l.name };
+      if (port === 0) entry.catchAll = true;
+      out.push(entry);
+    }
+  }
+  return out.sort((a, b) => a.port - b.port || Number(b.inEffect) - Number(a.inEffect));
+}
+
+function modeOf(chains: FilterChainTls[]): InboundMode {
+  const mtls = chains.some((c) => c.tls === 'mtls');
+  const other = chains.some((c) => c.tls !== 'mtls');
+  if (mtls && !other) return 'STRICT';
+  if (mtls) return 'PERMISSIVE';
+  return 'PLAINTEXT';
+}

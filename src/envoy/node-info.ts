@@ -1,0 +1,39 @@
+import type { ProxyPosture } from './types.js';
+import { asNumber, asRecord, asString, type JsonRecord } from './json-access.js';
+
+/**
+ * Who the proxy is, from the bootstrap's node: Istio ids look like
+ * `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` (gateways: `router~`).
+ */
+export function describeNode(bootstrap: JsonRecord | null): ProxyPosture['proxy'] {
+  const node = asRecord(bootstrap?.node);
+  const id = asString(node?.id);
+  const metadata = asRecord(node?.metadata);
+  const parts = id ? id.split('~') : [];
+  const kind = parts[0];
+  const type = kind === 'sidecar' || kind === 'router' ? kind : null;
+  let podName = asString(metadata?.NAME);
+  let namespace = asString(metadata?.NAMESPACE);
+  if (type && parts[2]) {
+    const dot = parts[2].lastIndexOf('.');
+    if (!podName) podName = dot > 0 ? parts[2].slice(0, dot) : parts[2];
+    if (!namespace && dot > 0) namespace = parts[2].slice(dot + 1);
+  }
+  return {
+    type,
+    id,
+    istioVersion: asString(metadata?.ISTIO_VERSION),
+    envoyVersion: envoyVersion(node),
+    namespace,
+    podName,
+  };
+}
+
+function envoyVersion(node: JsonRecord | null): string | null {
+  const v = asRecord(asRecord(node?.user_agent_build_version)?.version);
+  if (!v) return null;
+  const major = asNumber(v.major_number) ?? 0;
+  const minor = asNumber(v.minor_number) ?? 0;
+  const patch = asNumber(v.patch) ?? 0;
+  return `${major}.${minor}.${patch}`;
+}
