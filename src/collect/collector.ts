@@ -1,0 +1,208 @@
+import type { AdminText, CaptureError, ProxyCapture } from '../bundle/types.js';
+import { CERTS_PATH, CLUSTERS_PATH, PROMETHEUS_PATH, SERVER_INFO_PATH, STATS_PATH } from './admin-endpoints.js';
+import { fetchConfigDump } from './config-dump.js';
+import { runLogLines } from './access-log-lines.js';
+import { mapLimit, withTimeout } from './concurrency.js';
+import { scrubJson, scrubText } from './scrub.js';
+import { PROXY_CONTAINER, type AdminGetter, type CollectDeps, type FoundPod, type ProxyTarget } from './types.js';
+
+export interface CollectOptions {
+  /** Bound for each admin request and each log read (default 10 s). */
+  timeoutMs?: number;
+  /** Proxies handled at once (default 3). */
+  concurrency?: number;
+  now?: () => Date;
+  /**
+   * How long to keep re-reading a proxy's log until it shows every id of `awaitIds` (Envoy
+   * flushes access logs periodically; default 12 s, polled every second).
+   */
+  logWaitMs?: number;
+  /** Called when a proxy cannot be read (for progress output). */
+  onProblem?: (proxy: string, message: string) => void;
+}
+
+interface Session {
+  target: ProxyTarget;
+  pod: FoundPod | null;
+  admin: AdminGetter | null;
+  capture: ProxyCapture;
+}
+
+/**
+ * Evidence from every proxy of the path, in two phases around the probe's requests:
+ * `before()` reads counters; `after(ids, since)` reads counters again, certificates, config,
+ * cluster status, server info and the access-log lines carrying the run's request ids.
+ * A proxy that is missing or unreachable is recorded as such with the reason (never a throw);
+ * every failed endpoint is a CaptureError in its ProxyCapture.
+ */
+export interface Collection {
+  before(): Promise<void>;
+  /**
+   * `awaitIds`: ids every proxy of the path must have logged (requests that reached svc);
+   * the log is re-read until they are all there or `logWaitMs` has passed.
+   */
+  after(requestIds: readonly string[], since: Date, awaitIds?: readonly string[]): Promise<ProxyCapture[]>;
+  /** Close every admin connection (idempotent). */
+  close(): Promise<void>;
+}
+
+export async function startCollection(targets: readonly ProxyTarget[], deps: CollectDeps, opts: CollectOptions = {}): Promise<Collection> {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const limit = opts.concurrency ?? 3;
+  const now = opts.now ?? (() => new Date());
+  const sessions = await mapLimit(targets, limit, (t) => openSession(t, deps, timeoutMs, opts.onProblem));
+  let closed = false;
+
+  const get = async (s: Session, path: string, phase: CaptureError['phase'], field: keyof ProxyCapture['admin'], json: boolean) => {
+    const text = await fetchAdmin(s, path, phase, timeoutMs, now, json);
+    if (text) s.capture.admin[field] = text;
+  };
+
+  return {
+    async before() {
+      await mapLimit(sessions.filter(live), limit, async (s) => {
+        await Promise.all([
+          get(s, STATS_PATH, 'before', 'statsBefore', false),
+          get(s, PROMETHEUS_PATH, 'before', 'prometheusBefore', false),
+        ]);
+      });
+    },
+    async after(requestIds, since, awaitIds = []) {
+      await mapLimit(sessions.filter(live), limit, async (s) => {
+        // Counters first: closest in time to the requests.
+        await Promise.all([
+          get(s, STATS_PATH, 'after', 'statsAfter', false),
+          get(s, PROMETHEUS_PATH, 'after', 'prometheusAfter', false),
+        ]);
+        await Promise.all([
+          get(s, CERTS_PATH, 'after', 'certs', true),
+          get(s, CLUSTERS_PATH, 'after', 'clusters', true),
+          get(s, SERVER_INFO_PATH, 'after', 'serverInfo', true),
+          captureConfigDump(s, timeoutMs, now),
+          captureAccessLog(s, deps, { requestIds, awaitIds, since, timeoutMs, waitMs: opts.logWaitMs ?? 12_000 }, now),
+        ]);
+      });
+      return sessions.map((s) => s.capture);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(sessions.map(async (s) => {
+        try { await s.admin?.close(); } catch { /* closing is best effort */ }
+      }));
+    },
+  };
+}
+
+function live(s: Session): boolean {
+  return s.capture.reachable && s.admin !== null;
+}
+
+function emptyCapture(target: ProxyTarget): ProxyCapture {
+  return {
+    id: target.id,
+    role: target.role,
+    pod: { namespace: target.namespace, name: '', ip: null },
+    expectedIdentity: target.expectedIdentity,
+    via: 'port-forward',
+    reachable: false,
+    errors: [],
+    admin: {
+      serverInfo: null, configDump: null, certs: null, clusters: null,
+      statsBefore: null, statsAfter: null, prometheusBefore: null, prometheusAfter: null,
+    },
+    accessLog: [],
+  };
+}
+
+async function openSession(target: ProxyTarget, deps: CollectDeps, timeoutMs: number,
+  onProblem: CollectOptions['onProblem']): Promise<Session> {
+  const capture = emptyCapture(target);
+  const session: Session = { target, pod: null, admin: null, capture };
+  const fail = (endpoint: string, message: string) => {
+    capture.errors.push({ endpoint, phase: 'once', message });
+    onProblem?.(target.id, message);
+    return session;
+  };
+  let pod: FoundPod | null;
+  try {
+    pod = await withTimeout(deps.findPod(target), timeoutMs, `finding the ${target.id} pod`);
+  } catch (err) {
+    return fail('pod', `cannot list pods ${target.selector} in ${target.namespace}: ${(err as Error).message}`);
+  }
+  if (!pod) return fail('pod', `no running pod matches ${target.selector} in namespace ${target.namespace}`);
+  session.pod = pod;
+  capture.pod = { namespace: pod.namespace, name: pod.name, ip: pod.ip };
+  if (!pod.containers.includes(PROXY_CONTAINER)) {
+    return fail('pod', `pod ${pod.namespace}/${pod.name} has no ${PROXY_CONTAINER} container (no sidecar): there is no proxy to read`);
+  }
+  try {
+    session.admin = await withTimeout(deps.openAdmin(pod), timeoutMs, `opening admin port of ${pod.name}`);
+  } catch (err) {
+    return fail('admin', `cannot reach the admin port of ${pod.namespace}/${pod.name}: ${(err as Error).message}`);
+  }
+  capture.via = session.admin.via;
+  capture.reachable = true;
+  return session;
+}
+
+async function fetchAdmin(s: Session, path: string, phase: CaptureError['phase'], timeoutMs: number,
+  now: () => Date, json: boolean): Promise<AdminText | null> {
+  const admin = s.admin as AdminGetter;
+  try {
+    const res = await withTimeout(admin.get(path, { timeoutMs }), timeoutMs, `GET ${path}`);
+    if (res.status !== 200) {
+      s.capture.errors.push({ endpoint: path, phase, message: `HTTP ${res.status}: ${res.body.trim().slice(0, 160)}` });
+      return null;
+    }
+    let body = scrubText(res.body);
+    let contentType: AdminText['contentType'] = 'text';
+    if (json) {
+      try {
+        const doc = JSON.parse(res.body) as unknown;
+        if (scrubJson(doc) > 0) body = JSON.stringify(doc, null, 1);
+        contentType = 'json';
+      } catch {
+        s.capture.errors.push({ endpoint: path, phase, message: 'expected JSON, kept the answer as text' });
+      }
+    }
+    return { request: path, contentType, body, capturedAt: now().toISOString() };
+  } catch (err) {
+    s.capture.errors.push({ endpoint: path, phase, message: (err as Error).message });
+    return null;
+  }
+}
+
+async function captureConfigDump(s: Session, timeoutMs: number, now: () => Date): Promise<void> {
+  const admin = s.admin as AdminGetter;
+  const result = await fetchConfigDump((path) => withTimeout(admin.get(path, { timeoutMs }), timeoutMs, `GET ${path}`), now);
+  s.capture.admin.configDump = result.text;
+  for (const message of result.errors) s.capture.errors.push({ endpoint: '/config_dump', phase: 'after', message });
+}
+
+interface LogRead {
+  requestIds: readonly string[];
+  awaitIds: readonly string[];
+  since: Date;
+  timeoutMs: number;
+  waitMs: number;
+}
+
+async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: () => Date): Promise<void> {
+  const pod = s.pod as FoundPod;
+  const deadline = now().getTime() + r.waitMs;
+  for (;;) {
+    // A few seconds of slack for clock skew between this machine and the node.
+    const sinceSeconds = Math.max(1, Math.ceil((now().getTime() - r.since.getTime()) / 1000) + 5);
+    try {
+      const text = await withTimeout(deps.readLog(pod, PROXY_CONTAINER, sinceSeconds), r.timeoutMs, `reading ${PROXY_CONTAINER} log`);
+      s.capture.accessLog = runLogLines(scrubText(text), r.requestIds);
+    } catch (err) {
+      s.capture.errors.push({ endpoint: 'logs', phase: 'after', message: `cannot read ${PROXY_CONTAINER} log of ${pod.name}: ${(err as Error).message}` });
+      return;
+    }
+    const missing = r.awaitIds.filter((id) => !s.capture.accessLog.some((line) => line.includes(`"${id}"`)));
+    if (missing.length === 0 || now().getTime() + 1000 > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}

@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollection } from '../../src/collect/collector.js';
+import type { AdminGetter, CollectDeps, FoundPod, ProxyTarget } from '../../src/collect/types.js';
+import { startAdminServer, type FakeAdminServer } from './fake-admin.js';
+
+const targets: ProxyTarget[] = [
+  { id: 'gateway', role: 'gateway', namespace: 'istio-system', selector: 'istio=ingressgateway', expectedIdentity: 'spiffe://cluster.local/ns/istio-system/sa/gw' },
+  { id: 'bff', role: 'sidecar', namespace: 'mesh-verify', selector: 'app=bff', expectedIdentity: 'spiffe://cluster.local/ns/mesh-verify/sa/bff' },
+  { id: 'svc', role: 'sidecar', namespace: 'mesh-verify', selector: 'app=svc', expectedIdentity: 'spiffe://cluster.local/ns/mesh-verify/sa/svc' },
+];
+const pod = (name: string, ns: string, sidecar = true): FoundPod =>
+  ({ namespace: ns, name, ip: '10.0.0.9', containers: sidecar ? ['app', 'istio-proxy'] : ['app'] });
+
+const logLine = (id: string) => JSON.stringify({ request_id: id, downstream_tls_version: 'TLSv1.3' });
+
+let gw: FakeAdminServer;
+let bff: FakeAdminServer;
+beforeAll(async () => { gw = await startAdminServer(); bff = await startAdminServer(); });
+afterAll(async () => { await gw.close(); await bff.close(); });
+
+function deps(over: Partial<CollectDeps> = {}): CollectDeps & { logReads: { pod: string; container: string; since: number }[] } {
+  const logReads: { pod: string; container: string; since: number }[] = [];
+  return {
+    logReads,
+    findPod: async (t) => (t.id === 'gateway' ? pod('gw-1', t.namespace) : t.id === 'bff' ? pod('bff-1', t.namespace) : pod('svc-1', t.namespace, false)),
+    openAdmin: async (p) => (p.name === 'gw-1' ? gw.getter() : bff.getter()),
+    readLog: async (p, container, since) => {
+      logReads.push({ pod: p.name, container, since });
+      return ['not json noise "mv-r-1x"', logLine('mv-r-1'), logLine('mv-r-10'), logLine('mv-other-1'), logLine('mv-r-2')].join('\n') + '\n';
+    },
+    ...over,
+  };
+}
+
+describe('startCollection', () => {
+  it('reads counters before and everything after from each proxy; a pod without sidecar is unreachable with the reason', async () => {
+    const d = deps();
+    const c = await startCollection(targets, d, { logWaitMs: 0 });
+    await c.before();
+    const since = new Date(Date.now() - 3000);
+    const caps = await c.after(['mv-r-1', 'mv-r-2'], since);
+    await c.close();
+    expect(caps.map((x) => [x.id, x.reachable])).toEqual([['gateway', true], ['bff', true], ['svc', false]]);
+    const [g, b, s] = caps;
+    expect(s.errors).toEqual([{ endpoint: 'pod', phase: 'once', message: expect.stringContaining('pod mesh-verify/svc-1 has no istio-proxy container') }]);
+    expect(s.admin.statsAfter).toBeNull();
+    expect(s.pod.name).toBe('svc-1');
+    for (const x of [g, b]) {
+      expect(x.errors).toEqual([]);
+      expect(x.via).toBe('direct');
+      expect(x.admin.statsBefore?.body).toMatch(/ssl\.handshake: \d+/);
+      expect(x.admin.statsBefore?.body).not.toBe(x.admin.statsAfter?.body);
+      expect(x.admin.prometheusBefore?.request).toBe('/stats/prometheus');
+      expect(x.admin.prometheusAfter?.contentType).toBe('text');
+      expect(x.admin.certs?.contentType).toBe('json');
+      expect(x.admin.clusters?.request).toBe('/clusters?format=json');
+      expect(JSON.parse(x.admin.serverInfo?.body ?? '{}').state).toBe('LIVE');
+      expect(x.accessLog).toEqual([logLine('mv-r-1'), logLine('mv-r-2')]);
+    }
+    expect(g.pod).toEqual({ namespace: 'istio-system', name: 'gw-1', ip: '10.0.0.9' });
+    expect(g.expectedIdentity).toBe(targets[0].expectedIdentity);
+    expect(d.logReads.map((r) => [r.pod, r.container])).toEqual(expect.arrayContaining([['gw-1', 'istio-proxy'], ['bff-1', 'istio-proxy']]));
+    expect(d.logReads.every((r) => r.since >= 8 && r.since <= 10)).toBe(true);
+  });
+
+  it('asks config_dump for the needed sections only, one masked request per dump type, merged in order', async () => {
+    const c = await startCollection(targets.slice(1, 2), deps(), { logWaitMs: 0 });
+    const before = bff.requests.length;
+    const [b] = await c.after([], new Date());
+    const asked = bff.requests.slice(before).filter((r) => r.startsWith('/config_dump'));
+    expect(asked.sort()).toEqual([
+      '/config_dump?mask=bootstrap.node',
+      '/config_dump?mask=static_clusters,dynamic_active_clusters',
+      '/config_dump?mask=static_endpoint_configs,dynamic_endpoint_configs&include_eds',
+      '/config_dump?mask=static_listeners,dynamic_listeners',
+      '/config_dump?mask=static_secrets,dynamic_active_secrets,dynamic_warming_secrets',
+    ]);
+    const doc = JSON.parse(b.admin.configDump?.body ?? '{}');
+    expect(doc.configs.map((x: { '@type': string }) => x['@type'].split('.').pop())).toEqual(
+      ['BootstrapConfigDump', 'ClustersConfigDump', 'EndpointsConfigDump', 'ListenersConfigDump', 'SecretsConfigDump']);
+    expect(doc.configs[0].bootstrap.node.id).toMatch(/^sidecar~/);
+    expect(doc.configs[0].bootstrap.admin).toBeUndefined();
+    // A private key that slipped through unredacted is redacted the way Envoy does it.
+    expect(doc.configs[4].dynamic_active_secrets[0].secret.tls_certificate.private_key.inline_bytes).toBe('W3JlZGFjdGVkXQ==');
+    expect(b.admin.configDump?.body).not.toContain('c2VjcmV0LWtleQ==');
+    expect(b.admin.configDump?.request.split(' + ')).toHaveLength(5);
+    await c.close();
+  });
+
+  it('records each failing endpoint as a capture error and keeps the rest', async () => {
+    const failing = (inner: AdminGetter): AdminGetter => ({
+      via: 'exec',
+      get: (path, o) => (path === '/certs' ? Promise.reject(new Error('stream reset'))
+        : path === '/server_info' ? new Promise(() => {}) // never answers
+          : path.startsWith('/clusters') ? Promise.resolve({ status: 503, body: 'no healthy upstream' }) : inner.get(path, o)),
+      close: () => {},
+    });
+    const c = await startCollection(targets.slice(1, 2), deps({ openAdmin: async () => failing(bff.getter()) }), { timeoutMs: 300, logWaitMs: 0 });
+    const [b] = await c.after(['mv-r-1'], new Date());
+    expect(b.reachable).toBe(true);
+    expect(b.via).toBe('exec');
+    expect(b.admin.certs).toBeNull();
+    expect(b.admin.serverInfo).toBeNull();
+    expect(b.admin.clusters).toBeNull();
+    expect(b.admin.configDump).not.toBeNull();
+    expect(b.errors).toEqual(expect.arrayContaining([
+      { endpoint: '/certs', phase: 'after', message: 'stream reset' },
+      { endpoint: '/server_info', phase: 'after', message: 'GET /server_info timed out after 300 ms' },
+      { endpoint: '/clusters?format=json', phase: 'after', message: 'HTTP 503: no healthy upstream' },
+    ]));
+    await c.close();
+  });
+
+  it('records missing pods, unlistable pods and unreachable admin ports per proxy', async () => {
+    const c = await startCollection(targets, deps({
+      findPod: async (t) => {
+        if (t.id === 'gateway') throw new Error('HTTP 403: pods is forbidden');
+        return t.id === 'bff' ? null : pod('svc-1', t.namespace);
+      },
+      openAdmin: async () => { throw new Error('port-forward: upgrade refused'); },
+    }), { logWaitMs: 0 });
+    await c.before();
+    const caps = await c.after(['mv-r-1'], new Date());
+    expect(caps.every((x) => !x.reachable)).toBe(true);
+    expect(caps.map((x) => x.errors[0].message)).toEqual([
+      'cannot list pods istio=ingressgateway in istio-system: HTTP 403: pods is forbidden',
+      'no running pod matches app=bff in namespace mesh-verify',
+      'cannot reach the admin port of mesh-verify/svc-1: port-forward: upgrade refused',
+    ]);
+  });
+
+  it('opens at most `concurrency` proxies at once', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const c = await startCollection(targets, deps({
+      findPod: async (t) => pod(`${t.id}-1`, t.namespace),
+      openAdmin: async () => {
+        inFlight += 1; peak = Math.max(peak, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight -= 1;
+        return bff.getter();
+      },
+    }), { concurrency: 2, logWaitMs: 0 });
+    await c.close();
+    expect(peak).toBe(2);
+  });
+
+  it('re-reads a log until the awaited ids are there (Envoy flushes access logs late)', async () => {
+    let reads = 0;
+    const c = await startCollection(targets.slice(1, 2), deps({
+      readLog: async () => { reads += 1; return reads === 1 ? '' : logLine('mv-r-1') + '\n'; },
+    }), { logWaitMs: 5000 });
+    const [b] = await c.after(['mv-r-1'], new Date(), ['mv-r-1']);
+    expect(reads).toBe(2);
+    expect(b.accessLog).toEqual([logLine('mv-r-1')]);
+    await c.close();
+  });
+});
