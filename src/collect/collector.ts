@@ -3,7 +3,7 @@ import { CERTS_PATH, CLUSTERS_PATH, PROMETHEUS_PATH, SERVER_INFO_PATH, STATS_PAT
 import { fetchConfigDump } from './config-dump.js';
 import { runLogLines } from './access-log-lines.js';
 import { mapLimit, withTimeout } from './concurrency.js';
-import { scrubJson, scrubText } from './scrub.js';
+import { scrubSecrets } from '../bundle/secrets.js';
 import { PROXY_CONTAINER, type AdminGetter, type CollectDeps, type FoundPod, type ProxyTarget } from './types.js';
 
 export interface CollectOptions {
@@ -155,12 +155,11 @@ async function fetchAdmin(s: Session, path: string, phase: CaptureError['phase']
       s.capture.errors.push({ endpoint: path, phase, message: `HTTP ${res.status}: ${res.body.trim().slice(0, 160)}` });
       return null;
     }
-    let body = scrubText(res.body);
+    const body = scrubSecrets(res.body).value;
     let contentType: AdminText['contentType'] = 'text';
     if (json) {
       try {
-        const doc = JSON.parse(res.body) as unknown;
-        if (scrubJson(doc) > 0) body = JSON.stringify(doc, null, 1);
+        JSON.parse(body);
         contentType = 'json';
       } catch {
         s.capture.errors.push({ endpoint: path, phase, message: 'expected JSON, kept the answer as text' });
@@ -196,7 +195,7 @@ async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: 
     const sinceSeconds = Math.max(1, Math.ceil((now().getTime() - r.since.getTime()) / 1000) + 5);
     try {
       const text = await withTimeout(deps.readLog(pod, PROXY_CONTAINER, sinceSeconds), r.timeoutMs, `reading ${PROXY_CONTAINER} log`);
-      s.capture.accessLog = runLogLines(scrubText(text), r.requestIds);
+      s.capture.accessLog = runLogLines(scrubSecrets(text).value, r.requestIds);
     } catch (err) {
       s.capture.errors.push({ endpoint: 'logs', phase: 'after', message: `cannot read ${PROXY_CONTAINER} log of ${pod.name}: ${(err as Error).message}` });
       return;

@@ -111,6 +111,25 @@ describe('startCollection', () => {
     await c.close();
   });
 
+  it('never keeps a private key or token an admin answer or a log carried', async () => {
+    const key = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n';
+    const leaky: AdminGetter = {
+      via: 'direct',
+      get: async (path) => (path === '/certs' ? { status: 200, body: JSON.stringify({ key }) } : bff.getter().get(path, { timeoutMs: 1000 })),
+      close: () => {},
+    };
+    const c = await startCollection(targets.slice(1, 2), deps({
+      openAdmin: async () => leaky,
+      readLog: async () => `{"request_id":"mv-r-1","authorization":"Bearer abcdefghijklmnop"}\n`,
+    }), { logWaitMs: 0 });
+    const [b] = await c.after(['mv-r-1'], new Date());
+    expect(b.admin.certs?.body).not.toContain('MIGHAgEA');
+    expect(b.admin.certs?.body).toContain('[redacted]');
+    expect(b.accessLog).toHaveLength(1);
+    expect(b.accessLog[0]).not.toContain('abcdefghijklmnop');
+    await c.close();
+  });
+
   it('records missing pods, unlistable pods and unreachable admin ports per proxy', async () => {
     const c = await startCollection(targets, deps({
       findPod: async (t) => {
