@@ -5,7 +5,7 @@ import type { Progress } from '../cli/progress.js';
 import { FIELD_MANAGER } from '../topology/reference.js';
 import type { KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
-import { withManagedLabels } from './managed-labels.js';
+import { withManagedLabels } from '../topology/managed-labels.js';
 
 /** What was applied: enough to wait for it, read it back and delete it. */
 export interface AppliedRef {

@@ -5,7 +5,7 @@ import type { AppliedRef } from './apply.js';
 import { describeObject } from './apply.js';
 import type { KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
-import { managedSelector } from './managed-labels.js';
+import { managedSelector } from '../topology/managed-labels.js';
 
 /**
  * The kinds mesh-verify creates, in deletion order: mesh policy first (so nothing routes to pods

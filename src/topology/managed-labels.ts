@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE } from '../topology/reference.js';
+import { LABEL_MANAGED_BY, LABEL_MANAGED_BY_VALUE } from './reference.js';
 
 /** The run label: every object a `mesh-verify path` run applies carries its run id. */
 export const LABEL_RUN = 'mesh-verify.io/run';
