@@ -1,0 +1,22 @@
+import { InputError } from '../cli/errors.js';
+import { readInputText, parseJsonInput } from '../io/read-input.js';
+import type { EvidenceBundle } from './types.js';
+import { validateBundle } from './validate.js';
+
+/** Parse and validate bundle text; every problem is one InputError line naming `file`. */
+export function parseBundle(file: string, text: string): EvidenceBundle {
+  const json = parseJsonInput(file, text);
+  const result = validateBundle(json);
+  if (!result.valid) throw new InputError(file, result.problem, result.fix);
+  return result.bundle;
+}
+
+/**
+ * Read an evidence bundle file: missing, a directory, empty, not JSON, truncated JSON, another
+ * kind, another schemaVersion, a schema violation (with its JSON pointer) or a secret inside all
+ * end in one InputError (exit 2) naming the file.
+ */
+export async function loadBundle(file: string): Promise<EvidenceBundle> {
+  const text = await readInputText(file, 'evidence bundle');
+  return parseBundle(file, text);
+}
