@@ -32,7 +32,7 @@ function clusterTls(dc: DumpCluster, eds: Map<string, JsonRecord>): ClusterTls {
     sans: ctx ? ctx.sanMatchers.map((m) => m.value) : [],
     verifiesServer: ctx?.verifiesPeer ?? false,
     presentsClientCertificate: presents,
-    controlPlane: CONTROL_PLANE_CLUSTERS.has(dc.name) || (dc.static && !dc.name.includes('|')),
+    controlPlane: CONTROL_PLANE_CLUSTERS.has(dc.name),
     sni: ctx?.sni ?? null,
     alpn: ctx?.alpn ?? [],
     certificateSecrets: ctx?.certificateSecrets ?? [],

@@ -51,7 +51,7 @@ function parseClustersText(body: string): ClusterStatus[] {
     const stat = parts[2];
     const value = parts.slice(3).join('::');
     if (stat === 'health_flags') {
-      host.health = value.split('|').map((f) => f.trim()).filter((f) => f !== '');
+      host.health = value.split(/[|/]/).map((f) => f.trim()).filter((f) => f !== '');
     } else if (/^-?\d+(\.\d+)?$/.test(value)) {
       host.stats[stat] = Number(value);
     }

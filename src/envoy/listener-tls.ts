@@ -15,12 +15,13 @@ export function inspectListeners(listeners: DumpListener[]): ListenerTls[] {
       for (const s of fc.certificateSecrets) secrets.add(s);
       if (fc.validationSecret) secrets.add(fc.validationSecret);
     }
+    const port = asNumber(sock?.port_value);
     const out: ListenerTls = {
       name: l.name,
       address: asString(sock?.address),
-      port: asNumber(sock?.port_value),
+      port,
       state: l.state,
-      downstreamTls: summarize(chains),
+      downstreamTls: summarize(chains.filter((c) => !isBlackhole(c, port))),
       secrets: [...secrets],
       filterChains: chains,
       static: l.static,
@@ -56,6 +57,11 @@ function filterChainTls(fc: JsonRecord): FilterChainTls {
   return out;
 }
 
+/** Istio's chain that drops connections addressed to the capture port itself (15006/15001). */
+function isBlackhole(fc: FilterChainTls, listenerPort: number | null): boolean {
+  return (fc.name?.endsWith('-blackhole') ?? false) || (fc.destinationPort !== null && fc.destinationPort === listenerPort);
+}
+
 /** none: nothing terminates TLS (plaintext or passthrough only); tls/mtls: every chain does; else mixed. */
 function summarize(chains: FilterChainTls[]): DownstreamTls {
   if (chains.length === 0) return 'none';
@@ -79,8 +85,7 @@ export function inboundModes(listeners: ListenerTls[]): InboundPortMode[] {
     if (l.name !== VIRTUAL_INBOUND) continue;
     const byPort = new Map<number, FilterChainTls[]>();
     for (const fc of l.filterChains) {
-      if (fc.destinationPort !== null && fc.destinationPort === l.port) continue;
-      if (fc.name && fc.name.endsWith('-blackhole')) continue;
+      if (isBlackhole(fc, l.port)) continue;
       const port = fc.destinationPort ?? 0;
       const list = byPort.get(port) ?? [];
       list.push(fc);
