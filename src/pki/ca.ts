@@ -126,3 +126,37 @@ export async function issueCertificate(ca: Authority, opts: IssueOptions): Promi
 export function certSha256Hex(pem: string): string {
   return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
 }
+
+/**
+ * An intermediate CA signed by `parent` (what a plugged-in Istio `cacerts` holds): its chainPem
+ * is the intermediate followed by the parent's chain. Certificates it issues chain through it.
+ */
+export async function createIntermediateCa(parent: Authority, name: string,
+  opts: { organization?: string; notBeforeMs?: number; notAfterMs?: number; now?: Date } = {}): Promise<Authority> {
+  const now = opts.now ?? new Date();
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const notBefore = new Date(now.getTime() + (opts.notBeforeMs ?? -60 * 60_000));
+  const notAfter = new Date(now.getTime() + (opts.notAfterMs ?? 180 * 24 * 3600_000));
+  const serial = nextSerial();
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial,
+    subject: `CN=${name}, O=${opts.organization ?? 'mesh-verify'}`,
+    issuer: parent.cert.subject,
+    notBefore,
+    notAfter,
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey,
+    signingKey: parent.keys.privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(parent.cert, false),
+    ],
+  });
+  const certPem = cert.toString('pem') + '\n';
+  return {
+    name, keys, cert, certPem, chainPem: certPem + (parent.cert.subject === parent.cert.issuer ? '' : parent.chainPem),
+    keyPem: await keyToPem(keys.privateKey), serial, notBefore, notAfter,
+  };
+}

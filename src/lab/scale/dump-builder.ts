@@ -1,0 +1,358 @@
+import type { InboundMode } from '../../envoy/types.js';
+import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type ProxySpec } from './plan.js';
+
+/**
+ * Istio-shaped /config_dump sections for one fleet proxy, built on request (nothing is cached
+ * per proxy, so a fleet of thousands stays small in memory). Shapes follow real istio-proxy
+ * dumps: BootstrapConfigDump, ClustersConfigDump (outbound|port||host clusters with
+ * transport_socket_matches), ListenersConfigDump (virtualInbound chains per port and mode,
+ * outbound IP_port listeners), RoutesConfigDump and SecretsConfigDump (inline PEMs).
+ */
+
+type Json = Record<string, unknown>;
+const ADMIN = 'type.googleapis.com/envoy.admin.v3.';
+const UPDATED = '2025-01-01T00:00:00.000Z';
+
+export interface CatalogService { host: string; namespace: string; name: string; port: number; ip: string }
+
+/** The mesh's service catalog that proxies see a slice of (real services first, then filler). */
+export function buildCatalog(plan: FleetPlan, size = 480): CatalogService[] {
+  const out: CatalogService[] = [];
+  for (const s of plan.services) {
+    for (const port of s.ports) out.push({ host: `${s.app}.${s.namespace}.svc.cluster.local`, namespace: s.namespace, name: s.app, port, ip: '' });
+  }
+  for (let i = 0; out.length < size; i++) {
+    const ns = `shared-${String(i % 17).padStart(2, '0')}`;
+    out.push({ host: `catalog-${i}.${ns}.svc.cluster.local`, namespace: ns, name: `catalog-${i}`, port: i % 3 === 0 ? 9080 : 8080, ip: '' });
+  }
+  out.forEach((s, i) => { s.ip = `10.96.${(i >> 8) & 255}.${i & 255}`; });
+  return out;
+}
+
+export interface DumpInputs {
+  spec: ProxySpec;
+  catalog: CatalogService[];
+  chainPem: string;
+  rootPem: string;
+  /** Gateways: credential name -> PEM chain (absent = Secret missing). */
+  credentials: Map<string, string>;
+  credentialHosts: { name: string; host: string }[];
+}
+
+export const SECTION_FIELDS: Record<string, string[]> = {
+  BootstrapConfigDump: ['bootstrap', 'last_updated'],
+  ClustersConfigDump: ['version_info', 'static_clusters', 'dynamic_active_clusters', 'dynamic_warming_clusters'],
+  ListenersConfigDump: ['version_info', 'static_listeners', 'dynamic_listeners'],
+  ScopedRoutesConfigDump: ['inline_scoped_route_configs', 'dynamic_scoped_route_configs'],
+  RoutesConfigDump: ['static_route_configs', 'dynamic_route_configs'],
+  SecretsConfigDump: ['static_secrets', 'dynamic_active_secrets', 'dynamic_warming_secrets'],
+};
+
+const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
+  BootstrapConfigDump: (d) => ({ bootstrap: bootstrap(d.spec), last_updated: UPDATED }),
+  ClustersConfigDump: (d) => clustersSection(d),
+  ListenersConfigDump: (d) => listenersSection(d),
+  ScopedRoutesConfigDump: () => ({}),
+  RoutesConfigDump: (d) => routesSection(d),
+  SecretsConfigDump: (d) => secretsSection(d),
+};
+
+/**
+ * The dump as Envoy's admin returns it: `mask` (a FieldMask: comma-separated paths) is applied
+ * to each top-level section; sections keep their @type. Sections with no masked field are not
+ * built at all (they come back as a bare @type).
+ */
+export function configDump(d: DumpInputs, mask: string | null): Json {
+  const paths = mask ? mask.split(',').map((p) => p.trim()).filter(Boolean) : null;
+  const configs: Json[] = [];
+  for (const [type, fields] of Object.entries(SECTION_FIELDS)) {
+    const typed = { '@type': `${ADMIN}${type}` };
+    if (paths && !paths.some((p) => fields.includes(p.split('.')[0]))) {
+      configs.push(typed);
+      continue;
+    }
+    const section = BUILDERS[type](d);
+    configs.push({ ...typed, ...(paths ? applyMask(section, paths) : section) });
+  }
+  return { configs };
+}
+
+/** FieldMask trimming: keep only the masked paths (nested through singular messages). */
+export function applyMask(obj: Json, paths: string[]): Json {
+  const out: Json = {};
+  const groups = new Map<string, string[]>();
+  for (const p of paths) {
+    const [head, ...rest] = p.split('.');
+    const list = groups.get(head) ?? [];
+    list.push(rest.join('.'));
+    groups.set(head, list);
+  }
+  for (const [head, subs] of groups) {
+    if (!(head in obj)) continue;
+    const v = obj[head];
+    if (subs.some((s) => s === '') || typeof v !== 'object' || v === null || Array.isArray(v)) out[head] = v;
+    else out[head] = applyMask(v as Json, subs);
+  }
+  return out;
+}
+
+export function envoyVersionOf(istioVersion: string): string {
+  return ENVOY_FOR_ISTIO[istioVersion.split('.').slice(0, 2).join('.')] ?? '1.30.5';
+}
+
+function bootstrap(p: ProxySpec): Json {
+  const kind = p.gateway ? 'router' : 'sidecar';
+  const [major, minor, patch] = envoyVersionOf(p.istioVersion).split('.').map(Number);
+  return {
+    node: {
+      id: `${kind}~${p.ip}~${p.name}.${p.namespace}~${p.namespace}.svc.cluster.local`,
+      cluster: `${p.app}.${p.namespace}`,
+      metadata: {
+        SERVICE_ACCOUNT: p.serviceAccount, NAMESPACE: p.namespace, NAME: p.name, WORKLOAD_NAME: p.app,
+        LABELS: { app: p.app, 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': p.app, 'service.istio.io/canonical-revision': 'latest' },
+        OWNER: `kubernetes://apis/apps/v1/namespaces/${p.namespace}/deployments/${p.app}`,
+        ISTIO_VERSION: p.istioVersion, MESH_ID: 'cluster.local', CLUSTER_ID: 'Kubernetes', INSTANCE_IPS: p.ip,
+        INTERCEPTION_MODE: 'REDIRECT', ENVOY_STATUS_PORT: 15021, ENVOY_PROMETHEUS_PORT: 15090,
+        PILOT_SAN: ['istiod.istio-system.svc'], ANNOTATIONS: { 'istio.io/rev': p.revision },
+        PROXY_CONFIG: { proxyAdminPort: 15000, statusPort: 15020, discoveryAddress: `istiod${p.revision === 'default' ? '' : `-${p.revision}`}.istio-system.svc:15012`, concurrency: 2, drainDuration: '45s' },
+        POD_PORTS: JSON.stringify(p.ports.map((containerPort) => ({ containerPort, protocol: 'TCP' }))),
+      },
+      locality: {},
+      user_agent_name: 'envoy',
+      user_agent_build_version: { version: { major_number: major, minor_number: minor, patch }, metadata: { 'build.type': 'RELEASE', 'ssl.version': 'BoringSSL', 'revision.status': 'Clean' } },
+    },
+    static_resources: {
+      listeners: [{ address: { socket_address: { address: '0.0.0.0', port_value: 15090 } }, filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager' }] }] }],
+      clusters: ['prometheus_stats', 'agent', 'sds-grpc', 'xds-grpc'].map((name) => ({ name, type: 'STATIC', connect_timeout: '0.250s' })),
+    },
+    dynamic_resources: { lds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, cds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' } },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: 15000 } } },
+  };
+}
+
+function sds(name: string): Json {
+  return {
+    name,
+    sds_config: {
+      api_config_source: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true, transport_api_version: 'V3' },
+      initial_fetch_timeout: '0s', resource_api_version: 'V3',
+    },
+  };
+}
+
+function meshUpstreamTls(sni: string, san: string): Json {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      common_tls_context: {
+        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
+        alpn_protocols: ['istio-peer-exchange', 'istio'],
+        tls_certificate_sds_secret_configs: [sds('default')],
+        combined_validation_context: { default_validation_context: { match_subject_alt_names: [{ exact: san }] }, validation_context_sds_secret_config: sds('ROOTCA') },
+      },
+      sni,
+    },
+  };
+}
+
+function outboundCluster(s: CatalogService): Json {
+  const name = `outbound|${s.port}||${s.host}`;
+  return {
+    version_info: '2025-01-01T00:00:00Z/42',
+    cluster: {
+      '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+      name, type: 'EDS',
+      eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, service_name: name },
+      connect_timeout: '10s', lb_policy: 'LEAST_REQUEST',
+      circuit_breakers: { thresholds: [{ max_connections: 4294967295, max_pending_requests: 4294967295, max_requests: 4294967295, max_retries: 4294967295, track_remaining: true }] },
+      metadata: { filter_metadata: { istio: { services: [{ namespace: s.namespace, host: s.host, name: s.name }] } } },
+      common_lb_config: { locality_weighted_lb_config: {} },
+      filters: [{ name: 'istio.metadata_exchange', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', value: { protocol: 'istio-peer-exchange', enable_discovery: true } } }],
+      transport_socket_matches: [
+        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: meshUpstreamTls(`outbound_.${s.port}_._.${s.host}`, `spiffe://cluster.local/ns/${s.namespace}/sa/${s.name}`) },
+        { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } } },
+      ],
+    },
+    last_updated: UPDATED,
+  };
+}
+
+function visible(d: DumpInputs): CatalogService[] {
+  const n = Math.min(d.spec.visibleServices, d.catalog.length);
+  const start = (d.spec.index * 7) % d.catalog.length;
+  const out: CatalogService[] = [];
+  for (let i = 0; i < n; i++) out.push(d.catalog[(start + i) % d.catalog.length]);
+  return out;
+}
+
+function clustersSection(d: DumpInputs): Json {
+  const dynamic = visible(d).map(outboundCluster);
+  for (const port of d.spec.ports) {
+    dynamic.push({ version_info: '2025-01-01T00:00:00Z/42', cluster: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', name: `inbound|${port}||`, type: 'ORIGINAL_DST', connect_timeout: '10s', lb_policy: 'CLUSTER_PROVIDED', upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } } }, last_updated: UPDATED });
+  }
+  return {
+    version_info: '2025-01-01T00:00:00Z/42',
+    static_clusters: ['BlackHoleCluster', 'InboundPassthroughCluster', 'PassthroughCluster'].map((name) => ({ cluster: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', name, type: name === 'BlackHoleCluster' ? 'STATIC' : 'ORIGINAL_DST', connect_timeout: '10s' }, last_updated: UPDATED })),
+    dynamic_active_clusters: dynamic,
+  };
+}
+
+const MX_FILTER = { name: 'istio.metadata_exchange', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', value: { protocol: 'istio-peer-exchange', enable_discovery: true } } };
+
+function tcpProxy(cluster: string): Json {
+  return { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: cluster, cluster } };
+}
+
+function outboundListener(s: CatalogService): Json {
+  const name = `${s.ip}_${s.port}`;
+  const cluster = `outbound|${s.port}||${s.host}`;
+  return {
+    name,
+    active_state: {
+      version_info: '2025-01-01T00:00:00Z/42',
+      listener: {
+        '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name,
+        address: { socket_address: { address: s.ip, port_value: s.port } },
+        filter_chains: [{ filters: [MX_FILTER, { name: 'istio.stats', typed_config: { '@type': 'type.googleapis.com/stats.PluginConfig' } }, tcpProxy(cluster)] }],
+        default_filter_chain: { filters: [tcpProxy('PassthroughCluster')], name: 'PassthroughFilterChain' },
+        traffic_direction: 'OUTBOUND', bind_to_port: false,
+      },
+      last_updated: UPDATED,
+    },
+  };
+}
+
+function downstreamMtls(alpn: string[]): Json {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      common_tls_context: {
+        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
+        alpn_protocols: alpn,
+        tls_certificate_sds_secret_configs: [sds('default')],
+        combined_validation_context: { default_validation_context: { match_subject_alt_names: [{ prefix: 'spiffe://cluster.local/' }] }, validation_context_sds_secret_config: sds('ROOTCA') },
+      },
+      require_client_certificate: true,
+    },
+  };
+}
+
+/** Istio's inbound chains for one port (0: the catch-all) in a given mode. */
+function inboundChains(port: number, mode: InboundMode): Json[] {
+  const match = (extra: Json): Json => (port === 0 ? { prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }], ...extra } : { destination_port: port, ...extra });
+  const name = port === 0 ? 'virtualInbound' : `0.0.0.0_${port}`;
+  const cluster = port === 0 ? 'InboundPassthroughCluster' : `inbound|${port}||`;
+  const chains: Json[] = [];
+  if (mode !== 'PLAINTEXT') {
+    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] }), filters: [MX_FILTER, { name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster, route_config: { name: cluster } } }], transport_socket: downstreamMtls(['h2', 'http/1.1']), name });
+    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), filters: [MX_FILTER, tcpProxy(cluster)], transport_socket: downstreamMtls(['istio-peer-exchange', 'h2', 'http/1.1']), name });
+  }
+  if (mode !== 'STRICT') {
+    chains.push({ filter_chain_match: match({ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }), filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster } }], name });
+    chains.push({ filter_chain_match: match({ transport_protocol: 'raw_buffer' }), filters: [tcpProxy(cluster)], name });
+  }
+  return chains;
+}
+
+function virtualInbound(p: ProxySpec): Json {
+  const chains: Json[] = [{ filter_chain_match: { destination_port: 15006 }, filters: [tcpProxy('BlackHoleCluster')], name: 'virtualInbound-blackhole' }];
+  chains.push(...inboundChains(0, p.inbound[0] ?? 'STRICT'));
+  for (const port of p.ports) chains.push(...inboundChains(port, p.inbound[port] ?? 'STRICT'));
+  return {
+    name: 'virtualInbound',
+    active_state: {
+      version_info: '2025-01-01T00:00:00Z/42',
+      listener: {
+        '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: 'virtualInbound',
+        address: { socket_address: { address: '0.0.0.0', port_value: 15006 } },
+        filter_chains: chains,
+        listener_filters: [{ name: 'envoy.filters.listener.original_dst' }, { name: 'envoy.filters.listener.tls_inspector' }, { name: 'envoy.filters.listener.http_inspector' }],
+        traffic_direction: 'INBOUND', continue_on_listener_filters_timeout: true,
+      },
+      last_updated: UPDATED,
+    },
+  };
+}
+
+function gatewayListener(d: DumpInputs): Json {
+  const chains = d.credentialHosts.map((c) => ({
+    filter_chain_match: { server_names: [c.host] },
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'outbound_0.0.0.0_8443', rds: { route_config_name: `https.443.https-${c.name}.gateway.istio-system` } } }],
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sds(`kubernetes://${c.name}`)] },
+        require_client_certificate: false,
+      },
+    },
+  }));
+  return {
+    name: '0.0.0.0_8443',
+    active_state: { version_info: '2025-01-01T00:00:00Z/42', listener: { '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: '0.0.0.0_8443', address: { socket_address: { address: '0.0.0.0', port_value: 8443 } }, filter_chains: chains, listener_filters: [{ name: 'envoy.filters.listener.tls_inspector' }] }, last_updated: UPDATED },
+  };
+}
+
+function listenersSection(d: DumpInputs): Json {
+  const p = d.spec;
+  const dynamic: Json[] = visible(d).map(outboundListener);
+  if (p.gateway) dynamic.push(gatewayListener(d));
+  else {
+    dynamic.push({ name: 'virtualOutbound', active_state: { listener: { '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: 'virtualOutbound', address: { socket_address: { address: '0.0.0.0', port_value: 15001 } }, filter_chains: [{ filters: [tcpProxy('PassthroughCluster')], name: 'virtualOutbound-catchall-tcp' }], use_original_dst: true, traffic_direction: 'OUTBOUND' }, last_updated: UPDATED } });
+    dynamic.push(virtualInbound(p));
+  }
+  if (p.variant === 'listener-error') {
+    dynamic.push({
+      name: REJECTED_LISTENER,
+      error_state: {
+        failed_configuration: { '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: REJECTED_LISTENER, address: { socket_address: { address: '0.0.0.0', port_value: 9411 } }, filter_chains: [{ filters: [tcpProxy('outbound|9411||zipkin.istio-system.svc.cluster.local')] }, { filters: [tcpProxy('PassthroughCluster')] }] },
+        last_update_attempt: UPDATED,
+        details: `Error adding/updating listener(s) ${REJECTED_LISTENER}: error adding listener '${REJECTED_LISTENER}': multiple filter chains with the same matching rules are defined`,
+      },
+    });
+  }
+  return { version_info: '2025-01-01T00:00:00Z/42', dynamic_listeners: dynamic };
+}
+
+function routesSection(d: DumpInputs): Json {
+  const ports = [...new Set(visible(d).map((s) => s.port))];
+  return {
+    dynamic_route_configs: ports.map((port) => ({
+      version_info: '2025-01-01T00:00:00Z/42',
+      route_config: {
+        '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration', name: String(port),
+        virtual_hosts: visible(d).filter((s) => s.port === port).slice(0, 40).map((s) => ({
+          name: `${s.host}:${port}`, domains: [s.host, `${s.name}.${s.namespace}`, s.ip],
+          routes: [{ match: { prefix: '/' }, route: { cluster: `outbound|${port}||${s.host}`, timeout: '0s' }, name: 'default' }],
+        })),
+        validate_clusters: false,
+      },
+      last_updated: UPDATED,
+    })),
+  };
+}
+
+function b64(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64');
+}
+
+const REDACTED = b64('[redacted]');
+
+function secretsSection(d: DumpInputs): Json {
+  const active: Json[] = [
+    { name: 'default', version_info: UPDATED, last_updated: UPDATED, secret: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name: 'default', tls_certificate: { certificate_chain: { inline_bytes: b64(d.chainPem) }, private_key: { inline_bytes: REDACTED } } } },
+    { name: 'ROOTCA', version_info: UPDATED, last_updated: UPDATED, secret: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name: 'ROOTCA', validation_context: { trusted_ca: { inline_bytes: b64(d.rootPem) } } } },
+  ];
+  const warming: Json[] = [];
+  if (d.spec.gateway) {
+    for (const c of d.credentialHosts) {
+      const name = `kubernetes://${c.name}`;
+      const pem = d.credentials.get(c.name);
+      if (pem) active.push({ name, version_info: UPDATED, last_updated: UPDATED, secret: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name, tls_certificate: { certificate_chain: { inline_bytes: b64(pem) }, private_key: { inline_bytes: REDACTED } } } });
+      else warming.push({ name, version_info: 'uninitialized', last_updated: UPDATED, secret: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name } });
+    }
+  }
+  return { dynamic_active_secrets: active, ...(warming.length > 0 ? { dynamic_warming_secrets: warming } : {}) };
+}

@@ -1,0 +1,27 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { LabPod } from '../types.js';
+import type { PlantedProblem } from './planted.js';
+
+export type { PlantedProblem } from './planted.js';
+
+export interface FleetOptions {
+  /** Number of proxy pods (sidecars and a few gateways). */
+  count: number;
+  /** Seed of the deterministic variety (default 1). */
+  seed?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningFleet {
+  pods(): LabPod[];
+  /** Namespaces, PeerAuthentications, DestinationRules, Services, istiod pods, root ConfigMap ... */
+  objects(): KubernetesObject[];
+  planted: PlantedProblem[];
+  stop(): Promise<void>;
+}
+
+/** Start N simulated proxies with admin servers on 127.0.0.1 (issue 5). */
+export async function startFleet(opts: FleetOptions): Promise<RunningFleet> {
+  const { startFleetImpl } = await import('./fleet.js');
+  return startFleetImpl(opts);
+}
