@@ -1,0 +1,77 @@
+import type { CertsEntry, ProxyPosture, StatsSnapshot } from '../envoy/types.js';
+import type { CertificateFacts, InspectResult, StatsFacts, TlsCounter } from './types.js';
+import { CONTROL_PLANE_CLUSTERS } from '../envoy/cluster-tls.js';
+
+/** Join the posture with optional /certs and /stats facts (pure). */
+export function assembleInspectResult(posture: ProxyPosture, certs?: CertsEntry[], stats?: StatsSnapshot): InspectResult {
+  const result: InspectResult = { ...posture };
+  if (certs) result.certificates = certificateFacts(posture, certs);
+  if (stats) result.stats = statsFacts(posture, stats);
+  return result;
+}
+
+const normalizeSerial = (s: string) => s.toLowerCase().replace(/^0+(?=.)/, '');
+
+function certificateFacts(posture: ProxyPosture, certs: CertsEntry[]): CertificateFacts {
+  const bySerial = new Map<string, string>();
+  for (const secret of posture.secrets) {
+    for (const cert of secret.chain) {
+      const key = normalizeSerial(cert.serial);
+      if (!bySerial.has(key)) bySerial.set(key, secret.name);
+    }
+  }
+  const entries: CertificateFacts['entries'] = [];
+  for (const entry of certs) {
+    for (const [role, list] of [['ca', entry.caCert], ['chain', entry.certChain]] as const) {
+      for (const d of list) {
+        entries.push({
+          role,
+          serialNumber: d.serialNumber,
+          uriSans: d.uriSans,
+          daysUntilExpiration: d.daysUntilExpiration,
+          expirationTime: d.expirationTime,
+          secret: d.serialNumber ? bySerial.get(normalizeSerial(d.serialNumber)) ?? null : null,
+        });
+      }
+    }
+  }
+  const days = entries.map((e) => e.daysUntilExpiration).filter((d): d is number => d !== null);
+  return { entries, minDaysUntilExpiration: days.length ? Math.min(...days) : null };
+}
+
+const LISTENER_SSL = /^listener\.(.+)\.ssl\.(handshake|connection_error)$/;
+const CLUSTER_SSL = /^cluster\.(.+)\.ssl\.(handshake|connection_error|fail_verify_san|fail_verify_error|fail_verify_no_cert|fail_verify_cert_hash)$/;
+
+function statsFacts(posture: ProxyPosture, stats: StatsSnapshot): StatsFacts {
+  const listeners = new Map<string, TlsCounter>();
+  const clusters = new Map<string, TlsCounter>();
+  const controlPlaneNames = new Set([...CONTROL_PLANE_CLUSTERS, ...posture.clusters.filter((c) => c.controlPlane).map((c) => c.name)]);
+  for (const [name, value] of stats) {
+    const lm = LISTENER_SSL.exec(name);
+    if (lm) {
+      const c = listeners.get(lm[1]) ?? { name: lm[1], handshakes: 0, connectionErrors: 0 };
+      if (lm[2] === 'handshake') c.handshakes += value;
+      else c.connectionErrors += value;
+      listeners.set(lm[1], c);
+      continue;
+    }
+    const cm = CLUSTER_SSL.exec(name);
+    if (cm) {
+      const c = clusters.get(cm[1]) ?? { name: cm[1], handshakes: 0, connectionErrors: 0, verifyFailures: 0, controlPlane: controlPlaneNames.has(cm[1]) };
+      if (cm[2] === 'handshake') c.handshakes += value;
+      else if (cm[2] === 'connection_error') c.connectionErrors += value;
+      else c.verifyFailures = (c.verifyFailures ?? 0) + value;
+      clusters.set(cm[1], c);
+    }
+  }
+  const byName = (a: TlsCounter, b: TlsCounter) => a.name.localeCompare(b.name);
+  const clusterList = [...clusters.values()].sort(byName);
+  const listenerList = [...listeners.values()].filter((l) => l.name !== 'admin').sort(byName);
+  const dataPlaneSslStats = listenerList.length > 0 || clusterList.some((c) => !c.controlPlane);
+  const notes: string[] = [];
+  if (!dataPlaneSslStats) {
+    notes.push('no data-plane ssl.* stats: Istio\'s default stats inclusion does not create them, so their absence is not evidence of plaintext');
+  }
+  if (clusterList.some((c) => c.controlPlane)) notes.push('control-plane ssl stats (e.g. cluster.xds-grpc.ssl.*) are never data-plane evidence');
+  return { statCount: stats.size, dataPlaneSslStats, listeners: listenerList, clusters: clusterList, notes };
+}
