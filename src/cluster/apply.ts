@@ -94,6 +94,12 @@ function applyError(obj: KubernetesObject, err: unknown): EnvironmentError {
     return new EnvironmentError(`not allowed to apply ${what}: ${msg}`,
       'use a kubeconfig context with rights to create and patch it (e.g. cluster-admin on a test cluster)', { cause: err });
   }
+  const missingNs = /namespaces "([^"]+)" not found/.exec(msg);
+  if (code === 404 && missingNs) {
+    const ns = missingNs[1];
+    return new EnvironmentError(`cannot apply ${what}: namespace ${ns} does not exist`,
+      ns === 'istio-system' ? 'install Istio first (mesh-verify up), or check --context' : `create namespace ${ns} first`, { cause: err });
+  }
   if (code === 404 || /Unrecognized API version and kind|Failed to fetch resource metadata|could not find the requested resource/i.test(msg)) {
     const istio = /istio\.io\//.test(obj.apiVersion ?? '');
     return new EnvironmentError(`the API server does not know ${obj.apiVersion} ${obj.kind} (applying ${what}): ${msg}`,
