@@ -13,13 +13,24 @@ export function assembleInspectResult(posture: ProxyPosture, certs?: CertsEntry[
 const normalizeSerial = (s: string) => s.toLowerCase().replace(/^0+(?=.)/, '');
 
 function certificateFacts(posture: ProxyPosture, certs: CertsEntry[]): CertificateFacts {
-  const bySerial = new Map<string, string>();
+  // A CA from /certs belongs to a trust bundle (ROOTCA); a chain certificate to a certificate
+  // secret's leaf. Workload secrets also carry their root, so index by role first.
+  const caSerials = new Map<string, string>();
+  const leafSerials = new Map<string, string>();
+  const anySerials = new Map<string, string>();
   for (const secret of posture.secrets) {
-    for (const cert of secret.chain) {
+    secret.chain.forEach((cert, i) => {
       const key = normalizeSerial(cert.serial);
-      if (!bySerial.has(key)) bySerial.set(key, secret.name);
-    }
+      if (secret.kind === 'trust-bundle' && !caSerials.has(key)) caSerials.set(key, secret.name);
+      if (secret.kind === 'certificate' && i === 0 && !leafSerials.has(key)) leafSerials.set(key, secret.name);
+      if (!anySerials.has(key)) anySerials.set(key, secret.name);
+    });
   }
+  const secretFor = (role: 'ca' | 'chain', serial: string | null): string | null => {
+    if (!serial) return null;
+    const key = normalizeSerial(serial);
+    return (role === 'ca' ? caSerials : leafSerials).get(key) ?? anySerials.get(key) ?? null;
+  };
   const entries: CertificateFacts['entries'] = [];
   for (const entry of certs) {
     for (const [role, list] of [['ca', entry.caCert], ['chain', entry.certChain]] as const) {
@@ -30,7 +41,7 @@ function certificateFacts(posture: ProxyPosture, certs: CertsEntry[]): Certifica
           uriSans: d.uriSans,
           daysUntilExpiration: d.daysUntilExpiration,
           expirationTime: d.expirationTime,
-          secret: d.serialNumber ? bySerial.get(normalizeSerial(d.serialNumber)) ?? null : null,
+          secret: secretFor(role, d.serialNumber),
         });
       }
     }

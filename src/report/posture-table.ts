@@ -91,7 +91,8 @@ function clustersTable(clusters: ClusterTls[]): string {
   if (hidden.length > 0) {
     const byKind = new Map<string, number>();
     for (const c of hidden) {
-      const key = c.upstreamTls === 'auto-mtls' && c.endpointTls ? `auto-mtls with ${c.endpointTls} endpoints` : c.upstreamTls;
+      const key = c.upstreamTls !== 'auto-mtls' || !c.endpoints ? c.upstreamTls
+        : c.endpointTls ? `auto-mtls with ${c.endpointTls} endpoints` : 'auto-mtls without endpoints';
       byKind.set(key, (byKind.get(key) ?? 0) + 1);
     }
     const parts = [...byKind.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k, n]) => `${n} ${k}`);

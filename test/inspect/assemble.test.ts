@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { assembleInspectResult } from '../../src/inspect/assemble.js';
+import { inspectConfigDump } from '../../src/envoy/config-dump.js';
+import { parseStats } from '../../src/envoy/stats.js';
+import { parseCerts } from '../../src/envoy/certs.js';
+import { renderPostureTable } from '../../src/report/posture-table.js';
+import { formatColumns } from '../../src/report/posture-columns.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../../fixtures/envoy/${name}`, import.meta.url), 'utf8');
+const NOW = new Date('2025-06-01T00:00:00Z');
+
+describe('assembleInspectResult', () => {
+  const posture = inspectConfigDump(JSON.parse(fixture('gateway-tls-config_dump.json')), { now: NOW });
+  it('counts ssl handshakes per listener and cluster, control plane flagged', () => {
+    const r = assembleInspectResult(posture, undefined, parseStats(fixture('gateway-stats.txt')));
+    expect(r.stats?.listeners).toEqual([{ name: '0.0.0.0_8443', handshakes: 7, connectionErrors: 1 }]);
+    expect(r.stats?.clusters).toEqual([
+      { name: 'outbound|8080||bff.mesh-verify.svc.cluster.local', handshakes: 3, connectionErrors: 0, verifyFailures: 0, controlPlane: false },
+      { name: 'xds-grpc', handshakes: 1, connectionErrors: 0, verifyFailures: 0, controlPlane: true },
+    ]);
+    expect(r.stats?.dataPlaneSslStats).toBe(true);
+    expect(r.certificates).toBeUndefined();
+  });
+  it('says when only control-plane ssl stats exist', () => {
+    const r = assembleInspectResult(posture, undefined, parseStats('cluster.xds-grpc.ssl.handshake: 2\nserver.live: 1\n'));
+    expect(r.stats?.dataPlaneSslStats).toBe(false);
+    expect(r.stats?.notes).toHaveLength(2);
+  });
+  it('matches /certs serials to SDS secrets', () => {
+    const strict = inspectConfigDump(JSON.parse(fixture('sidecar-strict-config_dump.json')), { now: NOW });
+    const r = assembleInspectResult(strict, parseCerts(JSON.parse(fixture('sidecar-strict-certs.json'))));
+    expect(r.certificates?.entries.map((e) => e.secret)).toEqual(['ROOTCA', 'default']);
+    const none = assembleInspectResult(strict, []);
+    expect(none.certificates).toEqual({ entries: [], minDaysUntilExpiration: null });
+  });
+});
+
+describe('posture table', () => {
+  it('formats columns with upper-case headers and - for empty cells', () => {
+    expect(formatColumns(['name', 'value'], [['a', null], ['long-name', true]])).toBe('NAME       VALUE\na          -\nlong-name  yes');
+  });
+  it('is deterministic and sorts listeners by port', () => {
+    const posture = inspectConfigDump(JSON.parse(fixture('gateway-tls-config_dump.json')), { now: NOW });
+    const reversed = { ...posture, listeners: [...posture.listeners].reverse(), clusters: [...posture.clusters].reverse() };
+    const a = renderPostureTable(posture);
+    expect(renderPostureTable(reversed)).toBe(a);
+    const ports = a.split('LISTENERS\n')[1].split('\n\n')[0].split('\n').slice(1).map((l) => Number(l.split(/ +/)[1]));
+    expect(ports).toEqual([8080, 8443, 8444, 9443, 15021]);
+  });
+});
