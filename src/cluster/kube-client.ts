@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import https from 'node:https';
 import http from 'node:http';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
@@ -39,6 +41,11 @@ export function loadKubeConfig(opts: { kubeconfig?: string; context?: string } =
       }
       kc.loadFromFile(file);
     } else {
+      const home = join(homedir(), '.kube', 'config');
+      if (!existsSync(home) && !process.env.KUBERNETES_SERVICE_HOST) {
+        throw new EnvironmentError(`no kubeconfig found (KUBECONFIG is unset and ${home} does not exist)`,
+          'create a cluster (mesh-verify up) or pass --kubeconfig FILE');
+      }
       kc.loadFromDefault();
     }
   } catch (err) {

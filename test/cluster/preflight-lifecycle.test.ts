@@ -162,3 +162,27 @@ describe('the real process runner', () => {
     expect(lastLine(r)).toBe('last');
   });
 });
+
+describe('kubeconfig discovery', () => {
+  it('no KUBECONFIG and no ~/.kube/config is exit 4 naming where it looked', async () => {
+    const { loadKubeConfig } = await import('../../src/cluster/kube-client.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const home = mkdtempSync(join(tmpdir(), 'mesh-verify-home-'));
+    const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG, KSH: process.env.KUBERNETES_SERVICE_HOST };
+    process.env.HOME = home;
+    delete process.env.KUBECONFIG;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    try {
+      const err = (() => { try { loadKubeConfig(); return null; } catch (e) { return e as EnvironmentError; } })();
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect(err!.message).toBe(`no kubeconfig found (KUBECONFIG is unset and ${join(home, '.kube', 'config')} does not exist)`);
+    } finally {
+      for (const [k, v] of Object.entries({ HOME: saved.HOME, KUBECONFIG: saved.KUBECONFIG, KUBERNETES_SERVICE_HOST: saved.KSH })) {
+        if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      }
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
