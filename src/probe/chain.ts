@@ -25,8 +25,9 @@ export function describeCertificate(der: Buffer): ChainCertificate {
   const sans = splitSans(x.subjectAltName);
   return {
     pem: derToPem(der),
-    subject: x.subject.replace(/\n/g, ', '),
-    issuer: x.issuer.replace(/\n/g, ', '),
+    // An empty subject (Istio workload certificates have none) reads as undefined.
+    subject: (x.subject ?? '').replace(/\n/g, ', '),
+    issuer: (x.issuer ?? '').replace(/\n/g, ', '),
     fingerprint256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
     notAfter: new Date(x.validTo).toISOString(),
     dnsSans: sans.dns,

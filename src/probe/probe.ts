@@ -149,11 +149,12 @@ function exchange(opts: ProbeOptions, agent: https.Agent, path: string, id: stri
   wantHandshake: boolean): Promise<Exchange> {
   return new Promise<Exchange>((resolve) => {
     let handshake: Handshake | null = null;
+    let handshakeError: string | null = null;
     let settled = false;
     const done = (ex: Omit<Exchange, 'handshake'>) => {
       if (settled) return;
       settled = true;
-      resolve({ ...ex, handshake });
+      resolve({ ...ex, handshake, error: ex.error ?? handshakeError });
     };
     const req = https.request({
       host: opts.address,
@@ -173,8 +174,15 @@ function exchange(opts: ProbeOptions, agent: https.Agent, path: string, id: stri
       const tlsSocket = s as TLSSocket;
       if (!wantHandshake) return;
       // A reused socket finished its handshake long ago; a new one reports it on secureConnect.
-      if (req.reusedSocket) handshake = readHandshake(tlsSocket, opts.host);
-      else tlsSocket.once('secureConnect', () => { handshake = readHandshake(tlsSocket, opts.host); });
+      const read = () => {
+        try {
+          handshake = readHandshake(tlsSocket, opts.host);
+        } catch (err) {
+          handshakeError = `cannot read the TLS handshake: ${(err as Error).message}`;
+        }
+      };
+      if (req.reusedSocket) read();
+      else tlsSocket.once('secureConnect', read);
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err) => done({ status: null, body: '', reused: req.reusedSocket, error: describeNetError(err, opts) }));

@@ -1,34 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { certSha256Hex, createRootCa, issueCertificate, type Authority, type IssuedCert } from '../../src/pki/ca.js';
 import { runProbe, requestIdFor } from '../../src/probe/probe.js';
 import { parseAppEcho } from '../../src/probe/app-echo.js';
+import { startServer } from './tls-echo-server.js';
 
 const HOST = 'web.probe.test';
-
-interface Seen { ids: string[]; hosts: string[]; snis: string[]; connections: number }
-
-async function startServer(cert: IssuedCert, answer: (id: string) => string): Promise<{ port: number; seen: Seen; close(): Promise<void> }> {
-  const seen: Seen = { ids: [], hosts: [], snis: [], connections: 0 };
-  const server = https.createServer({ cert: cert.chainPem, key: cert.keyPem }, (req, res) => {
-    const id = String(req.headers['x-request-id'] ?? '');
-    seen.ids.push(id);
-    seen.hosts.push(String(req.headers.host));
-    seen.snis.push(String((req.socket as TLSSocket).servername));
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(answer(id));
-  });
-  server.on('secureConnection', () => { seen.connections += 1; });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as AddressInfo).port,
-    seen,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-  };
-}
 
 const echo = (id: string) => JSON.stringify({
   service: 'bff', pod: 'bff-1', requestId: id, method: 'GET', path: '/', headers: { 'x-request-id': id },
@@ -107,6 +85,19 @@ describe('runProbe', () => {
       expect(r.client.peerChain[0].dnsSans).toEqual(['elsewhere.test']);
     } finally {
       await s2.close();
+    }
+  });
+
+  it('describes a leaf with an empty subject (as Istio issues them) by its SANs', async () => {
+    const spiffe = await issueCertificate(ca, { dnsSans: [HOST], uriSans: ['spiffe://cluster.local/ns/istio-system/sa/gw'] });
+    const s4 = await startServer(spiffe, echo);
+    try {
+      const r = await runProbe({ address: '127.0.0.1', port: s4.port, host: HOST, caPem: ca.certPem, runId: 'r8', requests: 1 });
+      expect(r.client.peerChain[0].subject).toBe('');
+      expect(r.client.peerChain[0].uriSans).toEqual(['spiffe://cluster.local/ns/istio-system/sa/gw']);
+      expect(r.requests[0].error).toBeNull();
+    } finally {
+      await s4.close();
     }
   });
 

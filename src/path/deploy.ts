@@ -1,0 +1,83 @@
+import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
+import type { Progress } from '../cli/progress.js';
+import { applyObjects, type AppliedRef } from '../cluster/apply.js';
+import { deleteRefs } from '../cluster/cleanup.js';
+import type { KubeClients } from '../cluster/kube-client.js';
+import { apiErrorCode, apiErrorMessage } from '../cluster/kube-client.js';
+import { waitForPodsReady, waitForRollouts } from '../cluster/wait.js';
+import { EnvironmentError } from '../cli/errors.js';
+import { createGatewayCredential } from '../topology/credentials.js';
+import { buildTopology } from '../topology/manifests.js';
+import { MESH_NAMESPACE } from '../topology/reference.js';
+import { SCENARIOS, type ScenarioName } from '../topology/scenarios.js';
+import { createdBy, leftovers, listManaged } from './managed-inventory.js';
+import { referenceTargets } from './targets.js';
+
+/**
+ * The public CA of the gateway credential, kept beside the topology so that a later
+ * `path --no-deploy` can verify the gateway's certificate (the Secret holds the key; this does not).
+ */
+export const GATEWAY_CA_CONFIGMAP = 'mesh-verify-gateway-ca';
+
+export function gatewayCaConfigMap(caPem: string): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: GATEWAY_CA_CONFIGMAP, namespace: MESH_NAMESPACE },
+    data: { 'ca.crt': caPem },
+  } as V1ConfigMap as KubernetesObject;
+}
+
+export interface DeployOptions {
+  runId: string;
+  scenario: ScenarioName | null;
+  host: string;
+  progress?: Progress;
+  /** Bound for rollouts and pod readiness (each). */
+  timeoutMs: number;
+  pollMs?: number;
+}
+
+export interface Deployment {
+  caPem: string;
+  applied: AppliedRef[];
+  /** What did not exist before this run (what Ctrl-C / the end of the run removes). */
+  created: AppliedRef[];
+}
+
+/**
+ * Deploy the reference topology (or a scenario's variant): a fresh gateway credential, server-side
+ * apply of every object, removal of objects another scenario left behind, then wait for the
+ * rollouts and for the gateway, bff and svc pods (with their sidecars) to be ready.
+ */
+export async function deployTopology(clients: KubeClients, opts: DeployOptions): Promise<Deployment> {
+  const before = await listManaged(clients);
+  const credential = await createGatewayCredential({ host: opts.host });
+  const objects = [...buildTopology({ runId: opts.runId, scenario: opts.scenario, gatewayCredential: credential.secret }), gatewayCaConfigMap(credential.caPem)];
+  if (opts.scenario) opts.progress?.info(`scenario ${opts.scenario}: ${SCENARIOS[opts.scenario].description}`);
+  const applied = await applyObjects(clients, objects, { runId: opts.runId, progress: opts.progress });
+  const stale = leftovers(before, applied);
+  if (stale.length > 0) {
+    const step = opts.progress?.step(`removing ${stale.length} objects left by an earlier run`);
+    await deleteRefs(clients, stale);
+    step?.succeed(`removed ${stale.length} objects left by an earlier run: ${stale.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
+  }
+  const wait = { timeoutMs: opts.timeoutMs, progress: opts.progress, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) };
+  await waitForRollouts(clients, applied, wait);
+  for (const t of referenceTargets()) {
+    const requireSidecar = !(t.id === 'svc' && opts.scenario === 'no-sidecar-svc');
+    await waitForPodsReady(clients, t.namespace, t.selector, { ...wait, requireSidecar });
+  }
+  return { caPem: credential.caPem, applied, created: createdBy(applied, before) };
+}
+
+/** The gateway CA a previous deploy stored, or null when there is none. */
+export async function readDeployedCa(clients: KubeClients): Promise<string | null> {
+  try {
+    const cm = await clients.core.readNamespacedConfigMap({ name: GATEWAY_CA_CONFIGMAP, namespace: MESH_NAMESPACE });
+    return cm.data?.['ca.crt'] ?? null;
+  } catch (err) {
+    if (apiErrorCode(err) === 404) return null;
+    throw new EnvironmentError(`reading ConfigMap ${MESH_NAMESPACE}/${GATEWAY_CA_CONFIGMAP} failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
+  }
+}

@@ -1,0 +1,55 @@
+import type { PathSpec, RunMetadata } from '../bundle/types.js';
+import type { Progress } from '../cli/progress.js';
+import { deleteRefs } from '../cluster/cleanup.js';
+import { resolveEntry } from '../cluster/entry.js';
+import type { KubeClients } from '../cluster/kube-client.js';
+import { PUBLIC_HOST } from '../topology/reference.js';
+import { deployTopology, readDeployedCa, type Deployment } from './deploy.js';
+import { kubeCollectDeps } from './kube-collect-deps.js';
+import type { PreparedTarget } from './target.js';
+
+export interface KubeTargetOptions {
+  clients: KubeClients;
+  target: RunMetadata['target'];
+  istio: RunMetadata['istio'];
+  notes?: string[];
+  /** Where the client connects when it is not found from the gateway Service (the lab's NLB). */
+  entry?: PathSpec['entry'];
+  host?: string;
+  /** Bound for rollouts and readiness waits. */
+  waitTimeoutMs: number;
+  pollMs?: number;
+  /** Runs after the applied objects are deleted (delete the kind cluster, stop the lab). */
+  afterRelease?: (keep: boolean, progress: Progress) => Promise<void>;
+}
+
+/** A PreparedTarget that does everything through the Kubernetes API of `clients`. */
+export function kubeTarget(o: KubeTargetOptions): PreparedTarget {
+  const host = o.host ?? PUBLIC_HOST;
+  return {
+    target: o.target,
+    istio: o.istio,
+    host,
+    notes: o.notes ?? [],
+    deploy: ({ runId, scenario, progress }) =>
+      deployTopology(o.clients, { runId, scenario, host, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}) }),
+    deployedCa: () => readDeployedCa(o.clients),
+    entry: async () => o.entry ?? resolveEntry(o.clients),
+    collectDeps: () => kubeCollectDeps(o.clients),
+    async release({ keep, created, progress }) {
+      if (!keep && created.length > 0) await deleteObjects(o.clients, created, progress);
+      await o.afterRelease?.(keep, progress);
+    },
+  };
+}
+
+async function deleteObjects(clients: KubeClients, created: Deployment['created'], progress: Progress): Promise<void> {
+  const step = progress.step(`deleting the ${created.length} objects this run created`);
+  try {
+    const gone = await deleteRefs(clients, created);
+    step.succeed(`deleted ${gone.length} objects this run created`);
+  } catch (err) {
+    step.fail(`cleanup failed: ${(err as Error).message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+import type { Progress } from '../cli/progress.js';
+import { connectKube } from '../cluster/kube-client.js';
+import type { LabFault, LabOptions, RunningLab } from '../lab/types.js';
+import { kubeTarget } from './kube-target.js';
+import type { PreparedTarget } from './target.js';
+
+export type StartLab = (opts: LabOptions) => Promise<RunningLab>;
+
+/** What every lab run says about its target, in the bundle and so in every report. */
+export function labDescription(fault: LabFault | null): string {
+  return `the mesh-verify lab: a local SIMULATION of the mesh on 127.0.0.1, not a Kubernetes cluster${fault ? ` (fault injected: ${fault})` : ''}`;
+}
+
+/**
+ * The lab, started in this process, reached exactly like a cluster: through its kubeconfig
+ * (connectKube), its Kubernetes API (apply, wait, pods, logs, port-forward) and its NLB.
+ * Only kind and istioctl are skipped. Stopped when the run ends.
+ */
+export async function prepareLab(opts: { fault: LabFault | null }, progress: Progress, startLab: StartLab): Promise<PreparedTarget> {
+  const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''} (a local simulation, not a cluster)`);
+  const lab = await startLab({ fault: opts.fault });
+  step.succeed(`lab running: NLB ${lab.nlb.host}:${lab.nlb.port}, Kubernetes API ${lab.apiServerUrl}`);
+  try {
+    const clients = await connectKube({ kubeconfig: lab.kubeconfigPath });
+    return kubeTarget({
+      clients,
+      target: { kind: 'lab', simulated: true, context: clients.context, server: clients.server, description: labDescription(opts.fault) },
+      istio: null,
+      host: lab.publicHost,
+      entry: { address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' },
+      notes: [
+        'Target: the mesh-verify lab, a simulation on 127.0.0.1 (real TLS between local processes, Envoy-like admin endpoints, a Kubernetes API double). Not a cluster: kind and istioctl were not used.',
+      ],
+      waitTimeoutMs: 20_000,
+      pollMs: 100,
+      afterRelease: async (_keep, p) => {
+        const s = p.step('stopping the lab');
+        await lab.stop();
+        s.succeed('lab stopped');
+      },
+    });
+  } catch (err) {
+    await lab.stop().catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,86 @@
+import { UsageError } from '../cli/errors.js';
+import { LAB_FAULTS, isLabFault, type LabFault } from '../lab/types.js';
+import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../topology/scenarios.js';
+
+export const OUTPUT_FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export type Expectation = 'proven' | 'contradicted';
+
+/** `mesh-verify path` options after validation. */
+export interface PathOptions {
+  lab: boolean;
+  fault: LabFault | null;
+  scenario: ScenarioName | null;
+  context: string | null;
+  kubeconfig: string | null;
+  requests: number;
+  freshConnections: boolean;
+  deploy: boolean;
+  keep: boolean;
+  expect: Expectation | null;
+  output: OutputFormat;
+  reportDir: string | null;
+  bundle: string | null;
+}
+
+/** Raw commander values (strings and booleans as the user typed them). */
+export interface RawPathOptions {
+  lab?: boolean;
+  fault?: string;
+  scenario?: string;
+  context?: string;
+  kubeconfig?: string;
+  requests?: string;
+  freshConnections?: boolean;
+  deploy?: boolean;
+  keep?: boolean;
+  expect?: string;
+  output?: string;
+  reportDir?: string;
+  bundle?: string;
+}
+
+/** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
+export function parsePathOptions(raw: RawPathOptions): PathOptions {
+  const lab = raw.lab === true;
+  if (raw.fault !== undefined && !isLabFault(raw.fault)) {
+    throw new UsageError(`unknown --fault "${raw.fault}"`, `use one of: ${LAB_FAULTS.join(', ')}`);
+  }
+  if (raw.fault !== undefined && !lab) throw new UsageError('--fault needs --lab (faults are injected into the lab)', 'add --lab, or use --scenario NAME on a cluster');
+  if (raw.scenario !== undefined && !isScenarioName(raw.scenario)) {
+    throw new UsageError(`unknown --scenario "${raw.scenario}"`, `use one of: ${SCENARIO_NAMES.join(', ')}`);
+  }
+  if (lab && (raw.context !== undefined || raw.kubeconfig !== undefined)) {
+    throw new UsageError('--lab cannot be combined with --context or --kubeconfig', 'drop --lab to target a cluster');
+  }
+  const deploy = raw.deploy !== false;
+  if (!deploy && raw.scenario !== undefined) {
+    throw new UsageError('--scenario deploys a broken variant and cannot be combined with --no-deploy', 'drop --no-deploy');
+  }
+  const requests = raw.requests === undefined ? 10 : Number(raw.requests);
+  if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
+    throw new UsageError(`--requests must be a whole number from 1 to 1000 (got "${raw.requests}")`);
+  }
+  if (raw.expect !== undefined && raw.expect !== 'proven' && raw.expect !== 'contradicted') {
+    throw new UsageError(`--expect must be proven or contradicted (got "${raw.expect}")`);
+  }
+  const output = (raw.output ?? 'table') as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(output)) {
+    throw new UsageError(`unknown output format "${raw.output}"`, `use -o ${OUTPUT_FORMATS.join('|')}`);
+  }
+  return {
+    lab,
+    fault: (raw.fault as LabFault | undefined) ?? null,
+    scenario: (raw.scenario as ScenarioName | undefined) ?? null,
+    context: raw.context ?? null,
+    kubeconfig: raw.kubeconfig ?? null,
+    requests,
+    freshConnections: raw.freshConnections === true,
+    deploy,
+    keep: raw.keep === true,
+    expect: (raw.expect as Expectation | undefined) ?? null,
+    output,
+    reportDir: raw.reportDir ?? null,
+    bundle: raw.bundle ?? null,
+  };
+}

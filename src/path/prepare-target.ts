@@ -1,0 +1,69 @@
+import type { RunMetadata } from '../bundle/types.js';
+import type { Progress } from '../cli/progress.js';
+import { DEFAULT_KIND_CLUSTER, KIND_CONFIG_FILE, createKindCluster, deleteKindCluster, kindClusterExists, kindContextName } from '../cluster/kind.js';
+import type { KubeClients } from '../cluster/kube-client.js';
+import { pathAccessChecks, runPreflight } from '../cluster/preflight.js';
+import { ensureIstio } from './istio.js';
+import { kubeTarget } from './kube-target.js';
+import type { PathOptions } from './options.js';
+import type { PreparedTarget } from './target.js';
+
+/** Bound for rollouts and readiness on a real cluster (image pulls included). */
+const CLUSTER_WAIT_MS = 5 * 60_000;
+
+export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy'>;
+
+/** Any existing cluster: --context / --kubeconfig (or the current context). Istio reused or installed. */
+export async function prepareCluster(opts: TargetOptions, progress: Progress): Promise<PreparedTarget> {
+  const kube = { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) };
+  const { clients } = await runPreflight({ kube, rights: pathAccessChecks({ deploy: opts.deploy }), progress });
+  const c = clients as KubeClients;
+  const { istio, installed } = await ensureIstio(c, { install: opts.deploy, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
+  return kubeTarget({
+    clients: c,
+    target: clusterTarget('cluster', c, `Kubernetes cluster (context ${c.context})`),
+    istio,
+    notes: installed ? [`Istio ${istio.version} was installed by this run (istioctl) and is left in place`] : [],
+    waitTimeoutMs: CLUSTER_WAIT_MS,
+  });
+}
+
+/**
+ * The kind cluster `mesh-verify` (fixtures/kind/cluster.yaml): reused when it exists, else
+ * created; deleted at the end of the run only if this run created it and --keep is not set.
+ */
+export async function prepareKind(opts: TargetOptions & { keep: boolean }, progress: Progress): Promise<PreparedTarget> {
+  const name = DEFAULT_KIND_CLUSTER;
+  await runPreflight({ docker: true, kind: true, kube: null, progress });
+  let created = false;
+  if (await kindClusterExists(name)) {
+    progress.info(`kind cluster ${name} exists: reusing it`);
+  } else {
+    await createKindCluster(name, KIND_CONFIG_FILE, progress);
+    created = true;
+  }
+  const dropCluster = async (keep: boolean, p: Progress) => {
+    if (!created) return;
+    if (keep) p.info(`kept kind cluster ${name} (delete it with: mesh-verify down)`);
+    else await deleteKindCluster(name, p);
+  };
+  try {
+    const { clients } = await runPreflight({ kube: { context: kindContextName(name) }, rights: pathAccessChecks({ deploy: opts.deploy }), progress });
+    const c = clients as KubeClients;
+    const { istio } = await ensureIstio(c, { install: opts.deploy, progress });
+    return kubeTarget({
+      clients: c,
+      target: clusterTarget('kind', c, `kind cluster ${name}${created ? ' (created by this run)' : ''}`),
+      istio,
+      waitTimeoutMs: CLUSTER_WAIT_MS,
+      afterRelease: dropCluster,
+    });
+  } catch (err) {
+    await dropCluster(opts.keep, progress).catch(() => {});
+    throw err;
+  }
+}
+
+function clusterTarget(kind: 'kind' | 'cluster', c: KubeClients, description: string): RunMetadata['target'] {
+  return { kind, simulated: false, context: c.context, server: c.server, description };
+}

@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import type { PathReport } from '../analyze/types.js';
+import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle, type RequestRecord } from '../bundle/types.js';
+import type { Progress } from '../cli/progress.js';
+import { onInterrupt, type InterruptHook } from '../cluster/cleanup.js';
+import { startCollection } from '../collect/collector.js';
+import { runProbe, type ProbeOptions, type ProbeResult } from '../probe/probe.js';
+import { waitForEntry } from '../probe/wait-entry.js';
+import { referencePathSpec } from '../topology/path-spec.js';
+import { VERSION } from '../version.js';
+import type { Deployment } from './deploy.js';
+import { exitCodeFor, expectationLine } from './expectation.js';
+import type { OutputFormat, PathOptions } from './options.js';
+import { newRunId } from './run-id.js';
+import { referenceTargets } from './targets.js';
+import type { PreparedTarget } from './target.js';
+
+/** Files a run can write: the bundle and the rendered reports. */
+export interface ReportWriter {
+  /** Write the bundle atomically (scrubbed and validated); returns the bundle as written. */
+  saveBundle(file: string, bundle: EvidenceBundle): Promise<EvidenceBundle>;
+  /** report.json, junit.xml, report.md into dir (atomically); returns the paths written. */
+  writeReports(dir: string, report: PathReport, bundle: EvidenceBundle): Promise<string[]>;
+  /** The report as printed on stdout for -o. */
+  render(report: PathReport, format: OutputFormat, bundle: EvidenceBundle): string;
+}
+
+export interface PathRunDeps extends ReportWriter {
+  /** Reach the target: kind (create/reuse) + Istio, any context + Istio, or the lab. */
+  prepare(opts: PathOptions, progress: Progress): Promise<PreparedTarget>;
+  analyze(bundle: EvidenceBundle, opts: { now: Date }): PathReport | Promise<PathReport>;
+  probe?: (opts: ProbeOptions) => Promise<ProbeResult>;
+  now?: () => Date;
+  /** Signal handling (tests pass a fake; default: SIGINT/SIGTERM on this process). */
+  interrupt?: (cleanup: () => Promise<void>, progress: Progress) => InterruptHook;
+  /** Bounds (ms): entry readiness, each admin request, access-log flush wait. */
+  timeouts?: { entry?: number; admin?: number; logWait?: number };
+}
+
+export interface PathRunResult {
+  bundle: EvidenceBundle;
+  report: PathReport;
+  exitCode: number;
+  /** What to print on stdout (the -o rendering). */
+  output: string;
+  files: string[];
+}
+
+/**
+ * `mesh-verify path`: target -> (deploy) -> wait for the entry -> counters before -> probe ->
+ * evidence after -> bundle -> analysis -> report. What this run created is removed at the end
+ * and on Ctrl-C, unless --keep.
+ */
+export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Progress): Promise<PathRunResult> {
+  const now = deps.now ?? (() => new Date());
+  const startedAt = now();
+  const runId = newRunId(startedAt);
+  const prepared = await deps.prepare(opts, progress);
+  let created: Deployment['created'] = [];
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    await prepared.release({ keep: opts.keep, created, progress });
+  };
+  const hook = (deps.interrupt ?? ((c, p) => onInterrupt(c, { progress: p })))(release, progress);
+  try {
+    return await verify();
+  } finally {
+    hook.dispose();
+    if (!hook.interrupted) await release();
+  }
+
+  async function verify(): Promise<PathRunResult> {
+    if (prepared.target.simulated) progress.info(`target: ${prepared.target.description}`);
+    let caPem: string | null;
+    if (opts.deploy) {
+      const deployment = await prepared.deploy({ runId, scenario: opts.scenario, progress });
+      created = deployment.created;
+      caPem = deployment.caPem;
+    } else {
+      caPem = await prepared.deployedCa();
+      if (!caPem) progress.warn('no gateway CA stored by an earlier deploy: the client verifies the gateway against the system roots');
+    }
+    const entry = await prepared.entry();
+    const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host });
+
+    const ready = progress.step(`waiting for https://${prepared.host} through ${entry.address}:${entry.port}`);
+    const notReady = await waitForEntry({ address: entry.address, port: entry.port, host: prepared.host, timeoutMs: deps.timeouts?.entry ?? 60_000 });
+    if (notReady) ready.fail(`the path does not answer yet (${notReady}); probing anyway`);
+    else ready.succeed(`the path answers through ${entry.address}:${entry.port}`);
+
+    const open = progress.step('opening the admin ports of gateway, bff and svc');
+    const collection = await startCollection(referenceTargets(), prepared.collectDeps(), {
+      timeoutMs: deps.timeouts?.admin ?? 10_000,
+      logWaitMs: deps.timeouts?.logWait ?? 12_000,
+      onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
+    });
+    open.succeed('admin ports open');
+    let probe: ProbeResult;
+    let proxies: EvidenceBundle['proxies'];
+    try {
+      const before = progress.step('reading counters before the requests');
+      await collection.before();
+      before.succeed('counters read before the requests');
+
+      const send = progress.step(`sending ${opts.requests} requests${opts.freshConnections ? ' on fresh connections' : ''}`);
+      const probeStart = now();
+      probe = await (deps.probe ?? runProbe)({
+        address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
+        requests: opts.requests, freshConnections: opts.freshConnections, now,
+      });
+      send.succeed(probeSummary(probe));
+
+      const after = progress.step('collecting evidence from the proxies');
+      proxies = await collection.after(probe.requests.map((r) => r.id), probeStart, reachedSvc(probe.requests));
+      const reached = proxies.filter((p) => p.reachable).length;
+      after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
+    } finally {
+      await collection.close();
+    }
+
+    const built: EvidenceBundle = {
+      schemaVersion: BUNDLE_SCHEMA_VERSION,
+      kind: BUNDLE_KIND,
+      run: {
+        id: runId,
+        startedAt: startedAt.toISOString(),
+        finishedAt: now().toISOString(),
+        tool: { name: 'mesh-verify', version: VERSION },
+        target: prepared.target,
+        istio: prepared.istio,
+        scenario: opts.scenario,
+        fault: opts.fault,
+        options: { requests: opts.requests, freshConnections: opts.freshConnections },
+        notes: [...prepared.notes],
+      },
+      path,
+      proxies,
+      client: probe.client,
+      requests: probe.requests,
+    };
+    const files: string[] = [];
+    const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);
+    const bundle = bundleFile ? await deps.saveBundle(bundleFile, built) : built;
+    if (bundleFile) files.push(bundleFile);
+
+    const report = await deps.analyze(bundle, { now: now() });
+    if (opts.reportDir) files.push(...await deps.writeReports(opts.reportDir, report, bundle));
+    const exitCode = exitCodeFor(report, opts.expect);
+    const line = expectationLine(report, opts.expect);
+    if (line) progress.info(line);
+    for (const f of files) progress.info(`wrote ${f}`);
+    return { bundle, report, exitCode, output: deps.render(report, opts.output, bundle), files };
+  }
+}
+
+/** Ids of the requests that reached svc (every proxy of the path must have logged them). */
+function reachedSvc(requests: readonly RequestRecord[]): string[] {
+  return requests.filter((r) => r.status === 200 && r.response?.upstream?.status === 200 && r.response.upstream.body).map((r) => r.id);
+}
+
+function probeSummary(p: ProbeResult): string {
+  const ok = p.requests.filter((r) => r.status === 200).length;
+  const tls = p.client.tlsVersion ? `${p.client.tlsVersion}, ${p.client.authorized ? 'certificate verified' : `certificate NOT verified (${p.client.authorizationError})`}` : (p.client.error ?? 'no TLS');
+  return `${ok}/${p.requests.length} requests answered 200 (${tls})`;
+}

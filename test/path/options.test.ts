@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/errors.js';
+import { parsePathOptions } from '../../src/path/options.js';
+import { newRunId } from '../../src/path/run-id.js';
+import { isValidLabelValue } from '../../src/topology/managed-labels.js';
+
+describe('parsePathOptions', () => {
+  it('has the documented defaults', () => {
+    expect(parsePathOptions({})).toEqual({
+      lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
+      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null,
+    });
+  });
+
+  it.each([
+    [{ fault: 'expired-cert' }, /--fault needs --lab/],
+    [{ lab: true, fault: 'nope' }, /unknown --fault "nope".*plaintext-gateway-bff/],
+    [{ scenario: 'nope' }, /unknown --scenario "nope".*dr-disable/],
+    [{ lab: true, context: 'kind-x' }, /--lab cannot be combined with --context/],
+    [{ scenario: 'dr-disable', deploy: false }, /cannot be combined with --no-deploy/],
+    [{ requests: '0' }, /--requests must be a whole number/],
+    [{ requests: 'ten' }, /--requests must be a whole number/],
+    [{ expect: 'maybe' }, /--expect must be proven or contradicted/],
+    [{ output: 'xml' }, /unknown output format "xml".*table\|json\|junit\|markdown/],
+  ])('rejects %j with a usage error', (raw, message) => {
+    let err: unknown;
+    try { parsePathOptions(raw); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(UsageError);
+    expect(`${(err as UsageError).message} ${(err as UsageError).fix ?? ''}`).toMatch(message);
+  });
+
+  it('accepts a lab fault, a scenario and the output flags', () => {
+    const o = parsePathOptions({ lab: true, fault: 'stats-filtered', requests: '3', output: 'json', expect: 'contradicted', freshConnections: true });
+    expect([o.lab, o.fault, o.requests, o.output, o.expect, o.freshConnections]).toEqual([true, 'stats-filtered', 3, 'json', 'contradicted', true]);
+    expect(parsePathOptions({ lab: true, scenario: 'permissive-svc' }).scenario).toBe('permissive-svc');
+  });
+});
+
+describe('newRunId', () => {
+  it('is a valid label value made of the UTC time and a random suffix', () => {
+    const id = newRunId(new Date('2026-03-04T05:06:07.890Z'), () => 'beef');
+    expect(id).toBe('20260304t050607-beef');
+    expect(isValidLabelValue(id)).toBe(true);
+    expect(newRunId()).not.toBe(newRunId());
+  });
+});

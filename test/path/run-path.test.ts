@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentProgress } from '../../src/cli/progress.js';
+import type { InterruptHook } from '../../src/cluster/cleanup.js';
+import { saveBundle } from '../../src/bundle/save.js';
+import { validateBundle } from '../../src/bundle/validate.js';
+import { writeFileAtomic } from '../../src/io/atomic-write.js';
+import { parsePathOptions, type RawPathOptions } from '../../src/path/options.js';
+import { runPath, type PathRunDeps } from '../../src/path/run-path.js';
+import { createRootCa, issueCertificate, type Authority } from '../../src/pki/ca.js';
+import { startAdminServer, type FakeAdminServer } from '../collect/fake-admin.js';
+import { startServer } from '../probe/tls-echo-server.js';
+import { fakeAnalyze, fakeTarget } from './fake-target.js';
+
+const HOST = 'web.path.test';
+const echo = (id: string) => JSON.stringify({
+  service: 'bff', pod: 'bff-1', requestId: id, method: 'GET', path: '/', headers: { 'x-request-id': id },
+  upstream: { url: 'http://svc:8080/', status: 200, error: null, body: { service: 'svc', pod: 'svc-1', requestId: id, method: 'GET', path: '/', headers: {} } },
+});
+
+let ca: Authority;
+let other: Authority;
+let entry: Awaited<ReturnType<typeof startServer>>;
+let admin: FakeAdminServer;
+let dir: string;
+beforeAll(async () => {
+  ca = await createRootCa('path test CA');
+  other = await createRootCa('not the gateway CA');
+  entry = await startServer(await issueCertificate(ca, { dnsSans: [HOST] }), echo);
+  admin = await startAdminServer();
+  dir = await mkdtemp(join(tmpdir(), 'mv-path-'));
+});
+afterAll(async () => { await entry.close(); await admin.close(); await rm(dir, { recursive: true, force: true }); });
+
+const noSignals = (): InterruptHook => ({ dispose() {}, interrupted: false, done: Promise.resolve() });
+
+function setup(raw: RawPathOptions, t: Partial<Parameters<typeof fakeTarget>[0]> = {}) {
+  const { target, log } = fakeTarget({ port: entry.port, caPem: ca.certPem, host: HOST, admin, seenIds: () => entry.seen.ids, ...t });
+  const written: string[] = [];
+  const deps: PathRunDeps = {
+    prepare: async () => target,
+    analyze: (b) => fakeAnalyze(b),
+    saveBundle: async (file, b) => (await saveBundle(file, b)).bundle,
+    writeReports: async (d, report) => {
+      const f = join(d, 'report.json');
+      await writeFileAtomic(f, JSON.stringify(report));
+      written.push(f);
+      return [f];
+    },
+    render: (report, format) => `${format}:${report.overall}`,
+    interrupt: noSignals,
+    timeouts: { entry: 2000, admin: 2000, logWait: 0 },
+  };
+  return { opts: parsePathOptions(raw), deps, log, written };
+}
+
+describe('runPath (orchestration over injected targets)', () => {
+  it('deploys, probes with run ids, collects from every proxy and builds a valid bundle', async () => {
+    const { opts, deps, log } = setup({ requests: '3' });
+    const r = await runPath(opts, deps, silentProgress);
+    expect(log.deploys).toEqual([{ runId: r.bundle.run.id, scenario: null }]);
+    expect(r.bundle.requests.map((q) => q.id)).toEqual([1, 2, 3].map((n) => `mv-${r.bundle.run.id}-${n}`));
+    expect(r.bundle.client?.authorized).toBe(true);
+    expect(r.bundle.path.host).toBe(HOST);
+    expect(r.bundle.path.entry).toEqual({ address: '127.0.0.1', port: entry.port, kind: 'custom' });
+    expect(r.bundle.path.gatewayCaPem).toBe(ca.certPem);
+    expect(r.bundle.proxies.map((p) => [p.id, p.reachable, p.accessLog.length])).toEqual([['gateway', true, 3], ['bff', true, 3], ['svc', true, 3]]);
+    expect(r.bundle.proxies.every((p) => p.admin.statsBefore && p.admin.statsAfter && p.admin.configDump)).toBe(true);
+    expect(r.bundle.run.notes).toEqual(['fake target']);
+    expect(r.bundle.run.options).toEqual({ requests: 3, freshConnections: false });
+    expect(validateBundle(JSON.parse(JSON.stringify(r.bundle)))).toMatchObject({ valid: true });
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toBe('table:proven');
+    expect(log.releases).toEqual([{ keep: false, created: [{ apiVersion: 'v1', kind: 'Namespace', name: 'mesh-verify' }] }]);
+  });
+
+  it('maps --expect onto the exit code', async () => {
+    const contradicted = { deployedCa: other.certPem, 'no-deploy': true };
+    const cases: [RawPathOptions, typeof contradicted | object, number][] = [
+      [{ expect: 'contradicted', deploy: false }, { deployedCa: other.certPem }, 0],
+      [{ expect: 'contradicted' }, {}, 1],
+      [{ expect: 'proven', deploy: false }, { deployedCa: other.certPem }, 1],
+      [{ deploy: false }, { deployedCa: other.certPem }, 1],
+      [{ expect: 'proven' }, {}, 0],
+    ];
+    for (const [raw, t, code] of cases) {
+      const { opts, deps } = setup({ requests: '1', ...raw }, t);
+      expect((await runPath(opts, deps, silentProgress)).exitCode, JSON.stringify(raw)).toBe(code);
+    }
+  });
+
+  it('with --no-deploy verifies against the stored gateway CA and deploys nothing', async () => {
+    const { opts, deps, log } = setup({ requests: '1', deploy: false });
+    const r = await runPath(opts, deps, silentProgress);
+    expect(log.deploys).toEqual([]);
+    expect(r.bundle.path.gatewayCaPem).toBe(ca.certPem);
+    expect(log.releases).toEqual([{ keep: false, created: [] }]);
+  });
+
+  it('writes the bundle and the reports into --report-dir', async () => {
+    const out = join(dir, 'reports');
+    const { opts, deps } = setup({ requests: '2', reportDir: out, keep: true });
+    const r = await runPath(opts, deps, silentProgress);
+    expect(r.files).toEqual([join(out, 'bundle.json'), join(out, 'report.json')]);
+    const saved = JSON.parse(await readFile(join(out, 'bundle.json'), 'utf8'));
+    expect(saved.run.id).toBe(r.bundle.run.id);
+    expect(saved.requests).toHaveLength(2);
+    expect(JSON.parse(await readFile(join(out, 'report.json'), 'utf8')).runId).toBe(r.bundle.run.id);
+  });
+
+  it('--bundle FILE wins over the report dir for the bundle', async () => {
+    const file = join(dir, 'b.json');
+    const { opts, deps } = setup({ requests: '1', bundle: file });
+    const r = await runPath(opts, deps, silentProgress);
+    expect(r.files).toEqual([file]);
+    expect(JSON.parse(await readFile(file, 'utf8')).kind).toBe('mesh-verify/evidence-bundle');
+  });
+
+  it('cleans up what it created when a step fails, and keeps it with --keep', async () => {
+    const boom = new Error('apply failed');
+    const a = setup({ requests: '1' }, { deployFails: boom });
+    await expect(runPath(a.opts, a.deps, silentProgress)).rejects.toBe(boom);
+    expect(a.log.releases).toEqual([{ keep: false, created: [] }]);
+    const b = setup({ requests: '1', keep: true });
+    await runPath(b.opts, b.deps, silentProgress);
+    expect(b.log.releases[0].keep).toBe(true);
+  });
+
+  it('on an interrupt leaves the cleanup to the signal handler', async () => {
+    const { opts, deps, log } = setup({ requests: '1' });
+    let cleanup: (() => Promise<void>) | null = null;
+    deps.interrupt = (c) => { cleanup = c; return { dispose() {}, interrupted: true, done: Promise.resolve() }; };
+    await runPath(opts, deps, silentProgress);
+    expect(log.releases).toEqual([]);
+    await cleanup!();
+    await cleanup!();
+    expect(log.releases).toHaveLength(1);
+  });
+});
