@@ -32,6 +32,8 @@ export interface SegmentVerdict {
   /** Levels that backed the verdict (supporting or contradicting). */
   levels: EvidenceLevel[];
   evidence: EvidenceItem[];
+  /** Added: caveats that hold even when proven (e.g. 'svc port 8080 is PERMISSIVE'). */
+  caveats?: string[];
 }
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -60,4 +62,8 @@ export interface PathReport {
   /** Exit code for this report: 0 all proven, 1 something contradicted, 3 inconclusive. */
   exitCode: 0 | 1 | 3;
   generatedAt: string;
+  /** Added: the path's nodes in order (for diagrams). */
+  nodes?: { id: string; kind: string; label: string }[];
+  /** Added: what every reader must know about this run (e.g. it ran against the simulated lab). */
+  notes?: string[];
 }

@@ -1,0 +1,58 @@
+import type { CertificateInfo, SecretInfo } from '../envoy/types.js';
+import { chainsTo } from '../envoy/certificate.js';
+import type { Observation } from './observation.js';
+import type { ProxyFacts } from './proxy-facts.js';
+
+const DAY_MS = 24 * 3600_000;
+
+export function chainPem(secret: SecretInfo): string {
+  return secret.chain.map((c) => c.pem.trim()).join('\n') + '\n';
+}
+
+export function leafOf(secret: SecretInfo | null): CertificateInfo | null {
+  return secret?.chain[0] ?? null;
+}
+
+export function daysLeft(cert: CertificateInfo, now: Date): number {
+  return Math.floor((new Date(cert.notAfter).getTime() - now.getTime()) / DAY_MS);
+}
+
+/**
+ * Identity-level checks of one side of an mTLS hop, read from its config dump: the workload
+ * certificate (SDS `default`) carries the expected SPIFFE id, has not expired, and chains to the
+ * ROOTCA of the proxy that must verify it. An expired or foreign certificate contradicts the hop.
+ */
+export function workloadCertChecks(p: ProxyFacts, expectedId: string | undefined, verifier: ProxyFacts | undefined, role: 'client' | 'server', now: Date): Observation[] {
+  const base = { level: 'identity' as const, proxy: p.id, source: 'config_dump' };
+  const leaf = leafOf(p.workloadCert);
+  if (!p.workloadCert || !leaf) {
+    return p.posture ? [{ ...base, subject: 'secret default', observed: 'no workload certificate in the config dump', indicates: null }] : [];
+  }
+  const out: Observation[] = [];
+  if (expectedId) {
+    const ok = leaf.spiffeId === expectedId;
+    out.push({
+      ...base, subject: 'secret default: URI SAN', observed: leaf.spiffeId ?? '(no SPIFFE id)', expected: expectedId, effect: ok ? 'supports' : 'contradicts',
+      ...(ok ? {} : { headline: `${role} certificate of ${p.id} is ${leaf.spiffeId ?? 'without SPIFFE id'}, not ${expectedId}` }),
+    });
+  }
+  const left = daysLeft(leaf, now);
+  if (new Date(leaf.notAfter).getTime() <= now.getTime()) {
+    out.push({
+      ...base, subject: 'secret default: notAfter', observed: `${leaf.notAfter} (expired)`, effect: 'contradicts',
+      note: `an expired ${role} certificate cannot establish mTLS on this hop`, headline: `the ${role} certificate of ${p.id} expired on ${leaf.notAfter.slice(0, 10)}`,
+    });
+  } else {
+    out.push({ ...base, subject: 'secret default: notAfter', observed: `${leaf.notAfter} (${left} days left)`, effect: 'neutral' });
+  }
+  if (verifier && verifier !== p && verifier.roots.length > 0) {
+    const ok = chainsTo(chainPem(p.workloadCert), verifier.roots.map((r) => r.pem));
+    out.push({
+      ...base, subject: `secret default: chain to ROOTCA of ${verifier.id}`,
+      observed: ok ? `chains to ${verifier.roots.map((r) => r.subject).join(' | ')}` : `issued by ${leaf.issuer}, not by ROOTCA of ${verifier.id}`,
+      effect: ok ? 'supports' : 'contradicts',
+      ...(ok ? {} : { headline: `the ${role} certificate of ${p.id} does not chain to the ROOTCA of ${verifier.id}` }),
+    });
+  }
+  return out;
+}

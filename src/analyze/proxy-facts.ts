@@ -1,0 +1,99 @@
+import type { AppEcho, EvidenceBundle, ProxyCapture } from '../bundle/types.js';
+import type {
+  AccessLogEntry, CertificateInfo, IstioRequestSeries, ProxyPosture, SecretInfo, StatsSnapshot,
+} from '../envoy/types.js';
+import { inspectConfigDump } from '../envoy/config-dump.js';
+import { parseStats } from '../envoy/stats.js';
+import { istioRequests, parsePrometheus } from '../envoy/prometheus.js';
+import { parseAccessLogLine } from '../envoy/access-log.js';
+
+/** Everything the analyzer knows about one proxy, parsed once from its capture. */
+export interface ProxyFacts {
+  id: string;
+  capture: ProxyCapture;
+  posture: ProxyPosture | null;
+  /** Why some evidence of this proxy is missing ('config_dump not captured', parse errors, ...). */
+  gaps: string[];
+  statsBefore: StatsSnapshot | null;
+  statsAfter: StatsSnapshot | null;
+  requestsBefore: IstioRequestSeries[] | null;
+  requestsAfter: IstioRequestSeries[] | null;
+  /** Access-log entries that belong to this run's requests. */
+  access: AccessLogEntry[];
+  /** Workload certificate: SDS secret `default` (leaf first), and the ROOTCA trust bundle. */
+  workloadCert: SecretInfo | null;
+  roots: CertificateInfo[];
+}
+
+export interface AnalysisContext {
+  bundle: EvidenceBundle;
+  now: Date;
+  certWarnDays: number;
+  proxies: Map<string, ProxyFacts>;
+  requestIds: Set<string>;
+  /** Every app answer recorded for this run's requests (bff's and, nested, svc's). */
+  echoes: AppEcho[];
+}
+
+function parseJsonBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function proxyFacts(capture: ProxyCapture, now: Date, requestIds: Set<string>): ProxyFacts {
+  const facts: ProxyFacts = {
+    id: capture.id, capture, posture: null, gaps: [], statsBefore: null, statsAfter: null,
+    requestsBefore: null, requestsAfter: null, access: [], workloadCert: null, roots: [],
+  };
+  if (!capture.reachable) {
+    const why = capture.errors.map((e) => e.message).join('; ');
+    facts.gaps.push(`proxy ${capture.id} was not reachable${why ? `: ${why}` : ''}`);
+  }
+  const a = capture.admin;
+  if (a.configDump) {
+    const json = parseJsonBody(a.configDump.body);
+    if (json === undefined) facts.gaps.push(`config_dump of ${capture.id} is not valid JSON`);
+    else facts.posture = inspectConfigDump(json, { now });
+  } else if (capture.reachable) {
+    facts.gaps.push(`config_dump of ${capture.id} was not captured`);
+  }
+  if (a.statsBefore && a.statsAfter) {
+    facts.statsBefore = parseStats(a.statsBefore.body);
+    facts.statsAfter = parseStats(a.statsAfter.body);
+  }
+  if (a.prometheusAfter) {
+    facts.requestsAfter = istioRequests(parsePrometheus(a.prometheusAfter.body));
+    facts.requestsBefore = a.prometheusBefore ? istioRequests(parsePrometheus(a.prometheusBefore.body)) : null;
+  }
+  for (const line of capture.accessLog) {
+    const entry = parseAccessLogLine(line);
+    if (entry && (requestIds.size === 0 || (entry.requestId !== null && requestIds.has(entry.requestId)))) facts.access.push(entry);
+  }
+  const secrets = facts.posture?.secrets ?? [];
+  facts.workloadCert = secrets.find((s) => s.name === 'default' && s.kind === 'certificate' && s.chain.length > 0) ?? null;
+  facts.roots = secrets.filter((s) => s.name === 'ROOTCA' && s.kind === 'trust-bundle').flatMap((s) => s.chain);
+  return facts;
+}
+
+function collectEchoes(echo: AppEcho | null | undefined, out: AppEcho[]): void {
+  if (!echo) return;
+  out.push(echo);
+  collectEchoes(echo.upstream?.body, out);
+}
+
+export function buildContext(bundle: EvidenceBundle, now: Date, certWarnDays: number): AnalysisContext {
+  const requestIds = new Set(bundle.requests.map((r) => r.id));
+  const proxies = new Map<string, ProxyFacts>();
+  for (const capture of bundle.proxies) proxies.set(capture.id, proxyFacts(capture, now, requestIds));
+  const echoes: AppEcho[] = [];
+  for (const r of bundle.requests) collectEchoes(r.response, echoes);
+  return { bundle, now, certWarnDays, proxies, requestIds, echoes };
+}
+
+/** A proxy's name for humans: `gateway (istio-system/istio-ingressgateway-...)`. */
+export function proxyLabel(p: ProxyFacts): string {
+  return `${p.id} (${p.capture.pod.namespace}/${p.capture.pod.name})`;
+}
