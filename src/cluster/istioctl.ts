@@ -6,17 +6,12 @@ import { pinnedVersions } from '../topology/versions.js';
 import { istioctlInstallHint } from './install-hints.js';
 import type { KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
-import { CommandNotFoundError, lastLine, runProcess, type RunResult } from './process-runner.js';
+import { lastLine, runTool, type RunResult } from './process-runner.js';
 
 export const ISTIO_OPERATOR_FILE = fixturePath('istio', 'istio-operator.yaml');
 
-async function istioctl(args: string[], opts: { timeoutMs?: number; onLine?: (l: string) => void } = {}): Promise<RunResult> {
-  try {
-    return await runProcess('istioctl', args, opts);
-  } catch (err) {
-    if (err instanceof CommandNotFoundError) throw new EnvironmentError('istioctl is not installed (not found on PATH)', istioctlInstallHint());
-    throw err;
-  }
+function istioctl(args: string[], opts: { timeoutMs?: number; onLine?: (l: string) => void } = {}): Promise<RunResult> {
+  return runTool('istioctl', args, { ...opts, installHint: istioctlInstallHint() });
 }
 
 /** Client version of the istioctl on PATH ('1.27.1'), or null if not recognised. */

@@ -3,7 +3,7 @@ import type { Progress } from '../cli/progress.js';
 import { fixturePath } from '../topology/fixture-files.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { kindInstallHint } from './install-hints.js';
-import { CommandNotFoundError, lastLine, runProcess, type RunResult } from './process-runner.js';
+import { lastLine, runTool, type RunResult } from './process-runner.js';
 
 /** Default kind cluster name; its kubeconfig context is `kind-<name>`. */
 export const DEFAULT_KIND_CLUSTER = 'mesh-verify';
@@ -13,13 +13,8 @@ export function kindContextName(cluster: string): string {
   return `kind-${cluster}`;
 }
 
-async function kind(args: string[], opts: { timeoutMs?: number; onLine?: (l: string) => void } = {}): Promise<RunResult> {
-  try {
-    return await runProcess('kind', args, opts);
-  } catch (err) {
-    if (err instanceof CommandNotFoundError) throw new EnvironmentError('kind is not installed (not found on PATH)', kindInstallHint());
-    throw err;
-  }
+function kind(args: string[], opts: { timeoutMs?: number; onLine?: (l: string) => void } = {}): Promise<RunResult> {
+  return runTool('kind', args, { ...opts, installHint: kindInstallHint() });
 }
 
 /** `kind version` -> 'v0.29.0' (null if the output is not recognised). */

@@ -8,19 +8,13 @@ import { istioctlVersion } from './istioctl.js';
 import { kindVersion } from './kind.js';
 import { connectKube, type KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
-import { CommandNotFoundError, lastLine, runProcess } from './process-runner.js';
+import { lastLine, runTool } from './process-runner.js';
 
 /** Docker must answer `docker info` (kind runs its node as a container). */
 export async function checkDocker(): Promise<{ serverVersion: string | null }> {
-  let r;
-  try {
-    r = await runProcess('docker', ['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
-  } catch (err) {
-    if (err instanceof CommandNotFoundError) {
-      throw new EnvironmentError('Docker is not installed (docker not found on PATH)', 'install Docker (kind needs it), or target an existing cluster with --context');
-    }
-    throw err;
-  }
+  const r = await runTool('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    timeoutMs: 20_000, what: 'Docker', installHint: 'install Docker (kind needs it), or target an existing cluster with --context',
+  });
   if (r.code !== 0) {
     throw new EnvironmentError(`Docker is not running (docker info: ${lastLine(r)})`, 'start Docker (Docker Desktop or systemctl start docker), or target an existing cluster with --context');
   }

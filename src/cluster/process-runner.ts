@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { EnvironmentError } from '../cli/errors.js';
 
 /**
  * The one place mesh-verify starts external programs (kind, istioctl, docker). Tests replace it
@@ -61,6 +62,21 @@ let current: ProcessRunner = spawnProcessRunner;
 
 export function runProcess(command: string, args: string[], opts?: RunOptions): Promise<RunResult> {
   return current(command, args, opts);
+}
+
+/**
+ * Run an external tool; when it is not installed, an EnvironmentError (exit 4) with one line
+ * `<what> is not installed (not found on PATH)` and how to install it.
+ */
+export async function runTool(command: string, args: string[], opts: RunOptions & { what?: string; installHint: string }): Promise<RunResult> {
+  try {
+    return await current(command, args, opts);
+  } catch (err) {
+    if (err instanceof CommandNotFoundError) {
+      throw new EnvironmentError(`${opts.what ?? command} is not installed (${command} not found on PATH)`, opts.installHint);
+    }
+    throw err;
+  }
 }
 
 /** Replace the runner (tests); returns a function that restores the previous one. */

@@ -29,10 +29,13 @@ export interface ScenarioSpec {
 
 interface Typed extends KubernetesObject { spec?: Record<string, any> }
 
-function find(objects: Typed[], kind: string, name: string): Typed {
-  const o = objects.find((x) => x.kind === kind && x.metadata?.name === name);
+/** A copy of `objects` with one object (by kind and name) changed by `edit`. */
+function editOne(objects: readonly KubernetesObject[], kind: string, name: string, edit: (o: Typed) => void): KubernetesObject[] {
+  const out = structuredClone(objects) as Typed[];
+  const o = out.find((x) => x.kind === kind && x.metadata?.name === name);
   if (!o) throw new Error(`reference topology has no ${kind} ${name}`);
-  return o;
+  edit(o);
+  return out;
 }
 
 export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioSpec>> = {
@@ -40,12 +43,9 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioSpec>> = {
     name: 'dr-disable',
     description: 'DestinationRule bff: tls.mode DISABLE (the gateway sends plaintext to bff)',
     contradicts: 'gateway->bff-sidecar',
-    overlay(objects) {
-      const out = structuredClone(objects) as Typed[];
-      const dr = find(out, 'DestinationRule', 'bff');
+    overlay: (objects) => editOne(objects, 'DestinationRule', 'bff', (dr) => {
       dr.spec = { ...dr.spec, trafficPolicy: { ...dr.spec?.trafficPolicy, tls: { mode: 'DISABLE' } } };
-      return out;
-    },
+    }),
   },
   'permissive-svc': {
     name: 'permissive-svc',
@@ -61,12 +61,9 @@ export const SCENARIOS: Readonly<Record<ScenarioName, ScenarioSpec>> = {
     name: 'no-sidecar-svc',
     description: 'svc runs without a sidecar (pod annotation sidecar.istio.io/inject: "false")',
     contradicts: 'bff-sidecar->svc-sidecar',
-    overlay(objects) {
-      const out = structuredClone(objects) as Typed[];
-      const d = find(out, 'Deployment', 'svc');
+    overlay: (objects) => editOne(objects, 'Deployment', 'svc', (d) => {
       const meta = d.spec!.template.metadata ?? (d.spec!.template.metadata = {});
       meta.annotations = { ...meta.annotations, 'sidecar.istio.io/inject': 'false' };
-      return out;
-    },
+    }),
   },
 };

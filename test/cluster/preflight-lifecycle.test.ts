@@ -47,7 +47,7 @@ describe('preflight: one clear line each, exit 4', () => {
   it('kind missing: says how to install the pinned version', async () => {
     useFake({});
     const e = await envError(checkKind());
-    expect(e.message).toBe('kind is not installed (not found on PATH)');
+    expect(e.message).toBe('kind is not installed (kind not found on PATH)');
     expect(e.fix).toContain(`go install sigs.k8s.io/kind@${v.kind}`);
   });
 
@@ -62,7 +62,7 @@ describe('preflight: one clear line each, exit 4', () => {
   it('istioctl missing: says how to install the pinned version', async () => {
     useFake({});
     const e = await envError(checkIstioctl());
-    expect(e.message).toBe('istioctl is not installed (not found on PATH)');
+    expect(e.message).toBe('istioctl is not installed (istioctl not found on PATH)');
     expect(e.fix).toContain(`ISTIO_VERSION=${v.istio}`);
   });
 
