@@ -1,0 +1,90 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import {
+  GATEWAY_HTTPS_PORT, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_NAMESPACE, GATEWAY_NODE_PORT, GATEWAY_WORKLOAD, MESH_NAMESPACE,
+} from '../../topology/reference.js';
+import type { KubeObject } from './object-store.js';
+import { labIstioVersion, pilotImage, proxyImage } from './pod-object.js';
+import { RESOURCE_TYPES, type ResourceType } from './resources.js';
+
+/** What every kind cluster has: system namespaces and the `kubernetes` Service. */
+export function baseClusterObjects(): KubeObject[] {
+  const ns = (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  return [
+    ns('default'), ns('kube-system'), ns('kube-public'), ns('kube-node-lease'), ns('local-path-storage'),
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }], type: 'ClusterIP' },
+    },
+    ...RESOURCE_TYPES.filter((r) => r.group.endsWith('istio.io')).map(crdFor),
+  ];
+}
+
+function crdFor(r: ResourceType): KubeObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition',
+    metadata: { name: `${r.plural}.${r.group}`, labels: { app: 'istio-pilot', chart: 'istio', heritage: 'Tiller', release: 'istio' } },
+    spec: {
+      group: r.group, scope: r.namespaced ? 'Namespaced' : 'Cluster',
+      names: { kind: r.kind, listKind: r.listKind, plural: r.plural, singular: r.singular, shortNames: r.shortNames, categories: r.categories },
+      versions: r.versions.map((name, i) => ({ name, served: true, storage: i === 0, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } })),
+    },
+    status: { acceptedNames: { kind: r.kind, plural: r.plural }, storedVersions: [r.versions[0]], conditions: [{ type: 'Established', status: 'True', reason: 'InitialNamesAccepted' }] },
+  };
+}
+
+/** `istioctl install` (default profile): istiod, the ingress gateway, the root cert ConfigMaps. */
+export function istioInstallObjects(meshRootPem: string, namespaces: string[]): KubeObject[] {
+  const rev = { 'istio.io/rev': 'default', 'install.operator.istio.io/owning-resource': 'installed-state', 'operator.istio.io/component': 'Pilot' };
+  const gwLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
+  const gwSa = GATEWAY_WORKLOAD.serviceAccount;
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: GATEWAY_NAMESPACE } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'istiod', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', ...rev } } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: gwSa, namespace: GATEWAY_NAMESPACE, labels: gwLabels } },
+    {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'istiod', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', istio: 'pilot', ...rev } },
+      spec: {
+        replicas: 1, selector: { matchLabels: { istio: 'pilot' } },
+        template: {
+          metadata: { labels: { app: 'istiod', istio: 'pilot', 'istio.io/rev': 'default', 'sidecar.istio.io/inject': 'false' } },
+          spec: { serviceAccountName: 'istiod', containers: [{ name: 'discovery', image: pilotImage(), args: ['discovery', '--monitoringAddr=:15014', '--log_output_level=default:info', '--domain', 'cluster.local', '--keepaliveMaxServerConnectionAge', '30m'], ports: [{ containerPort: 8080, protocol: 'TCP' }, { containerPort: 15010, protocol: 'TCP' }, { containerPort: 15017, protocol: 'TCP' }] }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'istiod', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', istio: 'pilot', ...rev } },
+      spec: { selector: { app: 'istiod', istio: 'pilot' }, ports: [
+        { name: 'grpc-xds', port: 15010, protocol: 'TCP', targetPort: 15010 }, { name: 'https-dns', port: 15012, protocol: 'TCP', targetPort: 15012 },
+        { name: 'https-webhook', port: 443, protocol: 'TCP', targetPort: 15017 }, { name: 'http-monitoring', port: 15014, protocol: 'TCP', targetPort: 15014 }] },
+    },
+    {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, labels: { ...gwLabels, 'istio.io/rev': 'default' } },
+      spec: {
+        replicas: 1, selector: { matchLabels: gwLabels },
+        template: {
+          metadata: { labels: { ...gwLabels, 'sidecar.istio.io/inject': 'false', 'service.istio.io/canonical-name': 'istio-ingressgateway' } },
+          spec: { serviceAccountName: gwSa, containers: [{ name: 'istio-proxy', image: proxyImage(), args: ['proxy', 'router', '--domain', `${GATEWAY_NAMESPACE}.svc.cluster.local`], ports: [{ containerPort: 15021, protocol: 'TCP' }, { containerPort: 8080, protocol: 'TCP' }, { containerPort: GATEWAY_HTTPS_TARGET_PORT, protocol: 'TCP' }, { containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }] }] },
+        },
+      },
+    },
+    {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, labels: { ...gwLabels, 'istio.io/rev': 'default' } },
+      spec: { type: 'NodePort', selector: gwLabels, ports: [
+        { name: 'status-port', port: 15021, protocol: 'TCP', targetPort: 15021, nodePort: 31021 },
+        { name: 'https', port: GATEWAY_HTTPS_PORT, protocol: 'TCP', targetPort: GATEWAY_HTTPS_TARGET_PORT, nodePort: GATEWAY_NODE_PORT }] },
+    },
+    ...[...new Set([GATEWAY_NAMESPACE, ...namespaces])].map((namespace): KubeObject => ({
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace, labels: { 'istio.io/config': 'true' } }, data: { 'root-cert.pem': meshRootPem },
+    })),
+    {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', ...rev } },
+      data: { mesh: 'defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\nrootNamespace: istio-system\ntrustDomain: cluster.local\n', meshNetworks: 'networks: {}' },
+    },
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-version', namespace: GATEWAY_NAMESPACE }, data: { version: labIstioVersion() } },
+  ];
+}
+
+/** Objects of the reference topology, in a shape the store accepts. */
+export function asKubeObjects(objects: KubernetesObject[]): KubeObject[] {
+  return objects.map((o) => ({ ...(o as unknown as KubeObject), metadata: { ...(o.metadata as KubeObject['metadata']), namespace: o.metadata?.namespace ?? (o.kind === 'Namespace' ? undefined : MESH_NAMESPACE) } }));
+}

@@ -1,0 +1,154 @@
+import type { LabPod } from '../types.js';
+import type { KubeObject, ObjectStore } from './object-store.js';
+import { appImage, podFromLabPod, runningPod, shortHash } from './pod-object.js';
+import type { ResourceType } from './resources.js';
+import { matchesLabelSelectorObject } from './selectors.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+let clusterIpCounter = 10;
+
+/** API-server defaulting on write (what a real server fills in). */
+export function applyDefaults(resource: ResourceType, obj: KubeObject): KubeObject {
+  const o = obj as Obj;
+  if (resource.kind === 'Deployment') {
+    o.spec ??= {};
+    o.spec.replicas ??= 1;
+    o.spec.revisionHistoryLimit ??= 10;
+    o.spec.progressDeadlineSeconds ??= 600;
+    o.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+  }
+  if (resource.kind === 'Service') {
+    o.spec ??= {};
+    o.spec.type ??= 'ClusterIP';
+    if (!o.spec.clusterIP) {
+      clusterIpCounter += 1;
+      o.spec.clusterIP = `10.96.${Math.floor(clusterIpCounter / 250)}.${clusterIpCounter % 250}`;
+    }
+    o.spec.clusterIPs ??= [o.spec.clusterIP];
+    o.spec.ports = (o.spec.ports ?? []).map((p: Obj) => ({ protocol: 'TCP', targetPort: p.port, ...p }));
+    o.spec.sessionAffinity ??= 'None';
+  }
+  if (resource.kind === 'Namespace') {
+    o.metadata.labels = { 'kubernetes.io/metadata.name': o.metadata.name, ...(o.metadata.labels ?? {}) };
+    o.spec ??= { finalizers: ['kubernetes'] };
+    o.status ??= { phase: 'Active' };
+  }
+  if (resource.kind === 'Secret') o.type ??= 'Opaque';
+  return obj;
+}
+
+/**
+ * The lab's "controllers": pods mirror the data plane's LabPods; Deployments report a finished
+ * rollout (and get simulated pods when no lab proxy backs them); Endpoints follow Services.
+ */
+export class LabControllers {
+  private readonly managedPods = new Set<string>();
+  private readonly firstSeen = new Map<string, string>();
+  private readonly unsubscribe: () => void;
+  private busy = false;
+
+  constructor(private readonly store: ObjectStore, private readonly labPods: () => LabPod[]) {
+    this.unsubscribe = store.onChange((ev) => {
+      if (this.busy) return;
+      if (ev.object.kind === 'Deployment' || ev.object.kind === 'Service' || ev.object.kind === 'Pod') this.reconcile();
+    });
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+
+  /** Bring pods, deployment status and endpoints in line with the data plane and the objects. */
+  reconcile(): void {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      this.syncLabPods();
+      this.syncDeployments();
+      this.syncEndpoints();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private createdAt(key: string): string {
+    let t = this.firstSeen.get(key);
+    if (!t) { t = new Date().toISOString().replace(/\.\d+Z$/, 'Z'); this.firstSeen.set(key, t); }
+    return t;
+  }
+
+  private syncLabPods(): void {
+    const seen = new Set<string>();
+    for (const lp of this.labPods()) {
+      const k = `${lp.namespace}/${lp.name}`;
+      seen.add(k);
+      this.managedPods.add(k);
+      this.store.put(podFromLabPod(lp, this.createdAt(k)), 'Pod');
+    }
+    for (const k of [...this.managedPods]) {
+      if (seen.has(k)) continue;
+      const [ns, name] = k.split('/');
+      this.store.delete('Pod', ns, name);
+      this.managedPods.delete(k);
+    }
+  }
+
+  private syncDeployments(): void {
+    const pods = this.store.list('Pod');
+    const labBacked = (d: Obj) => pods.some((p) => this.managedPods.has(`${p.metadata.namespace}/${p.metadata.name}`)
+      && p.metadata.namespace === d.metadata.namespace && matchesLabelSelectorObject(d.spec?.selector, p.metadata.labels));
+    const wanted = new Set<string>();
+    for (const d of this.store.list('Deployment') as Obj[]) {
+      const replicas: number = d.spec?.replicas ?? 1;
+      if (!labBacked(d)) {
+        const hash = shortHash(JSON.stringify(d.spec?.template ?? {}));
+        for (let i = 0; i < replicas; i++) {
+          const name = `${d.metadata.name}-${hash}-${shortHash(`${d.metadata.uid}/${i}`, 5)}`;
+          const key = `${d.metadata.namespace}/${name}`;
+          wanted.add(key);
+          if (this.store.get('Pod', d.metadata.namespace, name)) continue;
+          const tpl = d.spec?.template ?? {};
+          this.store.put(runningPod({
+            namespace: d.metadata.namespace, name, labels: { ...(tpl.metadata?.labels ?? {}), 'pod-template-hash': hash },
+            annotations: tpl.metadata?.annotations, serviceAccount: tpl.spec?.serviceAccountName ?? 'default', ip: null,
+            containers: (tpl.spec?.containers ?? []).map((c: Obj) => ({ name: c.name, image: c.image ?? appImage(), ...(c.ports ? { ports: c.ports } : {}) })),
+            owner: { kind: 'ReplicaSet', name: `${d.metadata.name}-${hash}` }, createdAt: this.createdAt(key),
+          }), 'Pod');
+        }
+      }
+      const status = {
+        observedGeneration: d.metadata.generation ?? 1, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas,
+        conditions: [
+          { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastUpdateTime: d.metadata.creationTimestamp, lastTransitionTime: d.metadata.creationTimestamp },
+          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${d.metadata.name}" has successfully progressed.`, lastUpdateTime: d.metadata.creationTimestamp, lastTransitionTime: d.metadata.creationTimestamp },
+        ],
+      };
+      if (replicas === 0) Object.assign(status, { readyReplicas: undefined, availableReplicas: undefined, updatedReplicas: undefined });
+      if (JSON.stringify(d.status) !== JSON.stringify(JSON.parse(JSON.stringify(status)))) this.store.put({ ...d, status: JSON.parse(JSON.stringify(status)) } as unknown as KubeObject, 'Deployment');
+    }
+    // Simulated pods whose Deployment went away or scaled down.
+    for (const p of pods) {
+      const key = `${p.metadata.namespace}/${p.metadata.name}`;
+      const owner = (p.metadata.ownerReferences as Obj[] | undefined)?.[0];
+      if (this.managedPods.has(key) || !owner || owner.kind !== 'ReplicaSet') continue;
+      if (!wanted.has(key)) this.store.delete('Pod', p.metadata.namespace, p.metadata.name);
+    }
+  }
+
+  private syncEndpoints(): void {
+    const pods = this.store.list('Pod') as Obj[];
+    for (const s of this.store.list('Service') as Obj[]) {
+      if (!s.spec?.selector) continue;
+      const ready = pods.filter((p) => p.metadata.namespace === s.metadata.namespace && p.status?.podIP
+        && Object.entries(s.spec.selector as Record<string, string>).every(([k, v]) => p.metadata.labels?.[k] === v));
+      const subsets = ready.length === 0 ? undefined : [{
+        addresses: ready.map((p) => ({ ip: p.status.podIP, nodeName: p.spec?.nodeName, targetRef: { kind: 'Pod', namespace: p.metadata.namespace, name: p.metadata.name, uid: p.metadata.uid } })),
+        ports: (s.spec.ports ?? []).map((pt: Obj) => ({ ...(pt.name ? { name: pt.name } : {}), port: typeof pt.targetPort === 'number' ? pt.targetPort : pt.port, protocol: pt.protocol ?? 'TCP' })),
+      }];
+      const ep = { apiVersion: 'v1', kind: 'Endpoints', metadata: { name: s.metadata.name, namespace: s.metadata.namespace, labels: s.metadata.labels }, ...(subsets ? { subsets } : {}) };
+      const prev = this.store.get('Endpoints', s.metadata.namespace, s.metadata.name) as Obj | undefined;
+      if (!prev || JSON.stringify(prev.subsets) !== JSON.stringify(subsets)) this.store.put(ep as KubeObject, 'Endpoints');
+    }
+  }
+}

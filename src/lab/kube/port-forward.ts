@@ -1,0 +1,51 @@
+import { connect, type Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { LabPod } from '../types.js';
+import { readChannel, sendChannel } from './channel-protocol.js';
+
+/** Subprotocols the port-forward endpoint accepts over WebSocket (kubelet: v4 binary/base64). */
+export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'v4.base64.channel.k8s.io', 'portforward.k8s.io'];
+
+function portBytes(port: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(port, 0);
+  return b;
+}
+
+/**
+ * Serve one port-forward WebSocket: per requested port i, channel 2i carries data and 2i+1
+ * errors; the first frame on each carries the port (uint16 little-endian). Data reaches
+ * LabPod.ports[port] on 127.0.0.1.
+ */
+export function servePortForward(ws: WebSocket, protocol: string, pod: LabPod, ports: number[]): void {
+  const sockets: (Socket | null)[] = [];
+  let open = ports.length;
+  const closeOne = () => {
+    open -= 1;
+    if (open <= 0 && ws.readyState === ws.OPEN) ws.close(1000);
+  };
+  ports.forEach((port, i) => {
+    sendChannel(ws, protocol, 2 * i, portBytes(port));
+    sendChannel(ws, protocol, 2 * i + 1, portBytes(port));
+    const target = pod.ports[port];
+    if (target === undefined) {
+      sendChannel(ws, protocol, 2 * i + 1, `error forwarding port ${port} to pod ${pod.name}, uid : failed to execute portforward in network namespace: failed to connect to localhost:${port} inside namespace: connection refused`);
+      sockets.push(null);
+      closeOne();
+      return;
+    }
+    const sock = connect({ host: '127.0.0.1', port: target });
+    sockets.push(sock);
+    sock.on('data', (chunk: Buffer) => sendChannel(ws, protocol, 2 * i, chunk));
+    sock.on('error', (err) => sendChannel(ws, protocol, 2 * i + 1, `error forwarding port ${port} to pod ${pod.name}: ${err.message}`));
+    sock.on('close', closeOne);
+  });
+  ws.on('message', (data, isBinary) => {
+    const msg = readChannel(protocol, data as Buffer, isBinary);
+    if (!msg || msg.channel % 2 !== 0) return;
+    const sock = sockets[msg.channel / 2];
+    if (sock && !sock.destroyed && msg.payload.length > 0) sock.write(msg.payload);
+  });
+  ws.on('close', () => { for (const s of sockets) s?.destroy(); });
+  ws.on('error', () => { for (const s of sockets) s?.destroy(); });
+}
