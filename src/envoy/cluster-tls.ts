@@ -16,16 +16,20 @@ export function inspectClusters(clusters: DumpCluster[], eds: Map<string, JsonRe
 
 function clusterTls(dc: DumpCluster, eds: Map<string, JsonRecord>): ClusterTls {
   const c = dc.cluster;
-  const istioMatch = asArray(c.transport_socket_matches)
-    .map((m) => asRecord(m))
-    .find((m) => asString(asRecord(m?.match)?.tlsMode) === 'istio' && tlsContextOf(m?.transport_socket, 'Upstream'));
-  const autoCtx = istioMatch ? tlsContextOf(istioMatch.transport_socket, 'Upstream') : null;
+  let autoCtx: JsonRecord | null = null;
+  for (const raw of asArray(c.transport_socket_matches)) {
+    const m = asRecord(raw);
+    if (asString(asRecord(m?.match)?.tlsMode) !== 'istio') continue;
+    autoCtx = tlsContextOf(m?.transport_socket, 'Upstream');
+    if (autoCtx) break;
+  }
   const explicitCtx = tlsContextOf(c.transport_socket, 'Upstream') ?? asRecord(c.tls_context);
   const ctxRecord = autoCtx ?? explicitCtx;
   const ctx: TlsContextFacts | null = ctxRecord ? readTlsContext(ctxRecord) : null;
   const presents = (ctx?.certificateSecrets.length ?? 0) > 0;
   const upstreamTls: ClusterTls['upstreamTls'] = autoCtx ? 'auto-mtls' : ctx ? (presents ? 'mtls' : 'tls') : 'none';
   const endpoints = endpointsOf(dc, eds);
+  const naming = parseClusterName(dc.name);
   const out: ClusterTls = {
     name: dc.name,
     upstreamTls,
@@ -37,7 +41,8 @@ function clusterTls(dc: DumpCluster, eds: Map<string, JsonRecord>): ClusterTls {
     alpn: ctx?.alpn ?? [],
     certificateSecrets: ctx?.certificateSecrets ?? [],
     validationSecret: ctx?.validationSecret ?? null,
-    ...parseClusterName(dc.name),
+    direction: naming.direction,
+    service: naming.service,
     endpoints,
     sanMatchers: ctx?.sanMatchers ?? [],
     static: dc.static,
