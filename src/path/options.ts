@@ -53,7 +53,12 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
   if (lab && (raw.context !== undefined || raw.kubeconfig !== undefined)) {
     throw new UsageError('--lab cannot be combined with --context or --kubeconfig', 'drop --lab to target a cluster');
   }
-  const deploy = raw.deploy !== false;
+  if (raw.fault !== undefined && raw.scenario !== undefined) {
+    throw new UsageError('--fault and --scenario cannot be combined (both break the mesh)', 'pick one');
+  }
+  // The lab starts with the topology deployed and the fault injected; re-applying the reference
+  // topology would repair the object-driven faults, so a fault run verifies what is there.
+  const deploy = raw.deploy !== false && raw.fault === undefined;
   if (!deploy && raw.scenario !== undefined) {
     throw new UsageError('--scenario deploys a broken variant and cannot be combined with --no-deploy', 'drop --no-deploy');
   }

@@ -86,7 +86,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host });
 
     const ready = progress.step(`waiting for https://${prepared.host} through ${entry.address}:${entry.port}`);
-    const notReady = await waitForEntry({ address: entry.address, port: entry.port, host: prepared.host, timeoutMs: deps.timeouts?.entry ?? 60_000 });
+    const notReady = await waitForEntry({ address: entry.address, port: entry.port, host: prepared.host, timeoutMs: deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000) });
     if (notReady) ready.fail(`the path does not answer yet (${notReady}); probing anyway`);
     else ready.succeed(`the path answers through ${entry.address}:${entry.port}`);
 

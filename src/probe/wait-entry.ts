@@ -14,9 +14,11 @@ export interface WaitEntryOptions {
 
 /**
  * Wait until the path answers through the entry: a TLS handshake with SNI = host (any
- * certificate: a wrong one is evidence for the probe, not a reason to wait) and an HTTP 200 for
- * `path` (the gateway has its route and bff is up). Returns null when it answered, else the last
- * reason; never throws, since the probe records what goes wrong.
+ * certificate: a wrong one is evidence for the probe, not a reason to wait) and an HTTP answer
+ * for `path` that shows the gateway has its route: 200, or a 5xx other than Envoy's
+ * "no healthy upstream" (a broken hop, e.g. plaintext to a STRICT sidecar, answers 503 for good,
+ * and is evidence too). 404 (no route yet) and connection errors are waited out.
+ * Returns null when it answered, else the last reason; never throws.
  */
 export async function waitForEntry(opts: WaitEntryOptions): Promise<string | null> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
@@ -36,8 +38,14 @@ function tryOnce(opts: WaitEntryOptions): Promise<string> {
       host: opts.address, port: opts.port, servername: opts.host, path: opts.path ?? '/healthz', method: 'GET',
       headers: { host: opts.host, 'user-agent': 'mesh-verify (readiness)' }, rejectUnauthorized: false, agent: false,
     }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200 ? '' : `HTTP ${res.statusCode} from ${opts.address}:${opts.port}`));
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => { if (chunks.length < 8) chunks.push(c); });
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        const body = Buffer.concat(chunks).toString('utf8').slice(0, 200);
+        const routed = status === 200 || (status >= 500 && !/no healthy upstream/i.test(body));
+        resolve(routed ? '' : `HTTP ${status} from ${opts.address}:${opts.port}${body ? `: ${body.trim().split('\n')[0]}` : ''}`);
+      });
     });
     req.setTimeout(5000, () => req.destroy(new Error('no answer within 5 s')));
     req.on('error', (err) => resolve(`${opts.address}:${opts.port}: ${err.message}`));

@@ -18,6 +18,7 @@ describe('parsePathOptions', () => {
     [{ scenario: 'nope' }, /unknown --scenario "nope".*dr-disable/],
     [{ lab: true, context: 'kind-x' }, /--lab cannot be combined with --context/],
     [{ scenario: 'dr-disable', deploy: false }, /cannot be combined with --no-deploy/],
+    [{ lab: true, fault: 'expired-cert', scenario: 'dr-disable' }, /--fault and --scenario cannot be combined/],
     [{ requests: '0' }, /--requests must be a whole number/],
     [{ requests: 'ten' }, /--requests must be a whole number/],
     [{ expect: 'maybe' }, /--expect must be proven or contradicted/],
@@ -32,7 +33,10 @@ describe('parsePathOptions', () => {
   it('accepts a lab fault, a scenario and the output flags', () => {
     const o = parsePathOptions({ lab: true, fault: 'stats-filtered', requests: '3', output: 'json', expect: 'contradicted', freshConnections: true });
     expect([o.lab, o.fault, o.requests, o.output, o.expect, o.freshConnections]).toEqual([true, 'stats-filtered', 3, 'json', 'contradicted', true]);
-    expect(parsePathOptions({ lab: true, scenario: 'permissive-svc' }).scenario).toBe('permissive-svc');
+    expect(parsePathOptions({ lab: true, scenario: 'permissive-svc' })).toMatchObject({ scenario: 'permissive-svc', deploy: true });
+    // A lab fault is verified as injected: re-applying the topology would repair it.
+    expect(o.deploy).toBe(false);
+    expect(parsePathOptions({ lab: true }).deploy).toBe(true);
   });
 });
 

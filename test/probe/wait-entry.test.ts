@@ -17,6 +17,27 @@ describe('waitForEntry', () => {
     expect(await waitForEntry({ address: '127.0.0.1', port: srv.port, host: 'web.test', timeoutMs: 2000 })).toBeNull();
   });
 
+  it('treats a 503 from a broken hop as routed, but waits out 404 and "no healthy upstream"', async () => {
+    const ca = await createRootCa('wait test CA 2');
+    const cert = await issueCertificate(ca, { dnsSans: ['web.test'] });
+    const answers: [number, string][] = [[404, ''], [503, 'no healthy upstream'], [503, 'upstream connect error or disconnect/reset before headers']];
+    const https = await import('node:https');
+    const server = https.createServer({ cert: cert.certPem, key: cert.keyPem }, (_req, res) => {
+      const [status, body] = answers.shift() ?? [500, 'drained'];
+      res.writeHead(status); res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const retries: string[] = [];
+      const why = await waitForEntry({ address: '127.0.0.1', port: (server.address() as AddressInfo).port, host: 'web.test', timeoutMs: 5000, pollMs: 10, onRetry: (w) => retries.push(w) });
+      expect(why).toBeNull();
+      expect(retries).toEqual([expect.stringMatching(/^HTTP 404 /), expect.stringMatching(/^HTTP 503 .*no healthy upstream/)]);
+      expect(answers).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
   it('gives up with the last reason, retrying until the bound', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = net.createServer();

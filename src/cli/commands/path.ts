@@ -1,13 +1,89 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
-import { UsageError } from '../errors.js';
+import { LAB_FAULTS } from '../../lab/types.js';
+import { SCENARIO_NAMES } from '../../topology/scenarios.js';
 
-// PLACEHOLDER: replaced by the issue that builds `mesh-verify path`, `up` and `down`.
-function placeholder(program: Command, name: string): void {
-  program.command(name).description('(not built yet)').allowUnknownOption().action(() => {
-    throw new UsageError(`\`${name}\` is not built yet`);
-  });
+interface PathCliOptions {
+  lab?: boolean; fault?: string; scenario?: string; context?: string; kubeconfig?: string; requests?: string;
+  freshConnections?: boolean; deploy?: boolean; keep?: boolean; expect?: string; output?: string;
+  reportDir?: string; bundle?: string; quiet?: boolean;
 }
-export function registerPath(program: Command, _ctx: CliContext): void { placeholder(program, 'path'); }
-export function registerUp(program: Command, _ctx: CliContext): void { placeholder(program, 'up'); }
-export function registerDown(program: Command, _ctx: CliContext): void { placeholder(program, 'down'); }
+
+/**
+ * `mesh-verify path`, `up` and `down`. The work lives in src/path (imported inside the actions).
+ */
+export function registerPath(program: Command, ctx: CliContext): void {
+  program
+    .command('path')
+    .description('deploy the reference topology (kind + Istio, or --lab), send requests through the NLB-equivalent, collect evidence from every proxy and judge each hop')
+    .option('--lab', 'run against the local lab (a simulation, not a cluster): no Docker, kind or istioctl needed')
+    .addOption(new Option('--fault <name>', 'with --lab: inject a fault into the lab').choices([...LAB_FAULTS]))
+    .addOption(new Option('--scenario <name>', 'deploy a broken variant that must be contradicted').choices([...SCENARIO_NAMES]))
+    .option('--context <name>', 'use this kubeconfig context (an existing cluster; no kind)')
+    .option('--kubeconfig <file>', 'use this kubeconfig (an existing cluster; no kind)')
+    .option('--requests <n>', 'number of requests, each with its own x-request-id', '10')
+    .option('--fresh-connections', 'open a new TLS connection per request (default: one kept-alive connection)')
+    .option('--no-deploy', 'verify the topology already deployed (mesh-verify up) without applying it')
+    .option('--keep', 'leave what this run created (cluster, objects) in place')
+    .addOption(new Option('--expect <verdict>', 'exit 0 only if the run ends this way (contradicted: a negative CI run)').choices(['proven', 'contradicted']))
+    .addOption(new Option('-o, --output <format>', 'report format on stdout').choices(['table', 'json', 'junit', 'markdown']).default('table'))
+    .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
+    .option('--bundle <file>', 'write the evidence bundle to this file')
+    .option('-q, --quiet', 'no progress output')
+    .addHelpText('after', `
+Exit codes: 0 every hop proven, 1 a hop contradicted, 3 inconclusive, 2 usage, 4 environment.
+Examples:
+  mesh-verify path --lab                                   # the lab, healthy: proven
+  mesh-verify path --lab --fault plaintext-gateway-bff     # contradicted on gateway->bff-sidecar
+  mesh-verify path --scenario dr-disable --expect contradicted
+  mesh-verify up && mesh-verify path --no-deploy --report-dir out && mesh-verify down`)
+    .action(async (raw: PathCliOptions) => {
+      const [{ parsePathOptions }, { runPath }, { defaultPathDeps }, { createProgress }] = await Promise.all([
+        import('../../path/options.js'), import('../../path/run-path.js'), import('../../path/default-deps.js'), import('../progress.js'),
+      ]);
+      const opts = parsePathOptions(raw);
+      const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
+      const result = await runPath(opts, defaultPathDeps(), progress);
+      process.stdout.write(result.output);
+      ctx.exitCode = result.exitCode;
+    });
+}
+
+export function registerUp(program: Command, ctx: CliContext): void {
+  program
+    .command('up')
+    .description('create/reuse the kind cluster (or use --context), install/reuse Istio and deploy the reference topology, then leave it running')
+    .option('--context <name>', 'use this kubeconfig context instead of kind')
+    .option('--kubeconfig <file>', 'use this kubeconfig instead of kind')
+    .addOption(new Option('--scenario <name>', 'deploy a broken variant').choices([...SCENARIO_NAMES]))
+    .option('-q, --quiet', 'no progress output')
+    .action(async (raw: { context?: string; kubeconfig?: string; scenario?: string; quiet?: boolean }) => {
+      const [{ runUp }, { createProgress }] = await Promise.all([import('../../path/lifecycle.js'), import('../progress.js')]);
+      const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
+      const r = await runUp({ context: raw.context ?? null, kubeconfig: raw.kubeconfig ?? null, scenario: (raw.scenario ?? null) as never }, progress);
+      process.stdout.write([
+        `target:  ${r.target.description}${r.target.context ? ` (context ${r.target.context})` : ''}`,
+        `istio:   ${r.istio?.version ?? 'unknown'}`,
+        `entry:   ${r.entry.address}:${r.entry.port}`,
+        `applied: ${r.applied} objects`,
+        `next:    ${r.next}`,
+        '',
+      ].join('\n'));
+      ctx.exitCode = 0;
+    });
+}
+
+export function registerDown(program: Command, ctx: CliContext): void {
+  program
+    .command('down')
+    .description('delete what mesh-verify made: the kind cluster it creates, or (with --context) every object it labelled')
+    .option('--context <name>', 'delete mesh-verify objects from this context instead of deleting the kind cluster')
+    .option('--kubeconfig <file>', 'use this kubeconfig (with or without --context)')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (raw: { context?: string; kubeconfig?: string; quiet?: boolean }) => {
+      const [{ runDown }, { createProgress }] = await Promise.all([import('../../path/lifecycle.js'), import('../progress.js')]);
+      const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
+      process.stdout.write(`${await runDown({ context: raw.context ?? null, kubeconfig: raw.kubeconfig ?? null }, progress)}\n`);
+      ctx.exitCode = 0;
+    });
+}
