@@ -91,8 +91,9 @@ export function upstreamClusterTraffic(p: ProxyFacts, cluster: string, handshake
     } else if (failures.length > 0) {
       out.push({ ...base, subject: `${prefix}${failures[0][0]}`, observed: failures.map(([n, v]) => `${n} +${v}`).join(', '), effect: 'contradicts',
         note: 'TLS handshakes failed: no protected connection was established', headline: `TLS handshakes failed on ${p.id} (${failures[0][0]})` });
-    } else if (cx !== null && cx > 0 && !(disabled !== null && disabled > 0)) {
-      out.push({ ...base, subject: `${prefix}ssl.handshake`, observed: `+0 with ${cx} new connection(s)`, indicates: 'plaintext',
+    } else if (cx !== null && cx > 0) {
+      // New connections without handshakes: plaintext (already named when tlsMode-disabled matched).
+      if (!(disabled !== null && disabled > 0)) out.push({ ...base, subject: `${prefix}ssl.handshake`, observed: `+0 with ${cx} new connection(s)`, indicates: 'plaintext',
         note: 'new upstream connections were opened without a TLS handshake', headline: `${cx} new connection(s) of ${p.id} without a TLS handshake` });
     } else if (rq !== null && rq > 0) {
       out.push({ ...base, subject: `${prefix}ssl.handshake`, observed: `+0 (${counts})`, indicates: null,

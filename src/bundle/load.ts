@@ -17,6 +17,6 @@ export function parseBundle(file: string, text: string): EvidenceBundle {
  * end in one InputError (exit 2) naming the file.
  */
 export async function loadBundle(file: string): Promise<EvidenceBundle> {
-  const text = await readInputText(file, 'evidence bundle');
+  const text = await readInputText(file, 'bundle file');
   return parseBundle(file, text);
 }

@@ -1,14 +1,48 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
 import { UsageError } from '../errors.js';
 
-// PLACEHOLDER: replaced by the issue that builds `mesh-verify analyze`.
-export function registerAnalyze(program: Command, _ctx: CliContext): void {
+interface AnalyzeCliOptions {
+  output: 'table' | 'json' | 'junit' | 'markdown';
+  now?: string;
+  certWarnDays?: string;
+}
+
+/**
+ * `mesh-verify analyze <bundle>`: judge a saved evidence bundle again, offline.
+ * Exit codes: 0 every segment proven, 1 something contradicted, 2 bad input, 3 inconclusive.
+ */
+export function registerAnalyze(program: Command, ctx: CliContext): void {
   program
     .command('analyze')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('`analyze` is not built yet');
+    .description('judge a saved evidence bundle: per-segment verdicts with their evidence (offline)')
+    .argument('<bundle>', 'evidence bundle written by `mesh-verify path` (or a fixture in fixtures/bundles/)')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'junit', 'markdown']).default('table'))
+    .option('--now <time>', 'judge certificate expiry at this time (ISO 8601; default: the current time)')
+    .option('--cert-warn-days <days>', 'report certificates expiring within this many days', '30')
+    .addHelpText('after', `
+Exit codes: 0 all segments proven, 1 something contradicted, 2 usage or bad input, 3 inconclusive.
+Examples:
+  mesh-verify analyze run.bundle.json
+  mesh-verify analyze run.bundle.json -o markdown >> "$GITHUB_STEP_SUMMARY"
+  mesh-verify analyze run.bundle.json -o junit > mesh-verify.xml`)
+    .action(async (file: string, opts: AnalyzeCliOptions) => {
+      let now: Date | undefined;
+      if (opts.now !== undefined) {
+        now = new Date(opts.now);
+        if (Number.isNaN(now.getTime())) throw new UsageError(`--now ${opts.now}: not a date`, 'use ISO 8601, e.g. 2026-03-02T10:00:00Z');
+      }
+      const certWarnDays = Number(opts.certWarnDays ?? '30');
+      if (!Number.isInteger(certWarnDays) || certWarnDays < 0) {
+        throw new UsageError(`--cert-warn-days ${opts.certWarnDays}: not a whole number of days`, 'e.g. --cert-warn-days 30');
+      }
+      const { loadBundle } = await import('../../bundle/load.js');
+      const { analyzeBundle } = await import('../../analyze/analyze-bundle.js');
+      const { renderPathReport } = await import('../../report/path-report.js');
+      const bundle = await loadBundle(file);
+      const report = analyzeBundle(bundle, { now, certWarnDays });
+      const width = Math.max(100, process.stdout.columns ?? 120);
+      process.stdout.write(renderPathReport(report, opts.output, { verbose: ctx.verbose(), width }));
+      ctx.exitCode = report.exitCode;
     });
 }

@@ -1,0 +1,20 @@
+import type { EvidenceItem, PathReport, SegmentStatus } from '../analyze/types.js';
+import type { Protection } from '../bundle/types.js';
+
+/** Words shared by the path report renderers. */
+export const STATUS_WORD: Record<SegmentStatus, string> = { proven: 'PROVEN', contradicted: 'CONTRADICTED', inconclusive: 'INCONCLUSIVE' };
+export const PROTECTION_WORD: Record<Protection | 'unknown', string> = { tls: 'TLS', mtls: 'mTLS', plaintext: 'plaintext', unknown: 'unknown' };
+
+export function countsLine(r: PathReport): string {
+  return `${r.counts.proven} proven, ${r.counts.contradicted} contradicted, ${r.counts.inconclusive} inconclusive (exit ${r.exitCode})`;
+}
+
+export function targetLine(r: PathReport): string {
+  return `run ${r.runId} against ${r.target.kind}${r.target.simulated ? ' (SIMULATED)' : ''}: ${r.target.description}`;
+}
+
+export function evidenceLine(e: EvidenceItem): string {
+  const expected = e.expected ? ` (expected ${e.expected})` : '';
+  const note = e.note ? ` -- ${e.note}` : '';
+  return `[${e.effect}] ${e.level} ${e.proxy ?? '-'} ${e.source} ${e.subject} = ${e.observed}${expected}${note}`;
+}
