@@ -1,14 +1,114 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
 import { UsageError } from '../errors.js';
+import { LAB_FAULTS, isLabFault } from '../../lab/types.js';
 
-// PLACEHOLDER: replaced by the issue that builds `mesh-verify lab`.
-export function registerLab(program: Command, _ctx: CliContext): void {
-  program
-    .command('lab')
-    .description('(not built yet)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new UsageError('`lab` is not built yet');
+export interface LabUpOptions {
+  fault?: string;
+  kubeconfigOut?: string;
+  proxies?: string;
+}
+
+/** `mesh-verify lab up`: the local simulated mesh in the foreground until Ctrl-C. */
+export function registerLab(program: Command, ctx: CliContext): void {
+  const lab = program.command('lab').description('the local simulated mesh (real TLS on loopback + a Kubernetes API double; NOT a cluster)');
+  lab
+    .command('up')
+    .description('start the lab in the foreground; Ctrl-C stops it and frees every port')
+    .addOption(new Option('--fault <name>', `start with a fault: ${LAB_FAULTS.join(', ')}`))
+    .option('--kubeconfig-out <file>', 'write the lab kubeconfig here and keep it (default: a temp file removed on stop)')
+    .option('--proxies <n>', 'add N simulated proxy pods (scale fleet for audit benchmarks)')
+    .action(async (opts: LabUpOptions) => {
+      if (opts.fault !== undefined && !isLabFault(opts.fault)) {
+        throw new UsageError(`unknown fault "${opts.fault}"`, `use one of: ${LAB_FAULTS.join(', ')}`);
+      }
+      let proxies: number | undefined;
+      if (opts.proxies !== undefined) {
+        proxies = Number(opts.proxies);
+        if (!Number.isInteger(proxies) || proxies < 0 || proxies > 100_000) throw new UsageError(`--proxies must be a whole number from 0 to 100000 (got "${opts.proxies}")`);
+      }
+      ctx.exitCode = await runLabUp({ fault: opts.fault ?? null, kubeconfigOut: opts.kubeconfigOut, proxies, quiet: ctx.quiet() });
     });
+}
+
+export interface RunLabUpOptions {
+  fault: string | null;
+  kubeconfigOut?: string;
+  proxies?: number;
+  quiet?: boolean;
+  /** Stops the lab when aborted (default: SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  out?: (text: string) => void;
+  /** For tests: a data plane double (see startLab). */
+  deps?: import('../../lab/lab.js').LabDependencies;
+}
+
+function waitForStop(signal?: AbortSignal): Promise<string> {
+  return new Promise((resolve) => {
+    const done = (why: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(why);
+    };
+    const onInt = () => done('SIGINT');
+    const onTerm = () => done('SIGTERM');
+    const onAbort = () => done('abort');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    if (signal?.aborted) done('abort');
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
+  const { createProgress } = await import('../progress.js');
+  const { startLab } = await import('../../lab/lab.js');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { writeFileAtomic } = await import('../../io/atomic-write.js');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
+  const progress = await createProgress({ quiet: opts.quiet });
+  const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''}`);
+  let lab;
+  try {
+    lab = await startLab({ fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies }, opts.deps);
+  } catch (err) {
+    step.fail('the lab did not start');
+    throw err;
+  }
+  const caDir = await mkdtemp(join(tmpdir(), 'mesh-verify-lab-ca-'));
+  try {
+    const caFile = join(caDir, 'external-ca.pem');
+    await writeFileAtomic(caFile, lab.externalCaPem, 0o644);
+    step.succeed('the lab is up');
+    const nlb = `${lab.nlb.host}:${lab.nlb.port}`;
+    out([
+      'mesh-verify lab: a SIMULATED mesh on 127.0.0.1 (real TLS and mTLS, Envoy-like admin APIs, a Kubernetes API double). It is not a cluster.',
+      `  fault        ${lab.fault ?? 'none'}`,
+      `  NLB          ${nlb} (serves https://${lab.publicHost})`,
+      `  API server   ${lab.apiServerUrl}`,
+      `  kubeconfig   ${lab.kubeconfigPath}${opts.kubeconfigOut ? '' : ' (removed on stop)'}`,
+      `  external CA  ${caFile} (removed on stop)`,
+      ...(opts.proxies ? [`  proxies      ${opts.proxies} simulated extra proxy pods`] : []),
+      '',
+      'Try:',
+      `  kubectl --kubeconfig ${lab.kubeconfigPath} get pods -A`,
+      `  kubectl --kubeconfig ${lab.kubeconfigPath} get gateways,virtualservices,destinationrules,peerauthentications -A`,
+      `  curl --resolve ${lab.publicHost}:${lab.nlb.port}:${lab.nlb.host} --cacert ${caFile} https://${lab.publicHost}:${lab.nlb.port}/`,
+      '  mesh-verify path --lab',
+      '',
+      'Press Ctrl-C to stop the lab.',
+      '',
+    ].join('\n'));
+    const why = await waitForStop(opts.signal);
+    const stopping = progress.step(`stopping the lab (${why})`);
+    await lab.stop();
+    stopping.succeed('the lab stopped; every port is closed');
+    return 0;
+  } finally {
+    await lab.stop();
+    await rm(caDir, { recursive: true, force: true });
+  }
 }

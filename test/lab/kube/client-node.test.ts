@@ -86,7 +86,7 @@ describe('the API double, driven by @kubernetes/client-node', () => {
     const forced = await objects.patch(pa({}, 'PERMISSIVE'), undefined, undefined, 'test-b', true, PatchStrategy.ServerSideApply);
     expect((forced as { spec: { mtls: { mode: string } } }).spec.mtls.mode).toBe('PERMISSIVE');
     expect(forced.metadata?.managedFields?.map((m) => m.manager).sort()).toEqual(['test-a', 'test-b']);
-    const stored = api.store.get('PeerAuthentication', 'mesh-verify', 'svc-mode') as { spec: { mtls: { mode: string } } };
+    const stored = api.store.get('PeerAuthentication', 'mesh-verify', 'svc-mode') as unknown as { spec: { mtls: { mode: string } } };
     expect(stored.spec.mtls.mode).toBe('PERMISSIVE');
   });
 

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startKubeApi, type KubeApi } from '../../../src/lab/kube/server.js';
+import { startFakeProxies, type FakeProxies } from './fake-proxies.js';
+
+const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+
+function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(KUBECTL!, ['--kubeconfig', kubeconfig, ...args], { timeout: 20_000, env: { ...process.env, KUBECONFIG: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!KUBECTL)(`kubectl (an independent client) against the API double${KUBECTL ? '' : ' (skipped: kubectl is not installed)'}`, () => {
+  let proxies: FakeProxies;
+  let api: KubeApi;
+  let dir: string;
+  let cfg: string;
+  beforeAll(async () => {
+    proxies = await startFakeProxies([{ namespace: 'mesh-verify', name: 'bff-5d8c7f6b9d-abcde', app: 'bff' }]);
+    api = await startKubeApi({ pods: proxies.pods });
+    api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-verify' } });
+    api.apply({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'mesh-verify' }, spec: { selector: { istio: 'ingressgateway' }, servers: [] } });
+    api.apply({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'vs', namespace: 'mesh-verify' }, spec: { hosts: ['web.mesh-verify.test'], gateways: ['gw'] } });
+    api.apply({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'dr', namespace: 'mesh-verify' }, spec: { host: 'bff.mesh-verify.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } });
+    api.apply({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: 'mesh-verify' }, spec: { mtls: { mode: 'STRICT' } } });
+    dir = await mkdtemp(join(tmpdir(), 'mv-kubectl-'));
+    cfg = join(dir, 'kubeconfig');
+    await api.writeKubeconfig(cfg);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await proxies?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('kubectl get pods -A prints the server-side table', async () => {
+    const r = await kubectl(cfg, ['get', 'pods', '-A']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE/);
+    expect(r.stdout).toMatch(/mesh-verify\s+bff-5d8c7f6b9d-abcde\s+2\/2\s+Running\s+0/);
+  });
+
+  it('kubectl get of the Istio kinds (full names, short names, printer columns)', async () => {
+    const r = await kubectl(cfg, ['get', 'gateways,virtualservices,destinationrules,peerauthentications', '-n', 'mesh-verify']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('gateway.networking.istio.io/gw');
+    expect(r.stdout).toMatch(/virtualservice\.networking\.istio\.io\/vs\s+\["gw"\]\s+\["web\.mesh-verify\.test"\]/);
+    expect(r.stdout).toMatch(/destinationrule\.networking\.istio\.io\/dr\s+bff\.mesh-verify\.svc\.cluster\.local/);
+    expect(r.stdout).toMatch(/peerauthentication\.security\.istio\.io\/default\s+STRICT/);
+    const short = await kubectl(cfg, ['get', 'pa', '-n', 'mesh-verify', '-o', 'jsonpath={.items[0].spec.mtls.mode}']);
+    expect(short.stdout).toBe('STRICT');
+  });
+
+  it('kubectl apply --server-side of a YAML file, twice (create, then unchanged merge), then delete', async () => {
+    const file = join(dir, 'pa.yaml');
+    await writeFile(file, [
+      'apiVersion: security.istio.io/v1', 'kind: PeerAuthentication', 'metadata:', '  name: svc-permissive', '  namespace: mesh-verify',
+      'spec:', '  selector:', '    matchLabels:', '      app: svc', '  mtls:', '    mode: PERMISSIVE', '',
+    ].join('\n'));
+    for (let i = 0; i < 2; i++) {
+      const r = await kubectl(cfg, ['apply', '--server-side', '-f', file]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('peerauthentication.security.istio.io/svc-permissive serverside-applied');
+    }
+    const stored = api.store.get('PeerAuthentication', 'mesh-verify', 'svc-permissive');
+    expect(stored?.metadata.managedFields?.map((m) => `${m.manager}/${m.operation}`)).toEqual(['kubectl/Apply']);
+    const patches = api.requests.filter((r) => r.verb === 'patch' && r.name === 'svc-permissive');
+    expect(patches.map((p) => p.code)).toEqual([201, 200]);
+    const del = await kubectl(cfg, ['delete', '-f', file]);
+    expect(del.stdout.trim()).toBe('peerauthentication.security.istio.io "svc-permissive" deleted');
+    expect(api.store.get('PeerAuthentication', 'mesh-verify', 'svc-permissive')).toBeUndefined();
+  });
+
+  it('kubectl logs (container and tail) and kubectl exec pilot-agent', async () => {
+    const logs = await kubectl(cfg, ['logs', '-n', 'mesh-verify', 'bff-5d8c7f6b9d-abcde', '-c', 'istio-proxy', '--tail=1']);
+    expect(logs.stdout.trim().split('\n')).toHaveLength(1);
+    expect(logs.stdout).toContain('req-bff-1');
+    const app = await kubectl(cfg, ['logs', '-n', 'mesh-verify', 'bff-5d8c7f6b9d-abcde']);
+    expect(app.stdout.trim()).toBe('bff listening on 8080'); // default container from the annotation
+    const exec = await kubectl(cfg, ['exec', '-n', 'mesh-verify', 'bff-5d8c7f6b9d-abcde', '-c', 'istio-proxy', '--', 'pilot-agent', 'request', 'GET', 'server_info']);
+    expect(exec.code).toBe(0);
+    expect(JSON.parse(exec.stdout)).toMatchObject({ state: 'LIVE' });
+  });
+
+  it('kubectl port-forward (SPDY/3.1) gets a clear refusal', async () => {
+    const r = await kubectl(cfg, ['port-forward', '-n', 'mesh-verify', 'pod/bff-5d8c7f6b9d-abcde', '0:15000']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('SPDY/3.1');
+  });
+});
