@@ -5,18 +5,28 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/
 
 /**
  * Decode every certificate of a PEM bundle (leaf first, in file order) with node:crypto.
- * Blocks that do not decode are skipped; text without a PEM block gives [].
+ * Blocks that do not decode are skipped; text without a PEM block gives []. `seen` (optional)
+ * shares decodes of identical blocks between calls.
  */
-export function decodeCertificates(pem: string): CertificateInfo[] {
+export function decodeCertificates(pem: string, seen?: Map<string, CertificateInfo>): CertificateInfo[] {
   const out: CertificateInfo[] = [];
   for (const block of pem.match(PEM_BLOCK) ?? []) {
+    // Decoding is the costly part of inspecting a dump; callers may share decodes of a block
+    // (a workload chain repeats the root of ROOTCA). Copies keep the results independent.
+    const known = seen?.get(block);
+    if (known) {
+      out.push({ ...known, uriSans: [...known.uriSans], dnsSans: [...known.dnsSans] });
+      continue;
+    }
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(block);
     } catch {
       continue;
     }
-    out.push(describeCertificate(cert, block));
+    const info = describeCertificate(cert, block);
+    seen?.set(block, info);
+    out.push(seen ? { ...info, uriSans: [...info.uriSans], dnsSans: [...info.dnsSans] } : info);
   }
   return out;
 }

@@ -5,12 +5,13 @@ import { decodeCertificates } from './certificate.js';
 
 /** SDS secrets with their inline PEM decoded; `expired` is judged against `now`. */
 export function inspectSecrets(secrets: DumpSecret[], now: Date): SecretInfo[] {
+  const seen = new Map<string, CertificateInfo>();
   return secrets.map((s) => {
     const tlsCert = asRecord(s.secret?.tls_certificate);
     const validation = asRecord(s.secret?.validation_context);
     const kind: SecretInfo['kind'] = tlsCert ? 'certificate' : validation ? 'trust-bundle' : 'unknown';
     const pem = tlsCert ? dataSource(tlsCert.certificate_chain) : validation ? dataSource(validation.trusted_ca) : null;
-    const chain = pem ? decodeCertificates(pem) : [];
+    const chain = pem ? decodeCertificates(pem, seen) : [];
     const notAfter = kind === 'certificate' ? chain[0]?.notAfter ?? null : earliest(chain);
     return {
       name: s.name,

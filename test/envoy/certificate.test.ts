@@ -30,6 +30,16 @@ describe('decodeCertificates / chainsTo', () => {
     const other = await createRootCa('other');
     expect(chainsTo(leaf.certPem + root.certPem, [other.certPem, root.certPem])).toBe(true);
   });
+  it('shares decodes of identical blocks through `seen`, returning independent copies', async () => {
+    const root = await createRootCa('shared root');
+    const seen = new Map();
+    const a = decodeCertificates(root.certPem, seen);
+    const b = decodeCertificates(`${root.certPem}`, seen);
+    expect(seen.size).toBe(1);
+    expect(b).toEqual(a);
+    a[0].uriSans.push('spiffe://mutated');
+    expect(b[0].uriSans).toEqual([]);
+  });
   it('splits node subjectAltName strings, quoted ones included', () => {
     expect(splitSubjectAltName('DNS:a.b, URI:spiffe://x/y, IP Address:10.0.0.1, URI:"spiffe://q/a,b"')).toEqual({ uriSans: ['spiffe://x/y', 'spiffe://q/a,b'], dnsSans: ['a.b'] });
     expect(splitSubjectAltName(undefined)).toEqual({ uriSans: [], dnsSans: [] });
