@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
-import type { LabDataPlane, StartDataPlane } from '../../src/lab/lab.js';
-import type { MeshState } from '../../src/lab/types.js';
-import { startFakeProxies } from './kube/fake-proxies.js';
+import type { LabDataPlane, StartDataPlane } from '../../../src/lab/lab.js';
+import type { MeshState } from '../../../src/lab/types.js';
+import { startFakeProxies } from './fake-proxies.js';
 
 /**
  * A data-plane double for startLab tests: fake admin servers per proxy, and svc's inbound port
