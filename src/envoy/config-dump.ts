@@ -172,11 +172,12 @@ const ISTIO_NODE = /^(sidecar|router)~/;
 const ISTIO_LISTENERS = new Set(['virtualInbound', 'virtualOutbound', 'connect_originate', 'connect_terminate']);
 
 /**
- * Does this dump come from an Istio proxy? True when the node id is `sidecar~...`/`router~...`,
+ * Does this dump (parsed, or the raw /config_dump JSON) come from an Istio proxy? True when the node id is `sidecar~...`/`router~...`,
  * node metadata carries ISTIO_VERSION, or (for partial dumps) Istio's own listeners, cluster
  * names (`outbound|port|subset|host`) or SDS secrets (`ROOTCA`) are present.
  */
-export function isIstioConfigDump(dump: ConfigDump): boolean {
+export function isIstioConfigDump(dumpOrJson: ConfigDump | unknown): boolean {
+  const dump = isParsedDump(dumpOrJson) ? dumpOrJson : parseConfigDump(dumpOrJson);
   const node = asRecord(dump.bootstrap?.node);
   const id = asString(node?.id);
   if (id && ISTIO_NODE.test(id)) return true;
@@ -184,6 +185,10 @@ export function isIstioConfigDump(dump: ConfigDump): boolean {
   if (dump.listeners.some((l) => ISTIO_LISTENERS.has(l.name))) return true;
   if (dump.clusters.some((c) => /^(outbound|inbound)\|/.test(c.name))) return true;
   return dump.secrets.some((s) => s.name === 'ROOTCA');
+}
+
+function isParsedDump(v: unknown): v is ConfigDump {
+  return asRecord(v) !== null && Array.isArray((v as ConfigDump).sections) && (v as ConfigDump).endpoints instanceof Map;
 }
 
 /**

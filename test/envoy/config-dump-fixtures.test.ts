@@ -93,6 +93,8 @@ describe('parseConfigDump robustness', () => {
     expect(isIstioConfigDump(parseConfigDump(fixture('plain-envoy-config_dump.json')))).toBe(false);
     expect(isIstioConfigDump(parseConfigDump(fixture('gateway-tls-config_dump.json')))).toBe(true);
     expect(isIstioConfigDump(parseConfigDump({ configs: [] }))).toBe(false);
+    expect(isIstioConfigDump(fixture('sidecar-strict-config_dump.json'))).toBe(true);
+    expect(isIstioConfigDump(fixture('plain-envoy-config_dump.json'))).toBe(false);
   });
   it('reads an active and a warming copy of the same listener, only the active one in effect', () => {
     const base = fixture('sidecar-strict-config_dump.json') as { configs: Record<string, unknown>[] };
