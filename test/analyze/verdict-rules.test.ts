@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import type { EvidenceBundle, ProxyCapture } from '../../src/bundle/types.js';
+import { HAVE_REFERENCE, SKIP_REASON, readReferenceText } from '../helpers/reference.js';
+import { analyzeAtRun, loadFixture, segment, statuses } from './fixture-bundles.js';
+
+function proxy(b: EvidenceBundle, id: string): ProxyCapture {
+  const p = b.proxies.find((x) => x.id === id);
+  if (!p) throw new Error(`no proxy ${id}`);
+  return p;
+}
+
+/** Rewrite one field of every access-log line of a proxy. */
+function editAccessLog(p: ProxyCapture, edit: (entry: Record<string, unknown>) => void): void {
+  p.accessLog = p.accessLog.map((line) => {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    edit(e);
+    return JSON.stringify(e);
+  });
+}
+
+function setStat(p: ProxyCapture, name: string, value: number): void {
+  const a = p.admin.statsAfter as { body: string };
+  const lines = a.body.split('\n').filter((l) => l && !l.startsWith(`${name}: `));
+  a.body = [...lines, `${name}: ${value}`].join('\n') + '\n';
+}
+
+/** Only config dumps left: no stats, telemetry, access logs, app answers or client handshake. */
+function configOnly(b: EvidenceBundle): EvidenceBundle {
+  for (const p of b.proxies) {
+    Object.assign(p.admin, { statsBefore: null, statsAfter: null, prometheusBefore: null, prometheusAfter: null });
+    p.accessLog = [];
+  }
+  for (const r of b.requests) r.response = null;
+  b.client = null;
+  return b;
+}
+
+describe('verdict rules', () => {
+  it('no evidence at all is inconclusive everywhere (exit 3), never proven', () => {
+    const b = loadFixture('healthy');
+    for (const p of b.proxies) {
+      p.reachable = false;
+      p.errors = [{ endpoint: '/config_dump', phase: 'once', message: 'port-forward failed' }];
+      p.admin = { serverInfo: null, configDump: null, certs: null, clusters: null, statsBefore: null, statsAfter: null, prometheusBefore: null, prometheusAfter: null };
+      p.accessLog = [];
+    }
+    b.client = null;
+    b.requests = [];
+    const r = analyzeAtRun(b);
+    expect(new Set(Object.values(statuses(r)))).toEqual(new Set(['inconclusive']));
+    expect(r.exitCode).toBe(3);
+    expect(r.findings.filter((f) => f.code === 'proxy-not-captured')).toHaveLength(3);
+  });
+
+  it('config alone shows intent and never proves a segment', () => {
+    const r = analyzeAtRun(configOnly(loadFixture('healthy')));
+    expect(new Set(Object.values(statuses(r)))).toEqual(new Set(['inconclusive']));
+    const hop = segment(r, 'bff-sidecar->svc-sidecar');
+    expect(hop.evidence.some((e) => e.effect === 'supports' && e.source === 'config_dump')).toBe(true);
+    expect(hop.summary).toMatch(/^config shows mTLS \(intent\), but nothing from the wire confirms it/);
+  });
+
+  it('cluster.xds-grpc.ssl.* never counts as data-plane evidence', () => {
+    const b = configOnly(loadFixture('healthy'));
+    const gw = proxy(b, 'gateway');
+    const plain = loadFixture('stats-filtered');
+    gw.admin.statsBefore = proxy(plain, 'gateway').admin.statsBefore;
+    gw.admin.statsAfter = proxy(plain, 'gateway').admin.statsAfter;
+    setStat(gw, 'cluster.xds-grpc.ssl.handshake', 40);
+    setStat(gw, 'cluster.xds-grpc.upstream_cx_total', 40);
+    const r = analyzeAtRun(b);
+    const hop = segment(r, 'gateway->bff-sidecar');
+    expect(hop.status).toBe('inconclusive');
+    expect(hop.evidence.find((e) => e.source === 'stats')?.note).toContain('cluster.xds-grpc.ssl.handshake=40 is the proxy\'s control-plane connection');
+  });
+
+  it('pooled connections: requests without new handshakes are not a contradiction', () => {
+    const b = loadFixture('healthy');
+    const hop = segment(analyzeAtRun(b), 'gateway->bff-sidecar');
+    expect(hop.status).toBe('proven');
+    const pooled = hop.evidence.find((e) => e.subject === 'cluster.outbound|8080||bff.mesh-verify.svc.cluster.local.ssl.handshake');
+    expect(pooled).toMatchObject({ effect: 'neutral', observed: '+0 (upstream_rq_total +5, upstream_cx_total +0)' });
+    expect(pooled?.note).toContain('pooled connections');
+  });
+
+  it('new upstream connections without a TLS handshake contradict an mTLS hop', () => {
+    const b = loadFixture('healthy');
+    const bff = proxy(b, 'bff');
+    const c = 'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local';
+    setStat(bff, `${c}.upstream_cx_total`, 9);
+    setStat(bff, `${c}.ssl.handshake`, 2);
+    setStat(bff, `${c}.tlsMode-istio.total_match_count`, 2);
+    const hop = segment(analyzeAtRun(b), 'bff-sidecar->svc-sidecar');
+    expect(hop.status).toBe('contradicted');
+    expect(hop.evidence.find((e) => e.subject === `${c}.ssl.handshake`)).toMatchObject({ effect: 'contradicts', observed: '+0 with 7 new connection(s)' });
+  });
+
+  it('an XFCC Hash that is not the calling proxy\'s certificate contradicts the hop', () => {
+    const b = loadFixture('healthy');
+    for (const r of b.requests) {
+      const h = r.response?.headers as Record<string, string>;
+      h['x-forwarded-client-cert'] = h['x-forwarded-client-cert'].replace(/Hash=[0-9a-f]+/, `Hash=${'ab'.repeat(32)}`);
+    }
+    const hop = segment(analyzeAtRun(b), 'gateway->bff-sidecar');
+    expect(hop.status).toBe('contradicted');
+    expect(hop.summary).toContain('XFCC Hash is not the SHA-256 of gateway\'s workload certificate');
+  });
+
+  it('an unexpected peer identity in the access log contradicts the hop', () => {
+    const b = loadFixture('healthy');
+    editAccessLog(proxy(b, 'svc'), (e) => { e.downstream_peer_uri_san = 'spiffe://cluster.local/ns/other/sa/intruder'; });
+    const hop = segment(analyzeAtRun(b), 'bff-sidecar->svc-sidecar');
+    expect(hop.status).toBe('contradicted');
+    expect(hop.evidence.find((e) => e.subject.endsWith('downstream_peer_uri_san'))).toMatchObject({
+      effect: 'contradicts', level: 'identity', expected: 'spiffe://cluster.local/ns/mesh-verify/sa/bff',
+    });
+  });
+
+  it('certificates expiring within --cert-warn-days are warnings, not contradictions', () => {
+    const b = loadFixture('healthy');
+    expect(analyzeAtRun(b).findings).toEqual([]);
+    const r = analyzeAtRun(b, { certWarnDays: 4000 });
+    const codes = r.findings.map((f) => `${f.code} ${f.object}`);
+    expect(codes).toContain('cert-expiring secret default on svc');
+    expect(codes).toContain('cert-expiring secret kubernetes://mesh-verify-credential on gateway');
+    expect(r.findings.every((f) => f.severity === 'warning')).toBe(true);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('PERMISSIVE inbound is reported even when the run\'s requests arrived over mTLS', () => {
+    const b = loadFixture('permissive-svc');
+    // Take away the plaintext caller: only this run's mTLS requests reached svc.
+    const svc = proxy(b, 'svc');
+    for (const key of ['prometheusBefore', 'prometheusAfter'] as const) {
+      const a = svc.admin[key] as { body: string };
+      a.body = a.body.split('\n').filter((l) => !l.includes('legacy-client')).join('\n');
+    }
+    const r = analyzeAtRun(b);
+    const hop = segment(r, 'bff-sidecar->svc-sidecar');
+    expect(hop.status).toBe('proven');
+    expect(hop.summary).toContain('but svc port 8080 is PERMISSIVE');
+    expect(r.findings.map((f) => `${f.severity} ${f.code}`)).toEqual(['warning inbound-permissive']);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('works for any chain: the verdicts follow the path spec, not node or proxy names', () => {
+    const b = loadFixture('healthy');
+    const nodeIds: Record<string, string> = { client: 'user', nlb: 'lb', gateway: 'edge', 'bff-sidecar': 'web-proxy', bff: 'web', 'svc-sidecar': 'api-proxy', svc: 'api' };
+    const proxyIds: Record<string, string> = { gateway: 'px-edge', bff: 'px-web', svc: 'px-api' };
+    for (const n of b.path.nodes) {
+      n.id = nodeIds[n.id];
+      n.proxy = n.proxy ? proxyIds[n.proxy] : null;
+    }
+    for (const s of b.path.segments) {
+      s.from = nodeIds[s.from];
+      s.to = nodeIds[s.to];
+      s.id = `${s.from}->${s.to}`;
+    }
+    for (const p of b.proxies) p.id = proxyIds[p.id];
+    for (const r of b.requests) {
+      const echo = r.response;
+      if (!echo) continue;
+      echo.service = nodeIds[echo.service];
+      if (echo.upstream?.body) echo.upstream.body.service = nodeIds[echo.upstream.body.service];
+    }
+    const r = analyzeAtRun(b);
+    expect(statuses(r)).toEqual({
+      'user->lb': 'proven', 'lb->edge': 'proven', 'edge->web-proxy': 'proven', 'web-proxy->web': 'proven',
+      'web->web-proxy': 'proven', 'web-proxy->api-proxy': 'proven', 'api-proxy->api': 'proven',
+    });
+    expect(segment(r, 'web-proxy->api-proxy').evidence.some((e) => e.proxy === 'px-api' && e.source === 'xfcc' && e.effect === 'supports')).toBe(true);
+  });
+
+  it('says plainly when the run was against the simulated lab', () => {
+    const b = loadFixture('healthy');
+    b.run.target = { ...b.run.target, kind: 'lab', simulated: true, description: 'local lab' };
+    const r = analyzeAtRun(b);
+    expect(r.target.simulated).toBe(true);
+    expect(r.notes?.[0]).toMatch(/^This run was against the local lab, a SIMULATION/);
+  });
+});
+
+describe.skipIf(!HAVE_REFERENCE)(`real Envoy captures in a bundle (${HAVE_REFERENCE ? 'reference present' : SKIP_REASON})`, () => {
+  it('a real OSSM ingress gateway: no 8443 listener, and a root of its own mesh', () => {
+    const b = configOnly(loadFixture('healthy'));
+    (proxy(b, 'gateway').admin.configDump as { body: string }).body = readReferenceText('envoy/ossm-2.6-istio-1.20.8-ingressgateway-config_dump.json');
+    const r = analyzeAtRun(b);
+    expect(segment(r, 'nlb->gateway').evidence.find((e) => e.subject === 'listener 0.0.0.0_8443')?.observed).toContain('not in the config dump');
+    expect(segment(r, 'gateway->bff-sidecar').evidence.find((e) => e.subject === 'cluster outbound|8080||bff.mesh-verify.svc.cluster.local')?.observed).toBe('not in the config dump');
+    expect(segment(r, 'nlb->gateway').status).toBe('inconclusive');
+    // That gateway belongs to another mesh: it trusts another root, so the hop to bff cannot be mTLS.
+    expect(segment(r, 'gateway->bff-sidecar').summary).toBe('expected mTLS, but the server certificate of bff does not chain to the ROOTCA of gateway');
+    expect(r.findings.map((f) => f.code)).toContain('trust-roots-differ');
+  });
+
+  it('a real Istio 1.22.3 sidecar dump: its PERMISSIVE port 3333 is a finding', () => {
+    const b = loadFixture('healthy');
+    (proxy(b, 'bff').admin.configDump as { body: string }).body = readReferenceText('envoy/istio-1.22.3-sidecar-app1-config_dump.json');
+    const r = analyzeAtRun(b);
+    expect(r.findings.map((f) => `${f.code} ${f.object}`)).toContain('inbound-permissive pod mesh-verify/bff-6d4c7b9f8-x2x9q port 3333');
+    // Its certificate is from another mesh: it neither carries bff's identity nor chains to our root.
+    expect(segment(r, 'gateway->bff-sidecar').status).toBe('contradicted');
+    expect(r.findings.some((f) => f.code === 'cert-foreign-root' && f.object === 'secret default on bff')).toBe(true);
+  });
+});
