@@ -1,22 +1,30 @@
 import { join } from 'node:path';
-import { analyzeBundle } from '../analyze/analyze-bundle.js';
-import { saveBundle } from '../bundle/save.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { chooseTarget } from './choose-target.js';
 import type { PathRunDeps } from './run-path.js';
 
-/** The real dependencies of `mesh-verify path`. */
+/**
+ * The real dependencies of `mesh-verify path`. The analyzer, the bundle validator and the
+ * renderers are imported when first used, so that an environment error is reported fast.
+ */
 export function defaultPathDeps(): PathRunDeps {
+  const render = async () => (await import('../report/path-report.js')).renderPathReport;
+  let renderer: Awaited<ReturnType<typeof render>> | null = null;
   return {
     prepare: chooseTarget,
-    analyze: (bundle, o) => analyzeBundle(bundle, { now: o.now }),
-    saveBundle: async (file, bundle) => (await saveBundle(file, bundle)).bundle,
+    analyze: async (bundle, o) => (await import('../analyze/analyze-bundle.js')).analyzeBundle(bundle, { now: o.now }),
+    saveBundle: async (file, bundle) => (await (await import('../bundle/save.js')).saveBundle(file, bundle)).bundle,
     async writeReports(dir, report) {
-      // TODO(path): junit.xml and report.md through src/report once its path renderers land.
-      const file = join(dir, 'report.json');
-      await writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
-      return [file];
+      renderer ??= await render();
+      const files: [string, 'json' | 'junit' | 'markdown'][] = [['report.json', 'json'], ['junit.xml', 'junit'], ['report.md', 'markdown']];
+      const written: string[] = [];
+      for (const [name, format] of files) {
+        const file = join(dir, name);
+        await writeFileAtomic(file, renderer(report, format));
+        written.push(file);
+      }
+      return written;
     },
-    render: (report) => `${JSON.stringify(report, null, 2)}\n`,
+    render: async (report, format) => (renderer ??= await render())(report, format),
   };
 }

@@ -1,9 +1,9 @@
 import { UsageError } from '../cli/errors.js';
 import { LAB_FAULTS, isLabFault, type LabFault } from '../lab/types.js';
 import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../topology/scenarios.js';
+import { PATH_REPORT_FORMATS, isPathReportFormat, type PathReportFormat } from '../report/path-report.js';
 
-export const OUTPUT_FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export type OutputFormat = PathReportFormat;
 export type Expectation = 'proven' | 'contradicted';
 
 /** `mesh-verify path` options after validation. */
@@ -69,9 +69,9 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
   if (raw.expect !== undefined && raw.expect !== 'proven' && raw.expect !== 'contradicted') {
     throw new UsageError(`--expect must be proven or contradicted (got "${raw.expect}")`);
   }
-  const output = (raw.output ?? 'table') as OutputFormat;
-  if (!OUTPUT_FORMATS.includes(output)) {
-    throw new UsageError(`unknown output format "${raw.output}"`, `use -o ${OUTPUT_FORMATS.join('|')}`);
+  const output = raw.output ?? 'table';
+  if (!isPathReportFormat(output)) {
+    throw new UsageError(`unknown output format "${raw.output}"`, `use -o ${PATH_REPORT_FORMATS.join('|')}`);
   }
   return {
     lab,

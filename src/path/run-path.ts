@@ -22,7 +22,7 @@ export interface ReportWriter {
   /** report.json, junit.xml, report.md into dir (atomically); returns the paths written. */
   writeReports(dir: string, report: PathReport, bundle: EvidenceBundle): Promise<string[]>;
   /** The report as printed on stdout for -o. */
-  render(report: PathReport, format: OutputFormat, bundle: EvidenceBundle): string;
+  render(report: PathReport, format: OutputFormat, bundle: EvidenceBundle): string | Promise<string>;
 }
 
 export interface PathRunDeps extends ReportWriter {
@@ -151,7 +151,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const line = expectationLine(report, opts.expect);
     if (line) progress.info(line);
     for (const f of files) progress.info(`wrote ${f}`);
-    return { bundle, report, exitCode, output: deps.render(report, opts.output, bundle), files };
+    return { bundle, report, exitCode, output: await deps.render(report, opts.output, bundle), files };
   }
 }
 
