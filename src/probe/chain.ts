@@ -1,6 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate } from 'node:tls';
 import type { ChainCertificate } from '../bundle/types.js';
+import { decodeCertificates } from '../envoy/certificate.js';
 
 /** A DER certificate as PEM text (64-character lines). */
 export function derToPem(der: Buffer): string {
@@ -8,30 +8,13 @@ export function derToPem(der: Buffer): string {
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
-/** SAN list as node:crypto prints it ('DNS:a, URI:spiffe://x') split by kind. */
-export function splitSans(subjectAltName: string | undefined): { dns: string[]; uri: string[] } {
-  const dns: string[] = [];
-  const uri: string[] = [];
-  for (const part of (subjectAltName ?? '').split(/,\s*/)) {
-    if (part.startsWith('DNS:')) dns.push(part.slice(4));
-    else if (part.startsWith('URI:')) uri.push(part.slice(4));
-  }
-  return { dns, uri };
-}
-
-/** One certificate as the bundle records it. */
-export function describeCertificate(der: Buffer): ChainCertificate {
-  const x = new X509Certificate(der);
-  const sans = splitSans(x.subjectAltName);
+/** One certificate as the bundle records it (decoded by the same code that reads Envoy's). */
+export function describeCertificate(der: Buffer): ChainCertificate | null {
+  const info = decodeCertificates(derToPem(der))[0];
+  if (!info) return null;
   return {
-    pem: derToPem(der),
-    // An empty subject (Istio workload certificates have none) reads as undefined.
-    subject: (x.subject ?? '').replace(/\n/g, ', '),
-    issuer: (x.issuer ?? '').replace(/\n/g, ', '),
-    fingerprint256: x.fingerprint256.replace(/:/g, '').toLowerCase(),
-    notAfter: new Date(x.validTo).toISOString(),
-    dnsSans: sans.dns,
-    uriSans: sans.uri,
+    pem: info.pem, subject: info.subject, issuer: info.issuer, fingerprint256: info.fingerprint256,
+    notAfter: info.notAfter, dnsSans: info.dnsSans, uriSans: info.uriSans,
   };
 }
 
@@ -45,7 +28,8 @@ export function describePeerChain(peer: DetailedPeerCertificate | null | undefin
   let cur: DetailedPeerCertificate | undefined = peer && peer.raw ? peer : undefined;
   while (cur && cur.raw && !seen.has(cur.fingerprint256)) {
     seen.add(cur.fingerprint256);
-    out.push(describeCertificate(cur.raw));
+    const c = describeCertificate(cur.raw);
+    if (c) out.push(c);
     cur = cur.issuerCertificate;
   }
   return out;
