@@ -575,10 +575,12 @@ function capture(w: World, pod: Pod, role: 'gateway' | 'sidecar', which: 'gatewa
 
 function clientObservation(w: World, pki: Pki): ClientObservation {
   const leaf = w.nlbTerminatesTls ? pki.nlbCert : pki.gatewayCredential;
+  const seen = describeCertificate(new X509Certificate(leaf.certPem).raw);
+  if (!seen) throw new Error('cannot describe the fixture leaf certificate');
   return {
     connectedTo: { address: '127.0.0.1', port: KIND_HOST_PORT }, sni: PUBLIC_HOST, host: PUBLIC_HOST,
     tlsVersion: 'TLSv1.3', alpn: 'h2', cipher: 'TLS_AES_128_GCM_SHA256',
-    peerChain: [describeCertificate(new X509Certificate(leaf.certPem).raw)],
+    peerChain: [seen],
     authorized: true, authorizationError: null, error: null,
   };
 }

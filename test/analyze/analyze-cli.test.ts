@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixturePath } from './fixture-bundles.js';
+
+/** These tests run the built CLI (`npm test` builds first; or `npx tsc -p tsconfig.build.json`). */
+const bin = new URL('../../bin/mesh-verify.js', import.meta.url).pathname;
+const BUILT = existsSync(new URL('../../dist/cli/commands/analyze.js', import.meta.url));
+const NOW = '2026-03-02T10:00:00Z';
+
+/** Several CLI runs at once (each is a Node start-up; running them together keeps the suite quick). */
+function runAll(argvs: string[][]): Promise<{ status: number | null; stdout: string; stderr: string }[]> {
+  return Promise.all(argvs.map((argv) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, ...argv]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  })));
+}
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mv-analyze-cli-')); });
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+describe.skipIf(!BUILT)(`mesh-verify analyze (built CLI${BUILT ? '' : ': skipped, dist/ not built; run npx tsc -p tsconfig.build.json'})`, () => {
+  it('exits with the verdict: 0 proven, 1 contradicted, 3 inconclusive', async () => {
+    const cases: [string, number][] = [['healthy', 0], ['plaintext-gateway-bff', 1], ['stats-filtered', 3]];
+    const results = await runAll(cases.map(([name]) => ['analyze', fixturePath(name), '--now', NOW]));
+    results.forEach((r, i) => {
+      expect(r.status).toBe(cases[i][1]);
+      expect(r.stdout).toMatch(/^mesh-verify: run fixture-/);
+      expect(r.stderr).toBe('');
+    });
+  });
+
+  it('writes JSON, JUnit and Markdown, and judges certificates at --now', async () => {
+    const [json, junit, md, later] = await runAll([
+      ['analyze', fixturePath('expired-cert'), '--now', NOW, '-o', 'json'],
+      ['analyze', fixturePath('healthy'), '--now', NOW, '-o', 'junit'],
+      ['analyze', fixturePath('healthy'), '--now', NOW, '-o', 'markdown'],
+      ['analyze', fixturePath('healthy'), '--now', '2036-03-01T00:00:00Z', '-o', 'json'],
+    ]);
+    expect(json.status).toBe(1);
+    const report = JSON.parse(json.stdout);
+    expect(report.segments.map((s: { status: string }) => s.status)).toEqual(['proven', 'proven', 'proven', 'proven', 'proven', 'contradicted', 'inconclusive']);
+    expect(junit.stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="mesh-verify" tests="7" failures="0"/);
+    expect(md.stdout).toContain('```mermaid\nflowchart LR');
+    expect(JSON.parse(later.stdout).findings.map((f: { code: string }) => f.code)).toContain('cert-expired');
+  });
+
+  it('turns bad input into one line naming the file, exit 2, no stack trace unless --verbose', async () => {
+    const empty = join(dir, 'empty.json');
+    const text = join(dir, 'notes.txt');
+    const other = join(dir, 'v2.json');
+    await writeFile(empty, '');
+    await writeFile(text, 'not json');
+    await writeFile(other, JSON.stringify({ kind: 'mesh-verify/evidence-bundle', schemaVersion: 2 }));
+    const cases: [string, string][] = [
+      [join(dir, 'missing.json'), 'bundle file not found'], [dir, 'is a directory'], [empty, 'bundle file is empty'],
+      [text, 'is not JSON'], [other, 'bundle schemaVersion 2 is not supported by this mesh-verify (reads 1)'],
+    ];
+    const results = await runAll(cases.map(([file]) => ['analyze', file]));
+    results.forEach((r, i) => {
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`mesh-verify: ${cases[i][0]}: ${cases[i][1]}`);
+    });
+    const verbose = spawnSync(process.execPath, [bin, '--verbose', 'analyze', empty], { encoding: 'utf8' });
+    expect(verbose.status).toBe(2);
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('rejects bad options with exit 2', async () => {
+    const results = await runAll([
+      ['analyze', fixturePath('healthy'), '--now', 'yesterday'],
+      ['analyze', fixturePath('healthy'), '--cert-warn-days', '-3'],
+      ['analyze', fixturePath('healthy'), '-o', 'yaml'],
+    ]);
+    expect(results.map((r) => r.status)).toEqual([2, 2, 2]);
+    expect(results[0].stderr).toContain('--now yesterday: not a date');
+  });
+});
