@@ -5,10 +5,15 @@ const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/
 
 /**
  * Decode every certificate of a PEM bundle (leaf first, in file order) with node:crypto.
- * Blocks that do not decode are skipped; text without a PEM block gives []. `seen` (optional)
- * shares decodes of identical blocks between calls.
+ * Blocks that do not decode are skipped; text without a PEM block gives []. One parameter only,
+ * so that `pems.flatMap(decodeCertificates)` works.
  */
-export function decodeCertificates(pem: string, seen?: Map<string, CertificateInfo>): CertificateInfo[] {
+export function decodeCertificates(pem: string): CertificateInfo[] {
+  return decodeCertificatesSharing(pem);
+}
+
+/** decodeCertificates, sharing decodes of identical blocks between calls through `seen`. */
+export function decodeCertificatesSharing(pem: string, seen?: Map<string, CertificateInfo>): CertificateInfo[] {
   const out: CertificateInfo[] = [];
   for (const block of pem.match(PEM_BLOCK) ?? []) {
     // Decoding is the costly part of inspecting a dump; callers may share decodes of a block

@@ -85,6 +85,8 @@ export function parseConfigDump(json: unknown): ConfigDump {
   return dump;
 }
 
+const LIVE_STATES = [['active', 'active_state'], ['warming', 'warming_state'], ['draining', 'draining_state']] as const;
+
 function readListeners(section: JsonRecord, out: DumpListener[]): void {
   for (const raw of asArray(section.static_listeners)) {
     const listener = asRecord(asRecord(raw)?.listener);
@@ -95,14 +97,9 @@ function readListeners(section: JsonRecord, out: DumpListener[]): void {
     const entry = asRecord(raw);
     if (!entry) continue;
     const entryName = asString(entry.name);
-    const states: [DumpState, JsonRecord | null][] = [
-      ['active', asRecord(asRecord(entry.active_state)?.listener)],
-      ['warming', asRecord(asRecord(entry.warming_state)?.listener)],
-      ['draining', asRecord(asRecord(entry.draining_state)?.listener)],
-    ];
-    for (const [state, listener] of states) {
-      if (!listener) continue;
-      out.push({ name: listenerName(listener, entryName), state, listener, static: false, error: null });
+    for (const [state, key] of LIVE_STATES) {
+      const listener = asRecord(asRecord(entry[key])?.listener);
+      if (listener) out.push({ name: listenerName(listener, entryName), state, listener, static: false, error: null });
     }
     const errorState = asRecord(entry.error_state);
     const failed = asRecord(errorState?.failed_configuration);

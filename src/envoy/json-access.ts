@@ -5,8 +5,11 @@ export function asRecord(v: unknown): JsonRecord | null {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as JsonRecord) : null;
 }
 
-export function asArray(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
+const NONE: readonly unknown[] = Object.freeze([]);
+
+/** The list itself, or a shared empty (frozen) list: iterate or map it, never mutate or return it. */
+export function asArray(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : NONE;
 }
 
 export function asString(v: unknown): string | null {

@@ -10,10 +10,13 @@ export function inspectListeners(listeners: DumpListener[]): ListenerTls[] {
     const chains = asArray(l.listener.filter_chains).map((fc) => filterChainTls(asRecord(fc) ?? {}));
     const defaultChain = asRecord(l.listener.default_filter_chain);
     if (defaultChain) chains.push(filterChainTls(defaultChain));
-    const secrets = new Set<string>();
+    const secrets: string[] = [];
+    const addSecret = (s: string) => {
+      if (!secrets.includes(s)) secrets.push(s);
+    };
     for (const fc of chains) {
-      for (const s of fc.certificateSecrets) secrets.add(s);
-      if (fc.validationSecret) secrets.add(fc.validationSecret);
+      for (const s of fc.certificateSecrets) addSecret(s);
+      if (fc.validationSecret) addSecret(fc.validationSecret);
     }
     const port = asNumber(sock?.port_value);
     const out: ListenerTls = {
@@ -21,8 +24,8 @@ export function inspectListeners(listeners: DumpListener[]): ListenerTls[] {
       address: asString(sock?.address),
       port,
       state: l.state,
-      downstreamTls: summarize(chains.filter((c) => !isBlackhole(c, port))),
-      secrets: [...secrets],
+      downstreamTls: summarize(chains, port),
+      secrets,
       filterChains: chains,
       static: l.static,
     };
@@ -34,7 +37,7 @@ export function inspectListeners(listeners: DumpListener[]): ListenerTls[] {
 function filterChainTls(fc: JsonRecord): FilterChainTls {
   const match = asRecord(fc.filter_chain_match) ?? {};
   const transportProtocol = asString(match.transport_protocol) || null;
-  const serverNames = asArray(match.server_names).filter((s): s is string => typeof s === 'string');
+  const serverNames = strings(match.server_names);
   const ctxRecord = tlsContextOf(fc.transport_socket, 'Downstream') ?? asRecord(fc.tls_context);
   const ctx = ctxRecord ? readTlsContext(ctxRecord) : null;
   let tls: FilterChainTls['tls'];
@@ -47,7 +50,7 @@ function filterChainTls(fc: JsonRecord): FilterChainTls {
     destinationPort: asNumber(asRecord(match.destination_port)?.value ?? match.destination_port),
     transportProtocol,
     serverNames,
-    applicationProtocols: asArray(match.application_protocols).filter((s): s is string => typeof s === 'string'),
+    applicationProtocols: strings(match.application_protocols),
     tls,
     requireClientCertificate: ctx?.requireClientCertificate ?? false,
     certificateSecrets: ctx?.certificateSecrets ?? [],
@@ -62,12 +65,26 @@ function isBlackhole(fc: FilterChainTls, listenerPort: number | null): boolean {
   return (fc.name?.endsWith('-blackhole') ?? false) || (fc.destinationPort !== null && fc.destinationPort === listenerPort);
 }
 
-/** none: nothing terminates TLS (plaintext or passthrough only); tls/mtls: every chain does; else mixed. */
-function summarize(chains: FilterChainTls[]): DownstreamTls {
-  if (chains.length === 0) return 'none';
-  const kinds = new Set(chains.map((c) => (c.tls === 'passthrough' ? 'none' : c.tls)));
-  if (kinds.size === 1) return [...kinds][0] as DownstreamTls;
-  return 'mixed';
+/** The string entries of a JSON list (a new array). */
+function strings(v: unknown): string[] {
+  const out: string[] = [];
+  if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') out.push(x);
+  return out;
+}
+
+/**
+ * none: nothing terminates TLS (plaintext or passthrough only); tls/mtls: every chain does;
+ * else mixed. Blackhole chains are left out.
+ */
+function summarize(chains: FilterChainTls[], port: number | null): DownstreamTls {
+  let kind: DownstreamTls | null = null;
+  for (const c of chains) {
+    if (isBlackhole(c, port)) continue;
+    const k = c.tls === 'passthrough' ? 'none' : c.tls;
+    if (kind === null) kind = k;
+    else if (kind !== k) return 'mixed';
+  }
+  return kind ?? 'none';
 }
 
 const VIRTUAL_INBOUND = 'virtualInbound';

@@ -1,7 +1,7 @@
 import type { CertificateInfo, SecretInfo } from './types.js';
 import type { DumpSecret } from './config-dump.js';
 import { asRecord, asString, type JsonRecord } from './json-access.js';
-import { decodeCertificates } from './certificate.js';
+import { decodeCertificatesSharing } from './certificate.js';
 
 /** SDS secrets with their inline PEM decoded; `expired` is judged against `now`. */
 export function inspectSecrets(secrets: DumpSecret[], now: Date): SecretInfo[] {
@@ -11,7 +11,7 @@ export function inspectSecrets(secrets: DumpSecret[], now: Date): SecretInfo[] {
     const validation = asRecord(s.secret?.validation_context);
     const kind: SecretInfo['kind'] = tlsCert ? 'certificate' : validation ? 'trust-bundle' : 'unknown';
     const pem = tlsCert ? dataSource(tlsCert.certificate_chain) : validation ? dataSource(validation.trusted_ca) : null;
-    const chain = pem ? decodeCertificates(pem, seen) : [];
+    const chain = pem ? decodeCertificatesSharing(pem, seen) : [];
     const notAfter = kind === 'certificate' ? chain[0]?.notAfter ?? null : earliest(chain);
     return {
       name: s.name,

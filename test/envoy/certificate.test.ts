@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
-import { chainsTo, decodeCertificates, splitSubjectAltName } from '../../src/envoy/certificate.js';
+import { chainsTo, decodeCertificates, decodeCertificatesSharing, splitSubjectAltName } from '../../src/envoy/certificate.js';
 import { createRootCa, issueCertificate } from '../../src/pki/ca.js';
 
 describe('decodeCertificates / chainsTo', () => {
@@ -33,8 +33,9 @@ describe('decodeCertificates / chainsTo', () => {
   it('shares decodes of identical blocks through `seen`, returning independent copies', async () => {
     const root = await createRootCa('shared root');
     const seen = new Map();
-    const a = decodeCertificates(root.certPem, seen);
-    const b = decodeCertificates(`${root.certPem}`, seen);
+    const a = decodeCertificatesSharing(root.certPem, seen);
+    const b = decodeCertificatesSharing(`${root.certPem}`, seen);
+    expect([root.certPem].flatMap(decodeCertificates)).toEqual(a);
     expect(seen.size).toBe(1);
     expect(b).toEqual(a);
     a[0].uriSans.push('spiffe://mutated');
