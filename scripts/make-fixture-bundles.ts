@@ -585,7 +585,7 @@ function clientObservation(w: World, pki: Pki): ClientObservation {
   };
 }
 
-export async function buildFixtureBundle(w: World, pki: Pki): Promise<EvidenceBundle> {
+async function buildFixtureBundle(w: World, pki: Pki): Promise<EvidenceBundle> {
   const pods = podsOf(w, pki);
   const ids = requestIds(w);
   const logs = accessLogs(w, pki, pods, ids);
@@ -626,12 +626,19 @@ export async function buildFixtureBundle(w: World, pki: Pki): Promise<EvidenceBu
   };
 }
 
+/** Every fixture bundle by name (healthy first), with fresh keys. */
+export async function generateFixtureBundles(): Promise<Map<string, EvidenceBundle>> {
+  const pki = await makePki();
+  const out = new Map<string, EvidenceBundle>();
+  for (const w of [HEALTHY, ...FAULTS]) out.set(w.name, await buildFixtureBundle(w, pki));
+  return out;
+}
+
 async function main(): Promise<void> {
   const outDir = process.argv[2] ?? fileURLToPath(new URL('../fixtures/bundles/', import.meta.url));
-  const pki = await makePki();
-  for (const w of [HEALTHY, ...FAULTS]) {
-    const file = join(outDir, `${w.name}.bundle.json`);
-    const { bundle } = await saveBundle(file, await buildFixtureBundle(w, pki));
+  for (const [name, generated] of await generateFixtureBundles()) {
+    const file = join(outDir, `${name}.bundle.json`);
+    const { bundle } = await saveBundle(file, generated);
     process.stdout.write(`${file}: ${bundle.proxies.length} proxies, ${bundle.requests.length} requests\n`);
   }
 }

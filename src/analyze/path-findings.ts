@@ -30,6 +30,16 @@ function captureFindings(p: ProxyFacts): Finding[] {
   return [];
 }
 
+function notIstioFindings(p: ProxyFacts): Finding[] {
+  if (!p.notIstio) return [];
+  return [{
+    severity: 'warning', code: 'not-istio-proxy', object: `proxy ${proxyLabel(p)}`,
+    message: `the config dump of ${p.id} does not come from an Istio proxy (no sidecar~/router~ node id, no Istio listeners, clusters or SDS secrets)`,
+    evidence: [item(p, 'config_dump', 'bootstrap node', p.posture?.proxy.id ?? '(none)')],
+    fix: 'capture the istio-proxy container of the pod named in the path spec',
+  }];
+}
+
 function permissiveFindings(p: ProxyFacts): Finding[] {
   return (p.posture?.inbound ?? []).filter((m) => m.mode === 'PERMISSIVE' && m.inEffect && !m.catchAll).map((m) => ({
     severity: 'warning' as const, code: 'inbound-permissive', object: `pod ${p.capture.pod.namespace}/${p.capture.pod.name} port ${m.port}`,
@@ -151,7 +161,7 @@ const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
 export function pathFindings(ctx: AnalysisContext): Finding[] {
   const out: Finding[] = [...edgeFindings(ctx)];
   for (const p of ctx.proxies.values()) {
-    out.push(...captureFindings(p), ...permissiveFindings(p), ...plaintextAcceptedFindings(p), ...certificateFindings(p, ctx), ...statsFindings(p));
+    out.push(...captureFindings(p), ...notIstioFindings(p), ...permissiveFindings(p), ...plaintextAcceptedFindings(p), ...certificateFindings(p, ctx), ...statsFindings(p));
   }
   out.push(...rootFindings(ctx));
   return out.map((f, i) => ({ f, i })).sort((a, b) => SEVERITY_ORDER[a.f.severity] - SEVERITY_ORDER[b.f.severity] || a.i - b.i).map(({ f }) => f);

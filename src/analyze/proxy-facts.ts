@@ -2,7 +2,7 @@ import type { AppEcho, EvidenceBundle, ProxyCapture } from '../bundle/types.js';
 import type {
   AccessLogEntry, CertificateInfo, IstioRequestSeries, ProxyPosture, SecretInfo, StatsSnapshot,
 } from '../envoy/types.js';
-import { inspectConfigDump } from '../envoy/config-dump.js';
+import { isIstioConfigDump, parseConfigDump, postureOf } from '../envoy/config-dump.js';
 import { parseStats } from '../envoy/stats.js';
 import { istioRequests, parsePrometheus } from '../envoy/prometheus.js';
 import { parseAccessLogLine } from '../envoy/access-log.js';
@@ -23,6 +23,8 @@ export interface ProxyFacts {
   /** Workload certificate: SDS secret `default` (leaf first), and the ROOTCA trust bundle. */
   workloadCert: SecretInfo | null;
   roots: CertificateInfo[];
+  /** The config dump is not from an Istio proxy (no sidecar~/router~ node, no Istio names). */
+  notIstio?: boolean;
 }
 
 export interface AnalysisContext {
@@ -56,7 +58,11 @@ function proxyFacts(capture: ProxyCapture, now: Date, requestIds: Set<string>): 
   if (a.configDump) {
     const json = parseJsonBody(a.configDump.body);
     if (json === undefined) facts.gaps.push(`config_dump of ${capture.id} is not valid JSON`);
-    else facts.posture = inspectConfigDump(json, { now });
+    else {
+      const dump = parseConfigDump(json);
+      facts.posture = postureOf(dump, now);
+      if (!isIstioConfigDump(dump)) facts.notIstio = true;
+    }
   } else if (capture.reachable) {
     facts.gaps.push(`config_dump of ${capture.id} was not captured`);
   }

@@ -171,6 +171,17 @@ describe('verdict rules', () => {
     expect(segment(r, 'web-proxy->api-proxy').evidence.some((e) => e.proxy === 'px-api' && e.source === 'xfcc' && e.effect === 'supports')).toBe(true);
   });
 
+  it('flags a config dump that does not come from an Istio proxy', () => {
+    const b = loadFixture('healthy');
+    (proxy(b, 'svc').admin.configDump as { body: string }).body = JSON.stringify({ configs: [
+      { '@type': 'type.googleapis.com/envoy.admin.v3.BootstrapConfigDump', bootstrap: { node: { id: 'front-proxy', cluster: 'front' } } },
+      { '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', static_listeners: [] },
+    ] });
+    const r = analyzeAtRun(b);
+    expect(r.findings.find((f) => f.code === 'not-istio-proxy')?.object).toBe('proxy svc (mesh-verify/svc-5f7b8c9d4-k8m2p)');
+    expect(segment(r, 'bff-sidecar->svc-sidecar').evidence.find((e) => e.subject === 'virtualInbound port 8080')).toMatchObject({ effect: 'neutral', observed: 'no inbound filter chain for this port' });
+  });
+
   it('says plainly when the run was against the simulated lab', () => {
     const b = loadFixture('healthy');
     b.run.target = { ...b.run.target, kind: 'lab', simulated: true, description: 'local lab' };
