@@ -24,6 +24,8 @@ import {
 } from '../src/topology/reference.js';
 import { describeCertificate } from '../src/probe/chain.js';
 import { saveBundle } from '../src/bundle/save.js';
+import { LAB_FAULTS, type LabFault, type MeshState } from '../src/lab/types.js';
+import { meshStateForFault } from '../src/lab/dataplane/fault-state.js';
 import { TOOL_NAME, VERSION } from '../src/version.js';
 import type {
   AdminText, AppEcho, ClientObservation, EvidenceBundle, ProxyCapture, RequestRecord,
@@ -39,51 +41,43 @@ const ISTIO_VERSION = '1.22.3';
 // The world of one run
 // ---------------------------------------------------------------------------------------------
 
-interface World {
+/**
+ * One run: the mesh as the lab's "istiod" would have set it up for a fault (MeshState, shared
+ * with the lab through meshStateForFault, so fixtures and lab mean the same by each fault name),
+ * plus what the collector managed to record.
+ */
+interface World extends MeshState {
   name: string;
-  fault: string | null;
+  fault: LabFault | null;
   description: string;
-  /** gateway -> bff: Istio auto mTLS, or DestinationRule tls.mode DISABLE (plain cluster). */
-  gatewayToBff: 'mtls' | 'plaintext';
-  inbound: { bff: 'STRICT' | 'PERMISSIVE'; svc: 'STRICT' | 'PERMISSIVE' };
-  svcSidecar: boolean;
-  /** A workload without a sidecar calls svc in plaintext once per probe request. */
-  plaintextCallerToSvc: boolean;
-  svcCert: 'valid' | 'expired' | 'foreign-root';
-  nlbTerminatesTls: boolean;
-  /** proxyStatsMatcher includes ssl.* and cluster/listener stats (false: Istio's default inclusion). */
-  includeSslStats: boolean;
   /** Access logging on (mesh config accessLogFile + JSON format); istio_requests_total scraped; app answers recorded. */
   accessLogs: boolean;
   prometheus: boolean;
   echoes: boolean;
 }
 
-const HEALTHY: World = {
-  name: 'healthy', fault: null, description: 'the reference path, healthy: STRICT mTLS on both mesh hops',
-  gatewayToBff: 'mtls', inbound: { bff: 'STRICT', svc: 'STRICT' }, svcSidecar: true, plaintextCallerToSvc: false,
-  svcCert: 'valid', nlbTerminatesTls: false, includeSslStats: true, accessLogs: true, prometheus: true, echoes: true,
+const RECORDED = { accessLogs: true, prometheus: true, echoes: true };
+
+const DESCRIPTIONS: Record<LabFault, string> = {
+  'plaintext-gateway-bff': 'DestinationRule tls.mode DISABLE for bff: the gateway sends plaintext; bff is PERMISSIVE',
+  'permissive-svc': 'svc is PERMISSIVE and a workload without a sidecar calls it in plaintext',
+  'no-sidecar-svc': 'svc runs without an istio-proxy: bff\'s sidecar sends it plaintext',
+  'expired-cert': 'svc\'s workload certificate expired a day before the run',
+  'foreign-root': 'svc\'s workload certificate was issued by another root CA',
+  'nlb-terminates-tls': 'the NLB terminates TLS with its own certificate and re-originates TLS to the gateway',
+  'stats-filtered': 'Istio\'s default stats inclusion (no data-plane ssl.* stats), no access logs, no telemetry scrape, app answers not recorded: only config evidence',
 };
 
-const FAULTS: World[] = [
-  { ...HEALTHY, name: 'plaintext-gateway-bff', fault: 'plaintext-gateway-bff',
-    description: 'DestinationRule tls.mode DISABLE for bff: the gateway sends plaintext; bff is PERMISSIVE',
-    gatewayToBff: 'plaintext', inbound: { bff: 'PERMISSIVE', svc: 'STRICT' } },
-  { ...HEALTHY, name: 'permissive-svc', fault: 'permissive-svc',
-    description: 'svc is PERMISSIVE and a workload without a sidecar calls it in plaintext',
-    inbound: { bff: 'STRICT', svc: 'PERMISSIVE' }, plaintextCallerToSvc: true },
-  { ...HEALTHY, name: 'no-sidecar-svc', fault: 'no-sidecar-svc',
-    description: 'svc runs without an istio-proxy: bff\'s sidecar sends it plaintext', svcSidecar: false },
-  { ...HEALTHY, name: 'expired-cert', fault: 'expired-cert',
-    description: 'svc\'s workload certificate expired a day before the run', svcCert: 'expired' },
-  { ...HEALTHY, name: 'foreign-root', fault: 'foreign-root',
-    description: 'svc\'s workload certificate was issued by another root CA', svcCert: 'foreign-root' },
-  { ...HEALTHY, name: 'nlb-terminates-tls', fault: 'nlb-terminates-tls',
-    description: 'the NLB terminates TLS with its own certificate and re-originates TLS to the gateway', nlbTerminatesTls: true },
-  { ...HEALTHY, name: 'stats-filtered', fault: 'stats-filtered',
-    description: 'Istio\'s default stats inclusion (no data-plane ssl.* stats), no access logs, no telemetry scrape, app answers not recorded: only config evidence',
-    includeSslStats: false, accessLogs: false, prometheus: false, echoes: false },
-];
+const HEALTHY: World = {
+  ...meshStateForFault(null), ...RECORDED, name: 'healthy', fault: null,
+  description: 'the reference path, healthy: STRICT mTLS on both mesh hops',
+};
+
+/** One world per lab fault; stats-filtered also records nothing but config, so only config evidence exists. */
+const FAULTS: World[] = LAB_FAULTS.map((fault) => ({
+  ...meshStateForFault(fault), ...RECORDED, name: fault, fault, description: DESCRIPTIONS[fault],
+  ...(fault === 'stats-filtered' ? { accessLogs: false, prometheus: false, echoes: false } : {}),
+}));
 
 /** What the world implies for the bff -> svc hop. */
 function bffToSvc(w: World): 'mtls' | 'plaintext' | 'handshake-fails' {
