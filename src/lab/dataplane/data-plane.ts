@@ -6,7 +6,7 @@ import type { LabFault, LabPod, MeshState } from '../types.js';
 import { AdminServer } from './admin-server.js';
 import { buildConfigDump } from './config-dump.js';
 import { IngressGateway } from './gateway.js';
-import { createLabPki, issueWorkloadIdentity, type LabPki } from './lab-pki.js';
+import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki } from './lab-pki.js';
 import { LabProxy } from './lab-proxy.js';
 import { HOPS, type HopName, type MeshContext } from './mesh-context.js';
 import { Nlb } from './nlb.js';
@@ -33,6 +33,8 @@ export interface DataPlaneOptions {
   fault?: LabFault | null;
   log?: (line: string) => void;
   tap?: boolean;
+  /** The gateway credential to serve (e.g. the one in the lab's Secret); default: a fresh one. */
+  gatewayCredential?: GivenGatewayCredential;
 }
 
 type Role = 'gateway' | 'bff' | 'svc';
@@ -85,7 +87,7 @@ class LabDataPlane implements DataPlane, MeshContext {
   }
 
   get externalCaPem(): string {
-    return this.pki.externalCa.certPem;
+    return this.pki.externalCaPem;
   }
 
   get meshRootPem(): string {
@@ -171,7 +173,7 @@ class LabDataPlane implements DataPlane, MeshContext {
     await this.gateway.listener.listen();
     this.nlbServer = new Nlb({
       gatewayPort: () => this.hopPort('nlb->gateway'),
-      terminate: () => (this.state.nlbTerminatesTls ? { certPem: this.pki.nlbCertificate.chainPem, keyPem: this.pki.nlbCertificate.keyPem, gatewayCaPem: this.pki.externalCa.certPem } : null),
+      terminate: () => (this.state.nlbTerminatesTls ? { certPem: this.pki.nlbCertificate.chainPem, keyPem: this.pki.nlbCertificate.keyPem, gatewayCaPem: this.pki.externalCaPem } : null),
     });
     this.nlb = { host: '127.0.0.1', port: await this.nlbServer.listen() };
     await Promise.all([this.proxies.get('gateway')!.admin.listen(), this.proxies.get('bff')!.admin.listen()]);
@@ -258,7 +260,7 @@ class LabDataPlane implements DataPlane, MeshContext {
 
 /** Start the lab's data plane: NLB, gateway, sidecars, apps and admin servers on 127.0.0.1. */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
-  const pki = await createLabPki();
+  const pki = await createLabPki(opts.gatewayCredential);
   const plane = new LabDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, opts.log, opts.tap ?? false);
   try {
     await plane.start();

@@ -23,25 +23,34 @@ export interface LabPki {
   /** Another mesh's root (fault foreign-root). */
   foreignRoot: Authority;
   /** The public CA that issued the gateway credential; what an external client trusts. */
-  externalCa: Authority;
+  externalCaPem: string;
   /** The CA of the NLB's own certificate (fault nlb-terminates-tls). */
   nlbCa: Authority;
-  gatewayCredential: IssuedCert;
+  /** The Gateway's credential (Secret mesh-verify-credential): chain and key. */
+  gatewayCredential: { chainPem: string; keyPem: string };
   nlbCertificate: IssuedCert;
 }
 
-export async function createLabPki(): Promise<LabPki> {
+/** A gateway credential given by the caller (the one stored in the lab's Kubernetes Secret). */
+export interface GivenGatewayCredential {
+  caPem: string;
+  secret: { data: Record<string, string> };
+}
+
+export async function createLabPki(given?: GivenGatewayCredential): Promise<LabPki> {
   const [meshRoot, foreignRoot, externalCa, nlbCa] = await Promise.all([
     createRootCa('mesh-verify lab mesh root', { organization: 'cluster.local' }),
     createRootCa('foreign mesh root', { organization: 'other.mesh' }),
     createRootCa('mesh-verify lab external CA', { organization: 'mesh-verify external' }),
     createRootCa('lab load balancer CA', { organization: 'nlb' }),
   ]);
-  const [gatewayCredential, nlbCertificate] = await Promise.all([
-    issueCertificate(externalCa, { commonName: PUBLIC_HOST, dnsSans: [PUBLIC_HOST], clientAuth: false }),
+  const [issued, nlbCertificate] = await Promise.all([
+    given ? null : issueCertificate(externalCa, { commonName: PUBLIC_HOST, dnsSans: [PUBLIC_HOST], clientAuth: false }),
     issueCertificate(nlbCa, { commonName: PUBLIC_HOST, dnsSans: [PUBLIC_HOST], clientAuth: false }),
   ]);
-  return { meshRoot, foreignRoot, externalCa, nlbCa, gatewayCredential, nlbCertificate };
+  const fromSecret = (key: string): string => Buffer.from(given?.secret.data[key] ?? '', 'base64').toString('utf8');
+  const gatewayCredential = issued ? { chainPem: issued.chainPem, keyPem: issued.keyPem } : { chainPem: fromSecret('tls.crt'), keyPem: fromSecret('tls.key') };
+  return { meshRoot, foreignRoot, externalCaPem: given?.caPem ?? externalCa.certPem, nlbCa, gatewayCredential, nlbCertificate };
 }
 
 export type CertCondition = MeshState['svcCert'];
