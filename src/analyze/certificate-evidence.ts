@@ -13,8 +13,25 @@ export function leafOf(secret: SecretInfo | null): CertificateInfo | null {
   return secret?.chain[0] ?? null;
 }
 
-export function daysLeft(cert: CertificateInfo, now: Date): number {
-  return Math.floor((new Date(cert.notAfter).getTime() - now.getTime()) / DAY_MS);
+/** '3650 days', '17 hours', '40 minutes'. */
+export function timeLeft(cert: CertificateInfo, now: Date): string {
+  const ms = new Date(cert.notAfter).getTime() - now.getTime();
+  if (ms >= 2 * DAY_MS) return `${Math.floor(ms / DAY_MS)} days`;
+  if (ms >= 2 * 3600_000) return `${Math.floor(ms / 3600_000)} hours`;
+  return `${Math.max(0, Math.floor(ms / 60_000))} minutes`;
+}
+
+/**
+ * Is a (not yet expired) certificate expiring soon enough to report? Within `warnDays`, and past
+ * half of its lifetime: Istio workload certificates live 24 h and istio-agent renews them at about
+ * half-life, so a healthy one is always "within 30 days" but never past half-life for long.
+ */
+export function expiringSoon(cert: CertificateInfo, now: Date, warnDays: number): boolean {
+  const notAfter = new Date(cert.notAfter).getTime();
+  const left = notAfter - now.getTime();
+  if (left <= 0 || left >= warnDays * DAY_MS) return false;
+  const lifetime = notAfter - new Date(cert.notBefore).getTime();
+  return !(lifetime > 0 && left > lifetime / 2);
 }
 
 /**
@@ -36,14 +53,13 @@ export function workloadCertChecks(p: ProxyFacts, expectedId: string | undefined
       ...(ok ? {} : { headline: `${role} certificate of ${p.id} is ${leaf.spiffeId ?? 'without SPIFFE id'}, not ${expectedId}` }),
     });
   }
-  const left = daysLeft(leaf, now);
   if (new Date(leaf.notAfter).getTime() <= now.getTime()) {
     out.push({
       ...base, subject: 'secret default: notAfter', observed: `${leaf.notAfter} (expired)`, effect: 'contradicts',
       note: `an expired ${role} certificate cannot establish mTLS on this hop`, headline: `the ${role} certificate of ${p.id} expired on ${leaf.notAfter.slice(0, 10)}`,
     });
   } else {
-    out.push({ ...base, subject: 'secret default: notAfter', observed: `${leaf.notAfter} (${left} days left)`, effect: 'neutral' });
+    out.push({ ...base, subject: 'secret default: notAfter', observed: `${leaf.notAfter} (${timeLeft(leaf, now)} left)`, effect: 'neutral' });
   }
   if (verifier && verifier !== p && verifier.roots.length > 0) {
     const ok = chainsTo(chainPem(p.workloadCert), verifier.roots.map((r) => r.pem));

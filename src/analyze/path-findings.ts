@@ -3,7 +3,7 @@ import { chainsTo } from '../envoy/certificate.js';
 import type { EvidenceItem, Finding } from './types.js';
 import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
 import { proxyLabel } from './proxy-facts.js';
-import { chainPem, daysLeft, leafOf } from './certificate-evidence.js';
+import { chainPem, expiringSoon, leafOf, timeLeft } from './certificate-evidence.js';
 import { hasDataPlaneSslStats } from './stats-evidence.js';
 import { requestDeltas, seriesSubject } from './telemetry-evidence.js';
 import { compareCredential } from './edge-segment.js';
@@ -67,7 +67,6 @@ function certificateFindings(p: ProxyFacts, ctx: AnalysisContext): Finding[] {
   const certs = (p.posture?.secrets ?? []).filter((s): s is SecretInfo => s.kind === 'certificate' && s.chain.length > 0);
   for (const s of certs) {
     const leaf = s.chain[0];
-    const left = daysLeft(leaf, ctx.now);
     const object = `secret ${s.name} on ${p.id}`;
     const who = leaf.spiffeId ?? leaf.subject ?? '';
     if (new Date(leaf.notAfter).getTime() <= ctx.now.getTime()) {
@@ -76,9 +75,10 @@ function certificateFindings(p: ProxyFacts, ctx: AnalysisContext): Finding[] {
         evidence: [item(p, 'config_dump', `secret ${s.name}: notAfter`, leaf.notAfter, 'contradicts')],
         fix: s.name === 'default' ? `restart the pod ${p.capture.pod.namespace}/${p.capture.pod.name} so istio-agent fetches a new certificate; check istiod's CA` : `renew the certificate in ${s.name.replace('kubernetes://', 'Secret ')}`,
       });
-    } else if (left < ctx.certWarnDays) {
+    } else if (expiringSoon(leaf, ctx.now, ctx.certWarnDays)) {
       out.push({
-        severity: 'warning', code: 'cert-expiring', object, message: `certificate ${who} expires in ${left} day(s) (${leaf.notAfter}; threshold ${ctx.certWarnDays} days)`,
+        severity: 'warning', code: 'cert-expiring', object,
+        message: `certificate ${who} expires in ${timeLeft(leaf, ctx.now)} (${leaf.notAfter}; within ${ctx.certWarnDays} days and past half its lifetime)`,
         evidence: [item(p, 'config_dump', `secret ${s.name}: notAfter`, leaf.notAfter)],
         fix: s.name === 'default' ? 'check that istio-agent rotates workload certificates' : `renew the certificate in ${s.name.replace('kubernetes://', 'Secret ')}`,
       });

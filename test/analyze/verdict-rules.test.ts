@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { EvidenceBundle, ProxyCapture } from '../../src/bundle/types.js';
 import { HAVE_REFERENCE, SKIP_REASON, readReferenceText } from '../helpers/reference.js';
+import type { CertificateInfo } from '../../src/envoy/types.js';
+import { analyzeBundle } from '../../src/analyze/analyze-bundle.js';
+import { expiringSoon } from '../../src/analyze/certificate-evidence.js';
 import { analyzeAtRun, loadFixture, segment, statuses } from './fixture-bundles.js';
 
 function proxy(b: EvidenceBundle, id: string): ProxyCapture {
@@ -116,15 +119,29 @@ describe('verdict rules', () => {
     });
   });
 
-  it('certificates expiring within --cert-warn-days are warnings, not contradictions', () => {
+  it('certificates expiring within --cert-warn-days (and past half their life) are warnings, not contradictions', () => {
     const b = loadFixture('healthy');
-    expect(analyzeAtRun(b).findings).toEqual([]);
-    const r = analyzeAtRun(b, { certWarnDays: 4000 });
+    expect(analyzeAtRun(b, { certWarnDays: 4000 }).findings).toEqual([]);
+    // Eight years on, the ten-year fixture certificates have about two years left.
+    const r = analyzeBundle(b, { now: new Date('2034-03-01T00:00:00Z'), certWarnDays: 1000 });
     const codes = r.findings.map((f) => `${f.code} ${f.object}`);
     expect(codes).toContain('cert-expiring secret default on svc');
     expect(codes).toContain('cert-expiring secret kubernetes://mesh-verify-credential on gateway');
     expect(r.findings.every((f) => f.severity === 'warning')).toBe(true);
     expect(r.exitCode).toBe(0);
+  });
+
+  it('a 24-hour Istio workload certificate is not "expiring" until it is past half its life', () => {
+    const cert = (hoursLived: number, hoursLeft: number, now = new Date('2026-03-02T10:00:00Z')) => ({
+      notBefore: new Date(now.getTime() - hoursLived * 3600_000).toISOString(),
+      notAfter: new Date(now.getTime() + hoursLeft * 3600_000).toISOString(),
+    }) as CertificateInfo;
+    const now = new Date('2026-03-02T10:00:00Z');
+    expect(expiringSoon(cert(4, 20), now, 30)).toBe(false);
+    expect(expiringSoon(cert(19, 5), now, 30)).toBe(true);
+    expect(expiringSoon(cert(70 * 24, 20 * 24), now, 30)).toBe(true);
+    expect(expiringSoon(cert(30 * 24, 60 * 24), now, 30)).toBe(false);
+    expect(expiringSoon(cert(25, -1), now, 30)).toBe(false);
   });
 
   it('PERMISSIVE inbound is reported even when the run\'s requests arrived over mTLS', () => {
