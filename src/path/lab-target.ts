@@ -1,4 +1,5 @@
 import type { Progress } from '../cli/progress.js';
+import { detectIstio } from '../cluster/istioctl.js';
 import { connectKube } from '../cluster/kube-client.js';
 import type { LabFault, LabOptions, RunningLab } from '../lab/types.js';
 import { kubeTarget } from './kube-target.js';
@@ -22,10 +23,12 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
   step.succeed(`lab running: NLB ${lab.nlb.host}:${lab.nlb.port}, Kubernetes API ${lab.apiServerUrl}`);
   try {
     const clients = await connectKube({ kubeconfig: lab.kubeconfigPath });
+    // The lab's API shows an istiod pod as a cluster would: its (simulated) version is reported.
+    const istio = await detectIstio(clients);
     return kubeTarget({
       clients,
       target: { kind: 'lab', simulated: true, context: clients.context, server: clients.server, description: labDescription(opts.fault) },
-      istio: null,
+      istio: istio ? { version: istio.version, revision: istio.revision } : null,
       host: lab.publicHost,
       entry: { address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' },
       gatewayCaPem: lab.externalCaPem,

@@ -12,7 +12,7 @@ import { runPath, type PathRunResult } from '../../src/path/run-path.js';
 import { prepareLab } from '../../src/path/lab-target.js';
 import { startLab, type StartedLab } from '../../src/lab/lab.js';
 import { SCENARIOS, SCENARIO_NAMES } from '../../src/topology/scenarios.js';
-import { runCli } from './cli-in-process.js';
+import { spawnSync } from 'node:child_process';
 
 /**
  * `mesh-verify path --lab` end to end, in this process: the lab's kubeconfig -> connectKube ->
@@ -126,10 +126,16 @@ describe('--scenario on one lab, one after the other (as scripts/e2e-kind.sh run
   });
 });
 
-describe('--expect through the CLI (in process)', () => {
-  it('turns a detected contradiction into exit 0 (a proven run into 1: test/path/run-path.test.ts)', async () => {
-    const bad = await runCli('path', '--lab', '--fault', 'plaintext-gateway-bff', '--requests', '2', '--expect', 'contradicted', '-q', '-o', 'json');
-    expect(bad.status).toBe(0);
-    expect(JSON.parse(bad.stdout).overall).toBe('contradicted');
+describe('node bin/mesh-verify.js path --lab (a real process)', () => {
+  it('turns a detected contradiction into exit 0 with --expect contradicted; progress goes to stderr as timestamped lines', () => {
+    const bin = new URL('../../bin/mesh-verify.js', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, [bin, 'path', '--lab', '--fault', 'plaintext-gateway-bff', '--requests', '2', '--expect', 'contradicted', '-o', 'markdown'],
+      { encoding: 'utf8', env: { ...process.env, CI: 'true' }, timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/simulat/i);
+    expect(r.stdout).toContain('"mTLS: contradicted"');
+    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z ok  lab running: NLB 127\.0\.0\.1:\d+/m);
+    expect(r.stderr).toMatch(/expected contradicted: met/);
+    expect(r.stderr).toMatch(/lab stopped/);
   });
 });

@@ -62,7 +62,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
       const r = await runUp({ context: raw.context ?? null, kubeconfig: raw.kubeconfig ?? null, scenario: (raw.scenario ?? null) as never }, progress);
       process.stdout.write([
-        `target:  ${r.target.description}${r.target.context ? ` (context ${r.target.context})` : ''}`,
+        `target:  ${r.target.description}`,
         `istio:   ${r.istio?.version ?? 'unknown'}`,
         `entry:   ${r.entry.address}:${r.entry.port}`,
         `applied: ${r.applied} objects`,
