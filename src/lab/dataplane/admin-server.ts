@@ -48,6 +48,7 @@ export class AdminServer {
         case '/stats': {
           const filter = q.get('filter');
           if (filter) new RegExp(filter);
+          if (q.get('format') === 'prometheus') return text(renderPrometheus(proxy.stats));
           return q.get('format') === 'json' ? json(renderStatsJson(proxy.stats, filter)) : text(renderStatsText(proxy.stats, filter));
         }
         case '/stats/prometheus':

@@ -54,6 +54,14 @@ describe('wire: what a tap between the parties can read', () => {
     expect(seen['gateway->bff']!.readable).toBe(false);
   });
 
+  it('control: under permissive-svc the plaintext caller\'s request is readable on its hop to svc', async () => {
+    plane = await startDataPlane({ state: meshStateForFault('permissive-svc'), tap: true });
+    const seen = await markerSeen(plane, 'WIRE-MARKER-perm');
+    expect(plane.taps!['plaintext-caller->svc'].connections).toBe(2);
+    expect(plane.taps!['plaintext-caller->svc'].sees('GET /from-plaintext-caller HTTP/1.1')).toBe(true);
+    expect(seen['bff->svc']!.readable).toBe(false);
+  });
+
   it('control: with the NLB terminating TLS, the NLB->gateway hop is still TLS (re-originated)', async () => {
     plane = await startDataPlane({ state: meshStateForFault('nlb-terminates-tls'), tap: true });
     for (const t of Object.values(plane.taps!)) t.clear();
