@@ -123,7 +123,10 @@ export function edgeObservations(ctx: AnalysisContext, seg: SegmentSpec): Observ
     out.push(...listenerConfig(p, seg, ctx.bundle.path.host));
     out.push(...listenerTraffic(p, seg.hints.listener));
     const port = listenerPort(seg.hints.listener);
-    const entries = p.access.filter((e) => !port || !e.downstreamLocalAddress || e.downstreamLocalAddress.endsWith(`:${port}`));
+    // Prefer entries whose local address is the listener's port; a proxy behind port mapping
+    // (or the lab) logs another local port, and then every entry of this run's requests counts.
+    const onPort = p.access.filter((e) => port && e.downstreamLocalAddress?.endsWith(`:${port}`));
+    const entries = onPort.length > 0 ? onPort : p.access;
     out.push(...accessLogEvidence(p, entries, `entries on ${seg.hints.listener}`, readDownstream));
   }
   return out;
