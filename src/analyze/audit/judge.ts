@@ -19,7 +19,7 @@ export interface AuditJudge {
  * distinct intermediates, not by the number of proxies.
  */
 export function createAuditJudge(cp: ControlPlaneFacts, policy: MeshPolicy, options: AuditOptions): AuditJudge {
-  const rootCerts: CertificateInfo[] = cp.rootPems.flatMap(decodeCertificates);
+  const rootCerts: CertificateInfo[] = cp.rootPems.flatMap((pem) => decodeCertificates(pem));
   const ctx: ProxyRuleContext = {
     options,
     istiods: cp.istiods,
