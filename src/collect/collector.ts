@@ -17,6 +17,8 @@ export interface CollectOptions {
    * flushes access logs periodically; default 12 s, polled every second).
    */
   logWaitMs?: number;
+  /** Interval between log reads while waiting (default 1000 ms). */
+  logPollMs?: number;
   /** Called when a proxy cannot be read (for progress output). */
   onProblem?: (proxy: string, message: string) => void;
 }
@@ -79,7 +81,7 @@ export async function startCollection(targets: readonly ProxyTarget[], deps: Col
           get(s, CLUSTERS_PATH, 'after', 'clusters', true),
           get(s, SERVER_INFO_PATH, 'after', 'serverInfo', true),
           captureConfigDump(s, timeoutMs, now),
-          captureAccessLog(s, deps, { requestIds, awaitIds, since, timeoutMs, waitMs: opts.logWaitMs ?? 12_000 }, now),
+          captureAccessLog(s, deps, { requestIds, awaitIds, since, timeoutMs, waitMs: opts.logWaitMs ?? 12_000, pollMs: opts.logPollMs ?? 1000 }, now),
         ]);
       });
       return sessions.map((s) => s.capture);
@@ -185,6 +187,7 @@ interface LogRead {
   since: Date;
   timeoutMs: number;
   waitMs: number;
+  pollMs: number;
 }
 
 async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: () => Date): Promise<void> {
@@ -201,7 +204,7 @@ async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: 
       return;
     }
     const missing = r.awaitIds.filter((id) => !s.capture.accessLog.some((line) => line.includes(`"${id}"`)));
-    if (missing.length === 0 || now().getTime() + 1000 > deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (missing.length === 0 || now().getTime() + r.pollMs > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, r.pollMs));
   }
 }

@@ -168,7 +168,7 @@ describe('startCollection', () => {
     let reads = 0;
     const c = await startCollection(targets.slice(1, 2), deps({
       readLog: async () => { reads += 1; return reads === 1 ? '' : logLine('mv-r-1') + '\n'; },
-    }), { logWaitMs: 5000 });
+    }), { logWaitMs: 5000, logPollMs: 20 });
     const [b] = await c.after(['mv-r-1'], new Date(), ['mv-r-1']);
     expect(reads).toBe(2);
     expect(b.accessLog).toEqual([logLine('mv-r-1')]);
