@@ -19,7 +19,7 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
     .argument('<bundle>', 'evidence bundle written by `mesh-verify path` (or a fixture in fixtures/bundles/)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'junit', 'markdown']).default('table'))
     .option('--now <time>', 'judge certificate expiry at this time (ISO 8601; default: the current time)')
-    .option('--cert-warn-days <days>', 'report certificates expiring within this many days', '30')
+    .option('--cert-warn-days <days>', 'report certificates expiring within this many days (and past half their lifetime)', '30')
     .addHelpText('after', `
 Exit codes: 0 all segments proven, 1 something contradicted, 2 usage or bad input, 3 inconclusive.
 Examples:
