@@ -11,14 +11,10 @@ import { parsePathOptions, type RawPathOptions } from '../../src/path/options.js
 import { runPath, type PathRunDeps } from '../../src/path/run-path.js';
 import { createRootCa, issueCertificate, type Authority } from '../../src/pki/ca.js';
 import { startAdminServer, type FakeAdminServer } from '../collect/fake-admin.js';
-import { startServer } from '../probe/tls-echo-server.js';
+import { appEcho as echo, startServer } from '../probe/tls-echo-server.js';
 import { fakeAnalyze, fakeTarget } from './fake-target.js';
 
 const HOST = 'web.path.test';
-const echo = (id: string) => JSON.stringify({
-  service: 'bff', pod: 'bff-1', requestId: id, method: 'GET', path: '/', headers: { 'x-request-id': id },
-  upstream: { url: 'http://svc:8080/', status: 200, error: null, body: { service: 'svc', pod: 'svc-1', requestId: id, method: 'GET', path: '/', headers: {} } },
-});
 
 let ca: Authority;
 let other: Authority;

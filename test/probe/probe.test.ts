@@ -4,14 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { certSha256Hex, createRootCa, issueCertificate, type Authority, type IssuedCert } from '../../src/pki/ca.js';
 import { runProbe, requestIdFor } from '../../src/probe/probe.js';
 import { parseAppEcho } from '../../src/probe/app-echo.js';
-import { startServer } from './tls-echo-server.js';
+import { appEcho as echo, startServer } from './tls-echo-server.js';
 
 const HOST = 'web.probe.test';
 
-const echo = (id: string) => JSON.stringify({
-  service: 'bff', pod: 'bff-1', requestId: id, method: 'GET', path: '/', headers: { 'x-request-id': id },
-  upstream: { url: 'http://svc:8080/', status: 200, error: null, body: { service: 'svc', pod: 'svc-1', requestId: id, method: 'GET', path: '/', headers: {} } },
-});
 
 let ca: Authority;
 let other: Authority;

@@ -26,3 +26,11 @@ export async function startServer(cert: IssuedCert, answer: (id: string) => stri
   };
 }
 
+
+/** What the reference bff app answers when svc answered too (fixtures/topology/app/app.mjs). */
+export function appEcho(id: string): string {
+  return JSON.stringify({
+    service: 'bff', pod: 'bff-1', requestId: id, method: 'GET', path: '/', headers: { 'x-request-id': id },
+    upstream: { url: 'http://svc:8080/', status: 200, error: null, body: { service: 'svc', pod: 'svc-1', requestId: id, method: 'GET', path: '/', headers: {} } },
+  });
+}
