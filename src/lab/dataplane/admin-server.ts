@@ -1,5 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { LoopbackService, trackSocket } from './loopback-server.js';
 import { renderCerts, renderClusters, renderServerInfo } from './admin-outputs.js';
 import { ConfigDumpQueryError, queryConfigDump } from './config-dump-query.js';
 import type { LabProxy } from './lab-proxy.js';
@@ -15,16 +16,11 @@ export interface AdminSource {
 const ENDPOINTS = ['/certs', '/clusters', '/config_dump', '/ready', '/server_info', '/stats', '/stats/prometheus'];
 
 /** An Envoy-like admin API on 127.0.0.1 (what port 15000 of an istio-proxy answers). */
-export class AdminServer {
-  private readonly server: http.Server;
-  private readonly sockets = new Set<Socket>();
-
+export class AdminServer extends LoopbackService {
   constructor(private readonly source: AdminSource) {
-    this.server = http.createServer((req, res) => this.handle(req, res));
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-    });
+    super(http.createServer());
+    this.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res));
+    this.server.on('connection', (s: Socket) => trackSocket(this.sockets, s));
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -66,24 +62,5 @@ export class AdminServer {
       if (err instanceof ConfigDumpQueryError || err instanceof SyntaxError) return send(400, 'text/plain; charset=UTF-8', `${err.message}\n`);
       return send(500, 'text/plain; charset=UTF-8', `${(err as Error).message}\n`);
     }
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve(this.port);
-      });
-    });
-  }
-
-  get port(): number {
-    return (this.server.address() as AddressInfo | null)?.port ?? 0;
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    return new Promise((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
   }
 }

@@ -23,6 +23,14 @@ export interface ConfigDumpInput {
 const T = (name: string): string => `type.googleapis.com/envoy.${name}`;
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
+/** Config delivered by istiod over ADS. */
+const ADS = { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' };
+const rds = (routeConfigName: string): Record<string, unknown> => ({ rds: { config_source: ADS, route_config_name: routeConfigName } });
+
+function listenerBase(port: number, name = `0.0.0.0_${port}`): Record<string, unknown> {
+  return { '@type': T('config.listener.v3.Listener'), name, address: { socket_address: { address: '0.0.0.0', port_value: port } } };
+}
+
 function ts(d: Date): string {
   return d.toISOString();
 }
@@ -94,9 +102,7 @@ function virtualInbound(mode: 'STRICT' | 'PERMISSIVE'): Record<string, unknown> 
   chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']), filters: [tcpProxy(`inbound|${APP_PORT}||`, `inbound|${APP_PORT}||`)] });
   if (permissive) chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(`inbound|${APP_PORT}||`, `inbound|${APP_PORT}||`)] });
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name: 'virtualInbound',
-    address: { socket_address: { address: '0.0.0.0', port_value: ISTIO_INBOUND_PORT } },
+    ...listenerBase(ISTIO_INBOUND_PORT, 'virtualInbound'),
     filter_chains: chains,
     listener_filters: [
       { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T('extensions.filters.listener.original_dst.v3.OriginalDst') } },
@@ -112,9 +118,7 @@ function virtualInbound(mode: 'STRICT' | 'PERMISSIVE'): Record<string, unknown> 
 
 function virtualOutbound(): Record<string, unknown> {
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name: 'virtualOutbound',
-    address: { socket_address: { address: '0.0.0.0', port_value: ISTIO_OUTBOUND_PORT } },
+    ...listenerBase(ISTIO_OUTBOUND_PORT, 'virtualOutbound'),
     filter_chains: [{ filter_chain_match: { destination_port: ISTIO_OUTBOUND_PORT }, filters: [tcpProxy('BlackHoleCluster', 'BlackHoleCluster')], name: 'virtualOutbound-blackhole' }, { filters: [tcpProxy('PassthroughCluster', 'PassthroughCluster')], name: 'virtualOutbound-catchall-tcp' }],
     use_original_dst: true,
     traffic_direction: 'OUTBOUND',
@@ -125,12 +129,10 @@ function virtualOutbound(): Record<string, unknown> {
 function outboundHttpListener(): Record<string, unknown> {
   const name = `0.0.0.0_${APP_PORT}`;
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name,
-    address: { socket_address: { address: '0.0.0.0', port_value: APP_PORT } },
+    ...listenerBase(APP_PORT),
     filter_chains: [{
       filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] },
-      filters: [hcm(`outbound_0.0.0.0_${APP_PORT}`, { rds: { config_source: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, route_config_name: String(APP_PORT) } })],
+      filters: [hcm(`outbound_0.0.0.0_${APP_PORT}`, rds(String(APP_PORT)))],
       name,
     }],
     default_filter_chain: { filters: [tcpProxy('PassthroughCluster', 'PassthroughCluster')], name: 'PassthroughFilterChain' },
@@ -145,12 +147,10 @@ export const GATEWAY_ROUTE_NAME = `https.${GATEWAY_HTTPS_PORT}.https.mesh-verify
 function gatewayListener(): Record<string, unknown> {
   const name = `0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`;
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name,
-    address: { socket_address: { address: '0.0.0.0', port_value: GATEWAY_HTTPS_TARGET_PORT } },
+    ...listenerBase(GATEWAY_HTTPS_TARGET_PORT),
     filter_chains: [{
       filter_chain_match: { server_names: [PUBLIC_HOST] },
-      filters: [hcm(`outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, { rds: { config_source: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, route_config_name: GATEWAY_ROUTE_NAME } }, { forward_client_cert_details: 'SANITIZE_SET', use_remote_address: true })],
+      filters: [hcm(`outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, rds(GATEWAY_ROUTE_NAME), { forward_client_cert_details: 'SANITIZE_SET', use_remote_address: true })],
       transport_socket: gatewayDownstreamTls(GATEWAY_CREDENTIAL),
       name: `${name}-${PUBLIC_HOST}`,
     }],
@@ -168,7 +168,7 @@ function outboundClusterConfig(workload: Workload, state: MeshState): Record<str
     '@type': T('config.cluster.v3.Cluster'),
     name,
     type: 'EDS',
-    eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, service_name: name },
+    eds_cluster_config: { eds_config: ADS, service_name: name },
     connect_timeout: '10s',
     lb_policy: 'LEAST_REQUEST',
     circuit_breakers: CIRCUIT,
@@ -236,8 +236,8 @@ function bootstrap(input: ConfigDumpInput): Record<string, unknown> {
       ],
     },
     dynamic_resources: {
-      lds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
-      cds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
+      lds_config: ADS,
+      cds_config: ADS,
       ads_config: { api_type: 'GRPC', set_node_on_first_message_only: true, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
     },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: ENVOY_ADMIN_PORT } }, profile_path: '/var/lib/istio/data/envoy.prof' },
@@ -317,7 +317,7 @@ export function buildConfigDump(input: ConfigDumpInput): { configs: Record<strin
     ? [activeListener(gatewayListener())]
     : [activeListener(virtualOutbound()), activeListener(virtualInbound(state.inbound[role])), activeListener(outboundHttpListener())];
   configs.push(
-    { '@type': T('admin.v3.ListenersConfigDump'), version_info: version, static_listeners: [{ listener: { '@type': T('config.listener.v3.Listener'), name: '0.0.0.0_15090', address: { socket_address: { address: '0.0.0.0', port_value: 15090 } }, filter_chains: [{ filters: [hcm('stats', { route_config: { virtual_hosts: [{ name: 'backend', domains: ['*'], routes: [{ match: { prefix: '/stats/prometheus' }, route: { cluster: 'prometheus_stats' } }] }] } })] }] }, last_updated: at }], dynamic_listeners: listeners },
+    { '@type': T('admin.v3.ListenersConfigDump'), version_info: version, static_listeners: [{ listener: { ...listenerBase(15090), filter_chains: [{ filters: [hcm('stats', { route_config: { virtual_hosts: [{ name: 'backend', domains: ['*'], routes: [{ match: { prefix: '/stats/prometheus' }, route: { cluster: 'prometheus_stats' } }] }] } })] }] }, last_updated: at }], dynamic_listeners: listeners },
     { '@type': T('admin.v3.ScopedRoutesConfigDump') },
     { '@type': T('admin.v3.RoutesConfigDump'), dynamic_route_configs: routes(input).map((route_config) => ({ version_info: version, route_config, last_updated: at })) },
     { '@type': T('admin.v3.SecretsConfigDump'), dynamic_active_secrets: secrets(input) },

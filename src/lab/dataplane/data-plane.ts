@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { loadApp } from '../../topology/app-source.js';
 import { APP_PORT, BFF_WORKLOAD, ENVOY_ADMIN_PORT, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, ISTIO_INBOUND_PORT, ISTIO_OUTBOUND_PORT, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn } from '../../topology/reference.js';
 import type { LabFault, LabPod, MeshState } from '../types.js';
@@ -8,6 +8,7 @@ import { buildConfigDump } from './config-dump.js';
 import { IngressGateway } from './gateway.js';
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki } from './lab-pki.js';
 import { LabProxy } from './lab-proxy.js';
+import { closeLoopback, listenLoopback, trackSocket } from './loopback-server.js';
 import { HOPS, type HopName, type MeshContext } from './mesh-context.js';
 import { Nlb } from './nlb.js';
 import { CALLER_WORKLOAD, POD_IPS, POD_NAMES, metricWorkload, placementFor, workloadLabels } from './placements.js';
@@ -45,18 +46,8 @@ interface RunningProxy {
 }
 
 function listenApp(server: Server, sockets: Set<Socket>): Promise<number> {
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.once('close', () => sockets.delete(s));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server | { close(cb: () => void): unknown; listening: boolean }): Promise<void> {
-  return new Promise((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+  server.on('connection', (s: Socket) => trackSocket(sockets, s));
+  return listenLoopback(server);
 }
 
 class LabDataPlane implements DataPlane, MeshContext {
@@ -244,7 +235,6 @@ class LabDataPlane implements DataPlane, MeshContext {
     if (this.stopped) return;
     this.stopped = true;
     this.caller.close();
-    for (const s of this.appSockets) s.destroy();
     await Promise.all([
       this.nlbServer?.close(),
       this.gateway?.close(),
@@ -252,8 +242,8 @@ class LabDataPlane implements DataPlane, MeshContext {
       this.svcSidecar?.close(),
       ...[...this.proxies.values()].map((p) => p.admin.close()),
       ...[...this.tapRelays.values()].map((t) => t.relay.close()),
-      this.bffApp ? closeServer(this.bffApp) : undefined,
-      this.svcApp ? closeServer(this.svcApp) : undefined,
+      this.bffApp ? closeLoopback(this.bffApp, this.appSockets) : undefined,
+      this.svcApp ? closeLoopback(this.svcApp, this.appSockets) : undefined,
     ]);
   }
 }

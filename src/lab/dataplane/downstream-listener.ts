@@ -2,6 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { setDownstreamFacts } from './downstream.js';
+import { LoopbackService, trackSocket } from './loopback-server.js';
 import type { LabProxy } from './lab-proxy.js';
 import { peerCertificateFacts, verifyPeerCertificate } from './peer-cert.js';
 import { TRUST_DOMAIN } from '../../topology/reference.js';
@@ -30,10 +31,8 @@ export interface ListenerChains {
  * raw_buffer filter chain, terminates TLS itself, and hands HTTP to `handler`. Stats are
  * `listener.<statName>.*` as Envoy names them.
  */
-export class DownstreamListener {
-  readonly server: net.Server;
+export class DownstreamListener extends LoopbackService {
   private readonly http: http.Server;
-  private readonly sockets = new Set<net.Socket>();
   private contextKey = '';
   private context: tls.SecureContext | null = null;
 
@@ -43,8 +42,9 @@ export class DownstreamListener {
     private readonly chains: () => ListenerChains,
     handler: http.RequestListener,
   ) {
+    super(net.createServer());
+    this.server.on('connection', (socket: net.Socket) => void this.accept(socket));
     this.http = http.createServer({ keepAliveTimeout: 60_000 }, handler);
-    this.server = net.createServer((socket) => void this.accept(socket));
     const s = (k: string): string => `listener.${statName}.${k}`;
     proxy.stats.declare(s('downstream_cx_total'), s('ssl.handshake'), s('ssl.connection_error'), s('ssl.fail_verify_error'), s('ssl.fail_verify_no_cert'), s('no_filter_chain_match'));
     proxy.stats.setGauge(s('downstream_cx_active'), 0);
@@ -55,19 +55,6 @@ export class DownstreamListener {
     this.proxy.stats.inc(`listener.${this.statName}.${k}`, by);
   }
 
-  listen(port = 0): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve((this.server.address() as net.AddressInfo).port);
-      });
-    });
-  }
-
-  get port(): number {
-    return (this.server.address() as net.AddressInfo | null)?.port ?? 0;
-  }
 
   private secureContext(cfg: ListenerTlsConfig): tls.SecureContext {
     const key = cfg.certPem + (cfg.caPem ?? '');
@@ -78,13 +65,10 @@ export class DownstreamListener {
   }
 
   private async accept(socket: net.Socket): Promise<void> {
-    this.sockets.add(socket);
+    trackSocket(this.sockets, socket);
     this.stat('downstream_cx_total');
     this.proxy.stats.addGauge(`listener.${this.statName}.downstream_cx_active`, 1);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.proxy.stats.addGauge(`listener.${this.statName}.downstream_cx_active`, -1);
-    });
+    socket.once('close', () => this.proxy.stats.addGauge(`listener.${this.statName}.downstream_cx_active`, -1));
     socket.on('error', () => undefined);
     const head = await firstChunk(socket);
     if (!head) return void socket.destroy();
@@ -144,16 +128,6 @@ export class DownstreamListener {
         localUriSan: cfg.localUriSan,
       });
       this.http.emit('connection', tlsSocket);
-    });
-  }
-
-  /** Close the listener and every connection it accepted. */
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
     });
   }
 }

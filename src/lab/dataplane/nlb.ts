@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { PUBLIC_HOST } from '../../topology/reference.js';
+import { LoopbackService, spliceSockets, trackSocket } from './loopback-server.js';
 import { replayDuplex, firstChunk } from './replay-socket.js';
 
 export interface NlbOptions {
@@ -15,20 +16,17 @@ export interface NlbOptions {
  * Under nlb-terminates-tls it terminates the client's TLS with its own certificate and opens a
  * new TLS connection to the gateway (what a misconfigured TLS listener on a load balancer does).
  */
-export class Nlb {
-  readonly server: net.Server;
-  private readonly sockets = new Set<net.Socket>();
+export class Nlb extends LoopbackService {
   connections = 0;
 
   constructor(private readonly opts: NlbOptions) {
-    this.server = net.createServer((client) => void this.accept(client));
+    super(net.createServer());
+    this.server.on('connection', (client: net.Socket) => void this.accept(client));
   }
 
   private track<T extends net.Socket>(s: T): T {
-    this.sockets.add(s);
-    s.once('close', () => this.sockets.delete(s));
     s.on('error', () => s.destroy());
-    return s;
+    return trackSocket(this.sockets, s);
   }
 
   private async accept(client: net.Socket): Promise<void> {
@@ -36,11 +34,7 @@ export class Nlb {
     this.track(client);
     const term = this.opts.terminate();
     if (!term) {
-      const upstream = this.track(net.connect({ host: '127.0.0.1', port: this.opts.gatewayPort() }));
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
+      spliceSockets(client, this.track(net.connect({ host: '127.0.0.1', port: this.opts.gatewayPort() })));
       return;
     }
     const head = await firstChunk(client);
@@ -54,30 +48,8 @@ export class Nlb {
     down.once('secure', () => {
       const sni = (down as tls.TLSSocket & { servername?: string | false }).servername || PUBLIC_HOST;
       const up = this.track(tls.connect({ host: '127.0.0.1', port: this.opts.gatewayPort(), servername: sni, ca: term.gatewayCaPem, ALPNProtocols: ['http/1.1'] }));
-      down.pipe(up);
-      up.pipe(down);
+      spliceSockets(down, up);
       up.once('close', () => client.destroy());
-      client.once('close', () => up.destroy());
     });
-  }
-
-  listen(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(0, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        resolve(this.port);
-      });
-    });
-  }
-
-  get port(): number {
-    return (this.server.address() as net.AddressInfo | null)?.port ?? 0;
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
-    return new Promise((resolve) => (this.server.listening ? this.server.close(() => resolve()) : resolve()));
   }
 }

@@ -126,19 +126,19 @@ export class UpstreamCluster {
         else if (err.code && VERIFY_DETAIL[err.code]) this.stat('ssl.fail_verify_error');
       });
     };
-    if (!route.tls) {
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 60_000 });
-      const create = agent.createConnection.bind(agent);
+    const counted = (agent: http.Agent, tls: boolean): http.Agent => {
+      const create = agent.createConnection.bind(agent) as (o: object, c: unknown) => Socket;
       agent.createConnection = ((opts: object, cb: unknown) => {
-        const socket = (create as (o: object, c: unknown) => Socket)(opts, cb);
-        count(socket, false);
+        const socket = create(opts, cb);
+        count(socket, tls);
         return socket;
       }) as typeof agent.createConnection;
       this.agent = agent;
       return agent;
-    }
+    };
+    if (!route.tls) return counted(new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 60_000 }), false);
     const t = route.tls;
-    const agent = new https.Agent({
+    return counted(new https.Agent({
       keepAlive: true,
       maxSockets: 64,
       timeout: 60_000,
@@ -154,15 +154,7 @@ export class UpstreamCluster {
         err.code = 'ERR_TLS_CERT_ALTNAME_INVALID';
         return err;
       },
-    } as https.AgentOptions & ConnectionOptions);
-    const create = agent.createConnection.bind(agent);
-    agent.createConnection = ((opts: object, cb: unknown) => {
-      const socket = (create as (o: object, c: unknown) => Socket)(opts, cb);
-      count(socket, true);
-      return socket;
-    }) as typeof agent.createConnection;
-    this.agent = agent;
-    return agent;
+    } as https.AgentOptions & ConnectionOptions), true);
   }
 
   /** One request upstream, with up to two retries on connect failure. */
