@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { AuditReport } from '../../src/analyze/audit/types.js';
+import { startFleetApi, type FleetApi } from './fleet-api.js';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out += String(c); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { err += String(c); return true; });
+  try {
+    const code = await main(['node', 'mesh-verify', ...args]);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe('mesh-verify audit (CLI)', () => {
+  let lab: FleetApi;
+  beforeAll(async () => { lab = await startFleetApi(20, 2); }, 60_000);
+  afterAll(async () => { await lab?.stop(); });
+
+  it('-o json: the report on stdout, exit 1 for error findings, simulated target', async () => {
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfig, '-o', 'json', '-q', '--timeout-ms', '8000']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as AuditReport;
+    expect(report.kind).toBe('mesh-verify/audit');
+    expect(report.target.simulated).toBe(true);
+    expect(report.proxies.unreadable).toBe(2);
+    expect(report.counts.error).toBeGreaterThan(0);
+  });
+
+  it('-n limits pods to those namespaces; junit and markdown render', async () => {
+    const j = await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'legacy', '-o', 'junit', '-q', '--min-cert-days', '0']);
+    // legacy has no proxies: only the control plane and its plaintext (info) service remain.
+    expect(j.code).toBe(0);
+    expect(j.out).toContain('<testsuites name="mesh-verify audit"');
+    expect(j.out).toContain('plaintext-endpoint-outside-mesh');
+    const m = await run(['audit', '--kubeconfig', lab.kubeconfig, '-o', 'markdown', '-q', '--concurrency', '4']);
+    expect(m.code).toBe(1);
+    expect(m.out).toMatch(/^# mesh-verify audit \(SIMULATED lab\)/);
+    expect(m.out).toContain('| `drift-accepts-plaintext` |');
+  });
+
+  it('plain progress lines with counts on stderr when not quiet', async () => {
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'team-00', '-o', 'table']);
+    expect(r.err).toMatch(/proxies \d+\/\d+ read, \d+ unreadable, \d+ findings/);
+    expect(r.out).toMatch(/^Audit of mesh-verify-lab \(SIMULATED lab\)/);
+    expect(r.out).toContain('SEVERITY  CODE');
+  });
+
+  it('usage errors exit 2, a missing kubeconfig exits 4', async () => {
+    expect((await run(['audit', '--min-cert-days', 'soon'])).code).toBe(2);
+    expect((await run(['audit', '-n', 'a', '-A'])).code).toBe(2);
+    expect((await run(['audit', '--target-version', 'latest'])).code).toBe(2);
+    const missing = await run(['audit', '--kubeconfig', '/nonexistent/kubeconfig', '-q']);
+    expect(missing.code).toBe(4);
+    expect(missing.err).toContain('kubeconfig');
+  });
+});
