@@ -27,6 +27,9 @@ export class AdminServer extends LoopbackService {
     const url = new URL(req.url ?? '/', 'http://admin');
     const q = url.searchParams;
     const { proxy } = this.source;
+    // Gauges Envoy computes on its own: uptime and the nearest certificate expiry.
+    proxy.stats.setGauge('server.uptime', Math.floor((Date.now() - proxy.startedAt.getTime()) / 1000));
+    proxy.stats.setGauge('server.days_until_first_cert_expiring', proxy.daysUntilCertExpiry());
     const send = (code: number, type: string, body: string): void => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-cache, max-age=0', 'x-content-type-options': 'nosniff' });
       res.end(body);
