@@ -1,4 +1,3 @@
-import type { TLSSocket } from 'node:tls';
 import type { PeerCertificateFacts } from './xfcc.js';
 
 /** What Envoy knows about a downstream connection (for XFCC, access log and metrics). */
@@ -21,8 +20,4 @@ export function setDownstreamFacts(socket: object, facts: DownstreamFacts): void
 
 export function downstreamFactsOf(socket: object): DownstreamFacts {
   return FACTS.get(socket) ?? { localAddress: '-', remoteAddress: '-', tlsVersion: null, sni: null, peer: null, localUriSan: null };
-}
-
-export function tlsVersionOf(socket: TLSSocket): string | null {
-  return socket.getProtocol() ?? null;
 }

@@ -31,12 +31,6 @@ export function peerCertificateFacts(socket: TLSSocket): PeerCertificateFacts | 
   };
 }
 
-/** First URI SAN of a PEM certificate (this proxy's own identity). */
-export function ownUriSan(certPem: string): string | null {
-  const { uriSans } = parseSubjectAltName(new X509Certificate(certPem).subjectAltName);
-  return uriSans[0] ?? null;
-}
-
 /**
  * Verify a client's certificate against this proxy's trust bundle the way Envoy's default
  * certificate validator does for Istio's inbound chains: chain to ROOTCA, within validity, and

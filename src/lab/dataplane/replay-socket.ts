@@ -44,7 +44,7 @@ export function addressesOf(stream: object): SocketAddresses | undefined {
   return ADDRESSES.get(stream);
 }
 
-export function rememberAddresses(stream: object, socket: Socket): SocketAddresses {
+function rememberAddresses(stream: object, socket: Socket): SocketAddresses {
   const addresses = {
     localAddress: `${socket.localAddress ?? '127.0.0.1'}:${socket.localPort ?? 0}`,
     remoteAddress: `${socket.remoteAddress ?? '127.0.0.1'}:${socket.remotePort ?? 0}`,

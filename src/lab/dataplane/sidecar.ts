@@ -11,7 +11,7 @@ import { UpstreamCluster, type UpstreamRoute } from './upstream-cluster.js';
 export const INBOUND_ALPN = ['istio-peer-exchange', 'h2', 'http/1.1'];
 export const ISTIO_UPSTREAM_ALPN = ['istio-peer-exchange', 'istio'];
 
-export function istioSni(port: number, host: string): string {
+function istioSni(port: number, host: string): string {
   return `outbound_.${port}_._.${host}`;
 }
 

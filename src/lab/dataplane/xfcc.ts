@@ -13,7 +13,7 @@ export interface PeerCertificateFacts {
   sha256: string;
 }
 
-export function xfccElement(ownUriSan: string, peer: PeerCertificateFacts): string {
+function xfccElement(ownUriSan: string, peer: PeerCertificateFacts): string {
   const parts = [`By=${ownUriSan}`, `Hash=${peer.sha256}`, `Subject="${peer.subject.replace(/"/g, '\\"')}"`];
   for (const uri of peer.uriSans) parts.push(`URI=${uri}`);
   for (const dns of peer.dnsSans) parts.push(`DNS=${dns}`);
