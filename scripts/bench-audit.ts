@@ -1,0 +1,154 @@
+/**
+ * Benchmark of `mesh-verify audit` on the lab's scale fleet (issue 5).
+ *
+ *   npx tsx scripts/bench-audit.ts [--proxies 1000] [--concurrency 32] [--baseline-sample 40]
+ *                                  [--transport portforward|direct] [--timeout-ms 20000]
+ *
+ * A child process runs the fleet and the Kubernetes API double (so that this process's memory
+ * is the audit's alone). This process audits every proxy (port-forward through the API double,
+ * or `direct`: straight to each admin port, to measure the audit without the double's cost),
+ * samples its RSS, then runs the baseline: one port-forward at a time, the FULL config dump
+ * of each proxy of a sample, parsed (what a loop over `istioctl proxy-config all` does),
+ * extrapolated to the whole fleet. It checks the findings against the fleet's planted problems.
+ */
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+type Args = Record<string, string>;
+function parseArgs(argv: string[]): Args {
+  const out: Args = {};
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i].startsWith('--')) out[argv[i].slice(2)] = argv[i + 1] && !argv[i + 1].startsWith('--') ? argv[++i] : 'true';
+  }
+  return out;
+}
+
+interface Ready { kubeconfig: string; planted: { code: string; object: string }[]; adminPorts: Record<string, number>; startMs: number }
+
+async function serve(count: number): Promise<void> {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { startFleet } = await import('../src/lab/scale/index.js');
+  const { startKubeApi } = await import('../src/lab/kube/server.js');
+  const t0 = Date.now();
+  const fleet = await startFleet({ count });
+  const api = await startKubeApi({ pods: fleet.pods });
+  // store.put + one reconcile: api.apply() reconciles every pod per object (slow at 1,000 pods).
+  for (const o of fleet.objects()) api.store.put(o as Parameters<typeof api.store.put>[0]);
+  api.reconcile();
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), 'mesh-verify-bench-')), 'kubeconfig');
+  await api.writeKubeconfig(kubeconfig);
+  const adminPorts: Record<string, number> = {};
+  for (const p of fleet.pods()) if (p.ports[15000]) adminPorts[`${p.namespace}/${p.name}`] = p.ports[15000];
+  const ready: Ready = { kubeconfig, planted: fleet.planted, adminPorts, startMs: Date.now() - t0 };
+  process.stdout.write(JSON.stringify(ready) + '\n');
+  process.stdin.resume();
+  process.stdin.on('end', () => { void api.close().then(() => fleet.stop()).then(() => process.exit(0)); });
+}
+
+function directTransport(port: number) {
+  const agent = new http.Agent({ keepAlive: false });
+  return {
+    get: (path: string, o: { timeoutMs?: number } = {}) => new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.setTimeout(o.timeoutMs ?? 10_000, () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+    }),
+    close: async () => { agent.destroy(); },
+  };
+}
+
+function peakRssMb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 1e6;
+}
+
+async function bench(args: Args): Promise<void> {
+  const count = Number(args.proxies ?? 1000);
+  const concurrency = Number(args.concurrency ?? 32);
+  const sample = Number(args['baseline-sample'] ?? 40);
+  const transport = args.transport ?? 'portforward';
+  const timeoutMs = Number(args['timeout-ms'] ?? 20_000);
+  const self = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve', String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', resolve);
+    child.once('exit', (c) => reject(new Error(`fleet process exited (${c})`)));
+  });
+  const ready = JSON.parse(line) as Ready;
+  console.log(`fleet: ${count} proxies up in ${ready.startMs} ms (child process), ${ready.planted.length} planted problems`);
+  try {
+    const { connectKube } = await import('../src/cluster/kube-client.js');
+    const { runAudit } = await import('../src/collect/audit/run-audit.js');
+    const { openAdminTransport } = await import('../src/cluster/admin-transport.js');
+    const { inspectConfigDump } = await import('../src/envoy/config-dump.js');
+    const clients = await connectKube({ kubeconfig: ready.kubeconfig });
+    const rssBefore = process.memoryUsage().rss / 1e6;
+    let peak = rssBefore;
+    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss / 1e6); }, 25);
+    const t0 = performance.now();
+    const report = await runAudit(clients, {
+      namespaces: null, minCertDays: 30, targetVersion: null, concurrency, timeoutMs, allowExec: false, simulated: true,
+      ...(transport === 'direct' ? { openTransport: async (pod) => directTransport(ready.adminPorts[`${pod.namespace}/${pod.name}`] ?? 1) } : {}),
+      onProgress: (p) => { if (p.done % 100 === 0) process.stderr.write(`  audit: ${p.done}/${p.total} (${p.unreadable} unreadable)\n`); },
+    });
+    const auditMs = performance.now() - t0;
+    clearInterval(sampler);
+    peak = Math.max(peak, process.memoryUsage().rss / 1e6);
+    const rate = report.proxies.total / (auditMs / 1000);
+    console.log(`audit (${transport}, concurrency ${concurrency}): ${report.proxies.total} proxies in ${(auditMs / 1000).toFixed(2)} s = ${rate.toFixed(1)} proxies/s; `
+      + `${report.proxies.unreadable} unreadable; findings ${report.counts.error} error / ${report.counts.warning} warning / ${report.counts.info} info`);
+    console.log(`memory: RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB during the audit (sampled every 25 ms; VmHWM ${peakRssMb().toFixed(0)} MB)`);
+
+    const want = new Set(ready.planted.map((p) => `${p.code} | ${p.object}`));
+    const got = new Set(report.findings.filter((f) => f.severity !== 'info').map((f) => `${f.code} | ${f.object}`));
+    const missing = [...want].filter((k) => !got.has(k));
+    const extra = [...got].filter((k) => !want.has(k));
+    console.log(`ground truth: ${want.size} planted, ${want.size - missing.length} found, ${missing.length} missing, ${extra.length} not planted`);
+    for (const k of missing.slice(0, 10)) console.log(`  missing: ${k}`);
+    for (const k of extra.slice(0, 10)) console.log(`  not planted: ${k}`);
+
+    // Baseline: sequential, one port-forward per proxy, full dump (no mask), parsed.
+    const pods = Object.keys(ready.adminPorts);
+    const step = Math.max(1, Math.floor(pods.length / sample));
+    const picked = pods.filter((_, i) => i % step === 0).slice(0, sample);
+    let ok = 0;
+    let bytes = 0;
+    const b0 = performance.now();
+    for (const key of picked) {
+      const [namespace, name] = key.split('/');
+      try {
+        const t = transport === 'direct' ? directTransport(ready.adminPorts[key]) : await openAdminTransport(clients, { namespace, name }, { allowExec: false, timeoutMs });
+        try {
+          const res = await t.get('/config_dump', { timeoutMs });
+          bytes += res.body.length;
+          inspectConfigDump(JSON.parse(res.body));
+          ok += 1;
+        } finally { await t.close(); }
+      } catch { /* unreachable pods cost their timeout in the baseline too */ }
+    }
+    const perProxy = (performance.now() - b0) / picked.length;
+    const baselineRate = 1000 / perProxy;
+    console.log(`baseline (sequential full config_dump via ${transport}): sample of ${picked.length} (${ok} read, ${(bytes / Math.max(1, ok) / 1024).toFixed(0)} KB average), `
+      + `${perProxy.toFixed(0)} ms per proxy = ${baselineRate.toFixed(1)} proxies/s, extrapolated ${(perProxy * count / 1000).toFixed(1)} s for ${count}`);
+    console.log(`speed-up: ${(rate / baselineRate).toFixed(1)}x (target >= 10x); rate target >= 100/s: ${rate >= 100 ? 'met' : 'NOT met'}; memory target < 300 MB: ${peak < 300 ? 'met' : 'NOT met'}`);
+    if (missing.length > 0 || extra.length > 0) process.exitCode = 1;
+  } finally {
+    child.stdin!.end();
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (args.serve) await serve(Number(args.serve));
+else await bench(args);
