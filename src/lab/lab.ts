@@ -1,15 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EnvironmentError } from '../cli/errors.js';
-import { createGatewayCredential } from '../topology/credentials.js';
+import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap, type GatewayCredential } from '../topology/credentials.js';
 import { buildTopology } from '../topology/manifests.js';
-import { MESH_NAMESPACE } from '../topology/reference.js';
+import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
 import type { ScenarioName } from '../topology/scenarios.js';
 import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
 import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
+import { startDataPlane as startRealDataPlane } from './dataplane/index.js';
 import type { LabFault, LabOptions, LabPod, MeshState, RunningLab } from './types.js';
 
 /** What startLab needs of the data plane (src/lab/dataplane/index.ts). */
@@ -21,9 +21,14 @@ export interface LabDataPlane {
   meshRootPem: string;
   pods(): LabPod[];
   reconfigure(state: MeshState): unknown;
+  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void;
   stop(): Promise<void> | void;
 }
-export type StartDataPlane = (o: { state: MeshState; fault: LabFault | null; log?: (line: string) => void }) => Promise<LabDataPlane>;
+export type StartDataPlane = (o: {
+  state: MeshState; fault: LabFault | null; log?: (line: string) => void;
+  /** The credential stored in the gateway's Secret: the gateway serves exactly this certificate. */
+  gatewayCredential?: GatewayCredential;
+}) => Promise<LabDataPlane>;
 
 export interface LabDependencies {
   /** Default: the real data plane (src/lab/dataplane). Tests pass a fake one. */
@@ -47,9 +52,13 @@ const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
 const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace']);
 
 /** The reference topology's objects as "mesh-verify up" would have applied them, plus the fault's. */
-export async function labTopologyObjects(fault: LabFault | null): Promise<KubeObject[]> {
-  const credential = await createGatewayCredential();
-  const objects = asKubeObjects(buildTopology({ runId: 'lab', scenario: fault ? FAULT_SCENARIO[fault] ?? null : null, gatewayCredential: credential.secret }));
+export async function labTopologyObjects(fault: LabFault | null, credential?: GatewayCredential): Promise<KubeObject[]> {
+  credential ??= await createGatewayCredential();
+  const objects = asKubeObjects([
+    ...buildTopology({ runId: 'lab', scenario: fault ? FAULT_SCENARIO[fault] ?? null : null, gatewayCredential: credential.secret }),
+    // As `mesh-verify up` leaves it: the public CA beside the topology, for `path --no-deploy`.
+    gatewayCaConfigMap(credential.caPem),
+  ]);
   if (fault === 'plaintext-gateway-bff') {
     // Plaintext from the gateway is only accepted when bff's sidecar is PERMISSIVE.
     objects.push({
@@ -61,16 +70,6 @@ export async function labTopologyObjects(fault: LabFault | null): Promise<KubeOb
   return objects;
 }
 
-async function defaultDataPlane(): Promise<StartDataPlane> {
-  const modulePath = './dataplane/index.js';
-  try {
-    const mod = (await import(modulePath)) as { startDataPlane: StartDataPlane };
-    return mod.startDataPlane;
-  } catch (err) {
-    throw new EnvironmentError(`the lab's data plane could not be loaded: ${(err as Error).message}`, 'reinstall mesh-verify (npm install) and retry', { cause: err });
-  }
-}
-
 /**
  * Start the lab: the data plane (real TLS on loopback) and the Kubernetes API double, seeded as
  * a kind cluster with Istio installed and the reference topology deployed. Objects applied later
@@ -80,9 +79,10 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
   const fault = opts.fault ?? null;
   const log = opts.log;
   const fixed = nonObjectState(fault);
-  const seed = await labTopologyObjects(fault);
+  const credential = await createGatewayCredential();
+  const seed = await labTopologyObjects(fault, credential);
   const state = meshStateFromObjects(seed as IstioObject[], fault, fixed);
-  const startDataPlane = deps.startDataPlane ?? await defaultDataPlane();
+  const startDataPlane: StartDataPlane = deps.startDataPlane ?? startRealDataPlane;
 
   const cleanups: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -91,7 +91,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     }
   };
   try {
-    const dp = await startDataPlane({ state, fault, log });
+    const dp = await startDataPlane({ state, fault, log, gatewayCredential: credential });
     cleanups.push(() => dp.stop());
     let fleet: { pods(): LabPod[]; objects(): unknown[]; stop(): Promise<void> } | null = null;
     if (opts.proxies && opts.proxies > 0) {
@@ -119,7 +119,22 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);
       queue = queue.then(async () => { await dp.reconfigure(next); }).catch((err) => { log?.(`lab: reconfigure failed: ${(err as Error).message}`); });
     };
-    const unsubscribe = api.store.onChange((ev) => { if (CONTROL_KINDS.has(ev.object.kind)) recompute(); });
+    // The lab's SDS: the gateway serves whatever the Secret behind credentialName holds now.
+    const pushCredential = () => {
+      const secret = api.store.get('Secret', GATEWAY_NAMESPACE, GATEWAY_CREDENTIAL) as { data?: Record<string, string> } | undefined;
+      const ca = api.store.get('ConfigMap', MESH_NAMESPACE, GATEWAY_CA_CONFIGMAP) as { data?: Record<string, string> } | undefined;
+      const decode = (v: string | undefined) => (v ? Buffer.from(v, 'base64').toString('utf8') : '');
+      const chainPem = decode(secret?.data?.['tls.crt']);
+      const keyPem = decode(secret?.data?.['tls.key']);
+      if (chainPem && keyPem) dp.setGatewayCredential({ chainPem, keyPem, caPem: ca?.data?.['ca.crt'] ?? null });
+    };
+    const isCredentialObject = (o: KubeObject) =>
+      (o.kind === 'Secret' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === GATEWAY_CREDENTIAL) ||
+      (o.kind === 'ConfigMap' && o.metadata.namespace === MESH_NAMESPACE && o.metadata.name === GATEWAY_CA_CONFIGMAP);
+    const unsubscribe = api.store.onChange((ev) => {
+      if (CONTROL_KINDS.has(ev.object.kind)) recompute();
+      if (isCredentialObject(ev.object as KubeObject)) pushCredential();
+    });
     cleanups.push(unsubscribe);
     recompute();
 
@@ -141,7 +156,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       get state() { return current; },
       nlb: dp.nlb,
       publicHost: dp.publicHost,
-      externalCaPem: dp.externalCaPem,
+      get externalCaPem() { return dp.externalCaPem; },
       meshRootPem: dp.meshRootPem,
       apiServerUrl: api.url,
       kubeconfigPath,

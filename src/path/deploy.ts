@@ -1,4 +1,3 @@
-import type { KubernetesObject, V1ConfigMap } from '@kubernetes/client-node';
 import type { Progress } from '../cli/progress.js';
 import { applyObjects, type AppliedRef } from '../cluster/apply.js';
 import { deleteRefs } from '../cluster/cleanup.js';
@@ -6,27 +5,12 @@ import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorCode, apiErrorMessage } from '../cluster/kube-client.js';
 import { waitForPodsReady, waitForRollouts } from '../cluster/wait.js';
 import { EnvironmentError } from '../cli/errors.js';
-import { createGatewayCredential } from '../topology/credentials.js';
+import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap } from '../topology/credentials.js';
 import { buildTopology } from '../topology/manifests.js';
 import { MESH_NAMESPACE } from '../topology/reference.js';
 import { SCENARIOS, type ScenarioName } from '../topology/scenarios.js';
 import { createdBy, leftovers, listManaged } from './managed-inventory.js';
 import { referenceTargets } from './targets.js';
-
-/**
- * The public CA of the gateway credential, kept beside the topology so that a later
- * `path --no-deploy` can verify the gateway's certificate (the Secret holds the key; this does not).
- */
-export const GATEWAY_CA_CONFIGMAP = 'mesh-verify-gateway-ca';
-
-export function gatewayCaConfigMap(caPem: string): KubernetesObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: GATEWAY_CA_CONFIGMAP, namespace: MESH_NAMESPACE },
-    data: { 'ca.crt': caPem },
-  } as V1ConfigMap as KubernetesObject;
-}
 
 export interface DeployOptions {
   runId: string;

@@ -16,11 +16,6 @@ export interface KubeTargetOptions {
   /** Where the client connects when it is not found from the gateway Service (the lab's NLB). */
   entry?: PathSpec['entry'];
   host?: string;
-  /**
-   * The CA of the certificate the gateway really serves, when it is not the credential a deploy
-   * applies (the lab's simulated gateway keeps its own credential).
-   */
-  gatewayCaPem?: string;
   /** Bound for rollouts and readiness waits. */
   waitTimeoutMs: number;
   pollMs?: number;
@@ -37,10 +32,9 @@ export function kubeTarget(o: KubeTargetOptions): PreparedTarget {
     host,
     notes: o.notes ?? [],
     async deploy({ runId, scenario, progress }) {
-      const d = await deployTopology(o.clients, { runId, scenario, host, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
-      return o.gatewayCaPem ? { ...d, caPem: o.gatewayCaPem } : d;
+      return deployTopology(o.clients, { runId, scenario, host, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
     },
-    deployedCa: async () => o.gatewayCaPem ?? readDeployedCa(o.clients),
+    deployedCa: () => readDeployedCa(o.clients),
     entry: async () => o.entry ?? resolveEntry(o.clients),
     collectDeps: () => kubeCollectDeps(o.clients),
     async release({ keep, created, progress }) {

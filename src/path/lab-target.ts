@@ -31,10 +31,8 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
       istio: istio ? { version: istio.version, revision: istio.revision } : null,
       host: lab.publicHost,
       entry: { address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' },
-      gatewayCaPem: lab.externalCaPem,
       notes: [
         'Target: the mesh-verify lab, a simulation on 127.0.0.1 (real TLS between local processes, Envoy-like admin endpoints, a Kubernetes API double). Not a cluster: kind and istioctl were not used.',
-        'The lab gateway serves its own credential (issued by the lab\'s external CA), not the Secret a deploy applies; the client trusts that CA.',
         ...(opts.fault ? [`Fault ${opts.fault} was injected when the lab started; the topology was not re-applied (that would repair object-driven faults).`] : []),
       ],
       waitTimeoutMs: 20_000,

@@ -1,6 +1,21 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { createRootCa, issueCertificate } from '../pki/ca.js';
-import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, PUBLIC_HOST } from './reference.js';
+import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE, PUBLIC_HOST } from './reference.js';
+
+/**
+ * The public CA of the gateway credential, kept beside the topology so that a later
+ * `path --no-deploy` can verify the gateway's certificate (the Secret holds the key; this does not).
+ */
+export const GATEWAY_CA_CONFIGMAP = 'mesh-verify-gateway-ca';
+
+export function gatewayCaConfigMap(caPem: string): KubernetesObject & { data: Record<string, string> } {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: GATEWAY_CA_CONFIGMAP, namespace: MESH_NAMESPACE },
+    data: { 'ca.crt': caPem },
+  };
+}
 
 export interface GatewayCredential {
   /** kubernetes.io/tls Secret istio-system/mesh-verify-credential (holds the private key: never log it). */

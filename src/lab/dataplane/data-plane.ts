@@ -24,6 +24,11 @@ export interface DataPlane {
   meshRootPem: string;
   pods(): LabPod[];
   reconfigure(state: MeshState): Promise<void>;
+  /**
+   * Serve another gateway credential from the next handshake on, as Istio's gateway does when the
+   * Secret behind `credentialName` changes (SDS push). `caPem`, when known, becomes externalCaPem.
+   */
+  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void;
   stop(): Promise<void>;
   /** With `tap: true`: the recording relay of each hop (bytes as they crossed the wire). */
   taps?: Record<HopName, TapRecord>;
@@ -158,7 +163,7 @@ class LabDataPlane implements DataPlane, MeshContext {
     this.gateway = new IngressGateway({
       proxy: gwProxy,
       mesh: this,
-      credential: { certPem: this.pki.gatewayCredential.chainPem, keyPem: this.pki.gatewayCredential.keyPem },
+      credential: () => ({ certPem: this.pki.gatewayCredential.chainPem, keyPem: this.pki.gatewayCredential.keyPem }),
       duringRequest: () => (this.state.plaintextCallerToSvc ? this.caller.call() : Promise.resolve()),
     });
     await this.gateway.listener.listen();
@@ -208,6 +213,11 @@ class LabDataPlane implements DataPlane, MeshContext {
       });
     }
     return pods;
+  }
+
+  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void {
+    this.pki.gatewayCredential = { chainPem: credential.chainPem, keyPem: credential.keyPem };
+    if (credential.caPem) this.pki.externalCaPem = credential.caPem;
   }
 
   async reconfigure(next: MeshState): Promise<void> {

@@ -11,8 +11,9 @@ import { UpstreamCluster } from './upstream-cluster.js';
 export interface GatewayOptions {
   proxy: LabProxy;
   mesh: MeshContext;
-  /** The Gateway credential (kubernetes://mesh-verify-credential). */
-  credential: { certPem: string; keyPem: string };
+  /** The Gateway credential (kubernetes://mesh-verify-credential), read per connection so that a
+   *  credential pushed over "SDS" (a changed Secret) is served from the next handshake on. */
+  credential: () => { certPem: string; keyPem: string };
   /** Runs during each request before the answer goes out (the permissive-svc plaintext caller). */
   duringRequest?: () => Promise<void>;
 }
@@ -61,8 +62,8 @@ export class IngressGateway {
     };
     this.listener = new DownstreamListener(proxy, `0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, () => ({
       tls: {
-        keyPem: opts.credential.keyPem,
-        certPem: opts.credential.certPem,
+        keyPem: opts.credential().keyPem,
+        certPem: opts.credential().certPem,
         caPem: null,
         requireClientCertificate: false,
         alpn: ['http/1.1'],

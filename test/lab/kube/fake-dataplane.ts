@@ -47,6 +47,7 @@ export function fakeDataPlaneFactory(created: FakeDataPlane[] = []): StartDataPl
       servers: [...proxies.servers, svcServer as unknown as Server, nlb],
       pods: proxies.pods,
       reconfigure(next) { current = next; dp.pushed.push(next); },
+      setGatewayCredential() { /* the fake gateway serves no TLS */ },
       async stop() {
         await proxies.stop();
         await Promise.all([svcServer, nlb].map((s) => new Promise<void>((r) => s.close(() => r()))));
