@@ -75,7 +75,9 @@ export function pathAccessChecks(opts: { deploy: boolean; cleanup?: boolean }): 
     );
   }
   if (opts.cleanup) {
-    checks.push({ verb: 'delete', resource: 'namespaces' }, { verb: 'delete', resource: 'secrets', namespace: GATEWAY_NAMESPACE });
+    // Cleanup deletes what the deploy created: every kind it creates or patches.
+    const deletes = checks.filter((c) => c.verb === 'patch').map((c) => ({ ...c, verb: 'delete' }));
+    checks.push(...deletes);
   }
   return checks;
 }

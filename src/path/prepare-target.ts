@@ -11,12 +11,12 @@ import type { PreparedTarget } from './target.js';
 /** Bound for rollouts and readiness on a real cluster (image pulls included). */
 const CLUSTER_WAIT_MS = 5 * 60_000;
 
-export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy'>;
+export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy' | 'keep'>;
 
 /** Any existing cluster: --context / --kubeconfig (or the current context). Istio reused or installed. */
 export async function prepareCluster(opts: TargetOptions, progress: Progress): Promise<PreparedTarget> {
   const kube = { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) };
-  const { clients } = await runPreflight({ kube, rights: pathAccessChecks({ deploy: opts.deploy }), progress });
+  const { clients } = await runPreflight({ kube, rights: pathAccessChecks({ deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }), progress });
   const c = clients as KubeClients;
   const { istio, installed } = await ensureIstio(c, { install: opts.deploy, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
   return kubeTarget({
@@ -32,7 +32,7 @@ export async function prepareCluster(opts: TargetOptions, progress: Progress): P
  * The kind cluster `mesh-verify` (fixtures/kind/cluster.yaml): reused when it exists, else
  * created; deleted at the end of the run only if this run created it and --keep is not set.
  */
-export async function prepareKind(opts: TargetOptions & { keep: boolean }, progress: Progress): Promise<PreparedTarget> {
+export async function prepareKind(opts: TargetOptions, progress: Progress): Promise<PreparedTarget> {
   const name = DEFAULT_KIND_CLUSTER;
   await runPreflight({ docker: true, kind: true, kube: null, progress });
   let created = false;
@@ -48,7 +48,7 @@ export async function prepareKind(opts: TargetOptions & { keep: boolean }, progr
     else await deleteKindCluster(name, p);
   };
   try {
-    const { clients } = await runPreflight({ kube: { context: kindContextName(name) }, rights: pathAccessChecks({ deploy: opts.deploy }), progress });
+    const { clients } = await runPreflight({ kube: { context: kindContextName(name) }, rights: pathAccessChecks({ deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }), progress });
     const c = clients as KubeClients;
     const { istio } = await ensureIstio(c, { install: opts.deploy, progress });
     return kubeTarget({
