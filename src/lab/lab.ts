@@ -9,21 +9,11 @@ import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject }
 import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
-import { startDataPlane as startRealDataPlane } from './dataplane/index.js';
+import { startDataPlane as startRealDataPlane, type DataPlane } from './dataplane/index.js';
 import type { LabFault, LabOptions, LabPod, MeshState, RunningLab } from './types.js';
 
-/** What startLab needs of the data plane (src/lab/dataplane/index.ts). */
-export interface LabDataPlane {
-  state: MeshState;
-  nlb: { host: string; port: number };
-  publicHost: string;
-  externalCaPem: string;
-  meshRootPem: string;
-  pods(): LabPod[];
-  reconfigure(state: MeshState): unknown;
-  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void;
-  stop(): Promise<void> | void;
-}
+/** What startLab needs of the data plane (src/lab/dataplane/index.ts); tests pass a double. */
+export type LabDataPlane = Pick<DataPlane, 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>;
 export type StartDataPlane = (o: {
   state: MeshState; fault: LabFault | null; log?: (line: string) => void;
   /** The credential stored in the gateway's Secret: the gateway serves exactly this certificate. */

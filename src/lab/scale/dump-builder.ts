@@ -1,5 +1,6 @@
 import type { InboundMode } from '../../envoy/types.js';
 import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type ProxySpec } from './plan.js';
+import { istioDownstreamTls, istioUpstreamTls, sdsSecret } from '../dataplane/tls-config.js';
 
 /**
  * Istio-shaped /config_dump sections for one fleet proxy, built on request (nothing is cached
@@ -130,32 +131,6 @@ function bootstrap(p: ProxySpec): Json {
   };
 }
 
-function sds(name: string): Json {
-  return {
-    name,
-    sds_config: {
-      api_config_source: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true, transport_api_version: 'V3' },
-      initial_fetch_timeout: '0s', resource_api_version: 'V3',
-    },
-  };
-}
-
-function meshUpstreamTls(sni: string, san: string): Json {
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-      common_tls_context: {
-        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
-        alpn_protocols: ['istio-peer-exchange', 'istio'],
-        tls_certificate_sds_secret_configs: [sds('default')],
-        combined_validation_context: { default_validation_context: { match_subject_alt_names: [{ exact: san }] }, validation_context_sds_secret_config: sds('ROOTCA') },
-      },
-      sni,
-    },
-  };
-}
-
 function outboundCluster(s: CatalogService): Json {
   const name = `outbound|${s.port}||${s.host}`;
   return {
@@ -170,7 +145,7 @@ function outboundCluster(s: CatalogService): Json {
       common_lb_config: { locality_weighted_lb_config: {} },
       filters: [{ name: 'istio.metadata_exchange', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', value: { protocol: 'istio-peer-exchange', enable_discovery: true } } }],
       transport_socket_matches: [
-        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: meshUpstreamTls(`outbound_.${s.port}_._.${s.host}`, `spiffe://cluster.local/ns/${s.namespace}/sa/${s.name}`) },
+        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(s.port, s.host, `spiffe://cluster.local/ns/${s.namespace}/sa/${s.name}`) },
         { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } } },
       ],
     },
@@ -223,22 +198,6 @@ function outboundListener(s: CatalogService): Json {
   };
 }
 
-function downstreamMtls(alpn: string[]): Json {
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-      common_tls_context: {
-        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
-        alpn_protocols: alpn,
-        tls_certificate_sds_secret_configs: [sds('default')],
-        combined_validation_context: { default_validation_context: { match_subject_alt_names: [{ prefix: 'spiffe://cluster.local/' }] }, validation_context_sds_secret_config: sds('ROOTCA') },
-      },
-      require_client_certificate: true,
-    },
-  };
-}
-
 /** Istio's inbound chains for one port (0: the catch-all) in a given mode. */
 function inboundChains(port: number, mode: InboundMode): Json[] {
   const match = (extra: Json): Json => (port === 0 ? { prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }], ...extra } : { destination_port: port, ...extra });
@@ -246,8 +205,8 @@ function inboundChains(port: number, mode: InboundMode): Json[] {
   const cluster = port === 0 ? 'InboundPassthroughCluster' : `inbound|${port}||`;
   const chains: Json[] = [];
   if (mode !== 'PLAINTEXT') {
-    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] }), filters: [MX_FILTER, { name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster, route_config: { name: cluster } } }], transport_socket: downstreamMtls(['h2', 'http/1.1']), name });
-    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), filters: [MX_FILTER, tcpProxy(cluster)], transport_socket: downstreamMtls(['istio-peer-exchange', 'h2', 'http/1.1']), name });
+    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] }), filters: [MX_FILTER, { name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster, route_config: { name: cluster } } }], transport_socket: istioDownstreamTls(['h2', 'http/1.1']), name });
+    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), filters: [MX_FILTER, tcpProxy(cluster)], transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']), name });
   }
   if (mode !== 'STRICT') {
     chains.push({ filter_chain_match: match({ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }), filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster } }], name });
@@ -284,7 +243,7 @@ function gatewayListener(d: DumpInputs): Json {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sds(`kubernetes://${c.name}`)] },
+        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sdsSecret(`kubernetes://${c.name}`, true)] },
         require_client_certificate: false,
       },
     },

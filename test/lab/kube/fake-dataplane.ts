@@ -46,7 +46,7 @@ export function fakeDataPlaneFactory(created: FakeDataPlane[] = []): StartDataPl
       svcInboundPort: (svcServer.address() as { port: number }).port,
       servers: [...proxies.servers, svcServer as unknown as Server, nlb],
       pods: proxies.pods,
-      reconfigure(next) { current = next; dp.pushed.push(next); },
+      async reconfigure(next) { current = next; dp.pushed.push(next); },
       setGatewayCredential() { /* the fake gateway serves no TLS */ },
       async stop() {
         await proxies.stop();
