@@ -10,7 +10,8 @@ import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
 import { startDataPlane as startRealDataPlane, type DataPlane } from './dataplane/index.js';
-import type { LabFault, LabOptions, LabPod, MeshState, RunningLab } from './types.js';
+import type { RunningFleet } from './scale/index.js';
+import type { LabFault, LabOptions, MeshState, RunningLab } from './types.js';
 
 /** What startLab needs of the data plane (src/lab/dataplane/index.ts); tests pass a double. */
 export type LabDataPlane = Pick<DataPlane, 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>;
@@ -29,7 +30,40 @@ export type StartedLab = RunningLab & {
   api: KubeApi;
   /** Resolves when the data plane has taken every applied object into account. */
   settled(): Promise<void>;
+  /** With `proxies`: the scale fleet's ground truth (what an audit must find, and nothing else). */
+  fleet?: Pick<RunningFleet, 'planted'>;
 };
+
+const ROOT_CONFIGMAP = 'istio-ca-root-cert';
+
+/**
+ * The reference install plus the scale fleet, merged deliberately (one object per name):
+ * - istiod and the mesh-wide PeerAuthentication come from the fleet (its control plane is the
+ *   Istio release every lab proxy reports; the fleet's mesh-wide STRICT is the reference's intent);
+ * - every istio-ca-root-cert ConfigMap holds both roots, the fleet's and the reference data
+ *   plane's, as a trust bundle does during a root migration: both sets of workloads chain to a
+ *   current root, while the fleet's planted stale-root proxies still do not.
+ */
+export function mergeFleetObjects(reference: KubeObject[], fleetObjects: KubeObject[], referenceRootPem: string): KubeObject[] {
+  const keyOf = (o: KubeObject) => `${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
+  const fleetRoot = fleetObjects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ROOT_CONFIGMAP) as { data?: Record<string, string> } | undefined;
+  const bundle = [fleetRoot?.data?.['root-cert.pem'] ?? '', referenceRootPem].map((p) => p.trim()).filter(Boolean).join('\n') + '\n';
+  const byKey = new Map<string, KubeObject>();
+  for (const o of [...reference, ...fleetObjects]) {
+    const k = keyOf(o);
+    const prev = byKey.get(k);
+    if (prev && o.kind === 'Namespace') {
+      // Both sides' labels (injection) and nothing lost.
+      byKey.set(k, { ...prev, metadata: { ...prev.metadata, labels: { ...(prev.metadata.labels ?? {}), ...(o.metadata.labels ?? {}) } } });
+      continue;
+    }
+    byKey.set(k, o);
+  }
+  for (const [k, o] of byKey) {
+    if (o.kind === 'ConfigMap' && o.metadata.name === ROOT_CONFIGMAP) byKey.set(k, { ...o, data: { 'root-cert.pem': bundle } });
+  }
+  return [...byKey.values()];
+}
 
 /** The object-driven faults seed the same overlays `mesh-verify path --scenario` applies. */
 const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
@@ -83,7 +117,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
   try {
     const dp = await startDataPlane({ state, fault, log, gatewayCredential: credential });
     cleanups.push(() => dp.stop());
-    let fleet: { pods(): LabPod[]; objects(): unknown[]; stop(): Promise<void> } | null = null;
+    let fleet: RunningFleet | null = null;
     if (opts.proxies && opts.proxies > 0) {
       const { startFleet } = await import('./scale/index.js');
       fleet = await startFleet({ count: opts.proxies, log });
@@ -93,10 +127,9 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     cleanups.push(() => api.close());
 
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    for (const o of [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default']), ...seed]) api.apply(o, 'mesh-verify');
-    for (const o of fleet?.objects() ?? []) {
-      try { api.apply(o as KubeObject, 'mesh-verify-fleet'); } catch (err) { log?.(`lab: fleet object skipped: ${(err as Error).message}`); }
-    }
+    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default']), ...seed];
+    api.applyAll(fleet ? mergeFleetObjects(reference, fleet.objects() as unknown as KubeObject[], dp.meshRootPem) : reference, 'mesh-verify',
+      (o, err) => log?.(`lab: object ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} skipped: ${err.message}`));
 
     // The lab's istiod: recompute the mesh state when a policy-relevant object changes.
     let current = state;
@@ -153,6 +186,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       api,
       pods: () => (fleet ? [...dp.pods(), ...fleet.pods()] : dp.pods()),
       settled: () => queue,
+      ...(fleet ? { fleet: { planted: fleet.planted } } : {}),
       stop: () => (stopped ??= (async () => { await queue; await stopAll(); })()),
     };
   } catch (err) {

@@ -8,6 +8,14 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 let clusterIpCounter = 10;
 
+/** Kinds whose changes the controllers follow. */
+const WATCHED_KINDS = new Set(['Deployment', 'Service', 'Pod', 'Endpoints']);
+
+/** Everything of a LabPod that its Pod object is made from (podFromLabPod). */
+function labPodFingerprint(lp: LabPod): string {
+  return `${lp.app}|${lp.serviceAccount}|${lp.ip}|${lp.containers.join(',')}|${Object.keys(lp.ports).join(',')}|${JSON.stringify(lp.labels)}`;
+}
+
 /** API-server defaulting on write (what a real server fills in). */
 export function applyDefaults(resource: ResourceType, obj: KubeObject): KubeObject {
   const o = obj as Obj;
@@ -44,14 +52,24 @@ export function applyDefaults(resource: ResourceType, obj: KubeObject): KubeObje
  */
 export class LabControllers {
   private readonly managedPods = new Set<string>();
+  /** Per managed pod: the fingerprint of the LabPod last written to the store. */
+  private readonly podPrints = new Map<string, string>();
   private readonly firstSeen = new Map<string, string>();
   private readonly unsubscribe: () => void;
   private busy = false;
+  /** Deployments, Services, Endpoints or Pods changed (other than by a reconcile) since the last full pass. */
+  private dirty = true;
+  private deferred = 0;
 
   constructor(private readonly store: ObjectStore, private readonly labPods: () => LabPod[]) {
     this.unsubscribe = store.onChange((ev) => {
       if (this.busy) return;
-      if (ev.object.kind === 'Deployment' || ev.object.kind === 'Service' || ev.object.kind === 'Pod') this.reconcile();
+      const kind = ev.object.kind;
+      if (!WATCHED_KINDS.has(kind)) return;
+      this.dirty = true;
+      // A client wrote or deleted a pod the lab manages: write it again on the next pass.
+      if (kind === 'Pod') this.podPrints.delete(`${ev.object.metadata.namespace}/${ev.object.metadata.name}`);
+      if (kind !== 'Endpoints') this.reconcile();
     });
   }
 
@@ -59,14 +77,32 @@ export class LabControllers {
     this.unsubscribe();
   }
 
-  /** Bring pods, deployment status and endpoints in line with the data plane and the objects. */
+  /** Run `fn` (e.g. many writes) with reconciles deferred, then reconcile once. */
+  batch<T>(fn: () => T): T {
+    this.deferred += 1;
+    try {
+      return fn();
+    } finally {
+      this.deferred -= 1;
+      this.reconcile();
+    }
+  }
+
+  /**
+   * Bring pods, deployment status and endpoints in line with the data plane and the objects.
+   * Incremental: a lab pod is written only when it changed, and deployments and endpoints are
+   * recomputed only when a pod, Deployment, Service or Endpoints object changed since the last pass.
+   */
   reconcile(): void {
-    if (this.busy) return;
+    if (this.busy || this.deferred > 0) return;
     this.busy = true;
     try {
-      this.syncLabPods();
-      this.syncDeployments();
-      this.syncEndpoints();
+      const podsChanged = this.syncLabPods();
+      if (podsChanged || this.dirty) {
+        this.dirty = false;
+        this.syncDeployments();
+        this.syncEndpoints();
+      }
     } finally {
       this.busy = false;
     }
@@ -78,20 +114,29 @@ export class LabControllers {
     return t;
   }
 
-  private syncLabPods(): void {
+  /** Write the lab pods that changed, delete those gone; true when anything was written. */
+  private syncLabPods(): boolean {
+    let changed = false;
     const seen = new Set<string>();
     for (const lp of this.labPods()) {
       const k = `${lp.namespace}/${lp.name}`;
       seen.add(k);
+      const print = labPodFingerprint(lp);
+      if (this.podPrints.get(k) === print && this.managedPods.has(k)) continue;
       this.managedPods.add(k);
       this.store.put(podFromLabPod(lp, this.createdAt(k)), 'Pod');
+      this.podPrints.set(k, print);
+      changed = true;
     }
     for (const k of [...this.managedPods]) {
       if (seen.has(k)) continue;
       const [ns, name] = k.split('/');
       this.store.delete('Pod', ns, name);
       this.managedPods.delete(k);
+      this.podPrints.delete(k);
+      changed = true;
     }
+    return changed;
   }
 
   private syncDeployments(): void {

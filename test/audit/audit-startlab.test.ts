@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { startLab, type StartedLab } from '../../src/lab/lab.js';
+import type { AuditReport } from '../../src/analyze/audit/types.js';
+import { findingKeys } from './fleet-api.js';
+
+async function run(args: string[]): Promise<{ code: number; out: string }> {
+  let out = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out += String(c); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    return { code: await main(['node', 'mesh-verify', ...args]), out };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+/**
+ * `lab up --proxies N` then `audit -A`: the reference install and the fleet share one API, so
+ * the audit must see exactly the fleet's planted problems (the reference pods are healthy).
+ */
+describe('mesh-verify audit against startLab({ proxies: 20 })', () => {
+  let lab: StartedLab;
+  beforeAll(async () => { lab = await startLab({ proxies: 20 }); }, 60_000);
+  afterAll(async () => { await lab?.stop(); });
+
+  it('finds exactly the planted problems, reading the reference pods too', async () => {
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfigPath, '-A', '-o', 'json', '-q', '--timeout-ms', '8000']);
+    const report = JSON.parse(r.out) as AuditReport;
+    const planted = lab.fleet!.planted.map((p) => `${p.code} | ${p.object}`).sort();
+    expect(planted.length).toBeGreaterThan(15);
+    expect(findingKeys(report.findings)).toEqual(planted);
+    // 20 fleet proxies plus the reference gateway, bff and svc sidecars; 2 planted unreadable.
+    expect(report.proxies.total).toBe(23);
+    expect(report.proxies.unreadable).toBe(2);
+    expect(r.code).toBe(1);
+  }, 60_000);
+
+  it('one istiod per revision and one root bundle in the API (no duplicate writers)', () => {
+    const istiods = lab.api.store.list('Deployment', 'istio-system').filter((d) => d.metadata.labels?.app === 'istiod');
+    const defaults = istiods.filter((d) => (d.metadata.labels?.['istio.io/rev'] ?? 'default') === 'default');
+    expect(defaults).toHaveLength(1);
+    // The fleet's control plane: the release every lab proxy (reference and fleet) reports.
+    expect(JSON.stringify(defaults[0].spec)).toContain('pilot:1.22.3');
+    const root = lab.api.store.get('ConfigMap', 'istio-system', 'istio-ca-root-cert') as { data: Record<string, string> };
+    expect(root.data['root-cert.pem'].match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(root.data['root-cert.pem']).toContain(lab.meshRootPem.trim());
+  });
+});
