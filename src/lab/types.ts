@@ -19,6 +19,13 @@ export const LAB_FAULTS = [
 ] as const;
 export type LabFault = (typeof LAB_FAULTS)[number];
 
+/**
+ * The lab's API server reports a Kubernetes version with this build-metadata suffix
+ * (`v1.33.1+mesh-verify-lab`, the way k3s reports `+k3s1`), so that a run reaching the lab through
+ * a kubeconfig still knows, and says, that its target is a simulation.
+ */
+export const LAB_VERSION_SUFFIX = '+mesh-verify-lab';
+
 export function isLabFault(name: string): name is LabFault {
   return (LAB_FAULTS as readonly string[]).includes(name);
 }

@@ -21,6 +21,8 @@ export interface PathOptions {
   output: OutputFormat;
   reportDir: string | null;
   bundle: string | null;
+  /** --entry HOST:PORT: where the client connects, instead of the gateway Service's address. */
+  entry: { address: string; port: number } | null;
 }
 
 /** Raw commander values (strings and booleans as the user typed them). */
@@ -38,6 +40,7 @@ export interface RawPathOptions {
   output?: string;
   reportDir?: string;
   bundle?: string;
+  entry?: string;
 }
 
 /** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
@@ -87,5 +90,16 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     output,
     reportDir: raw.reportDir ?? null,
     bundle: raw.bundle ?? null,
+    entry: raw.entry === undefined ? null : parseEntry(raw.entry, lab),
   };
+}
+
+function parseEntry(text: string, lab: boolean): { address: string; port: number } {
+  if (lab) throw new UsageError('--entry cannot be combined with --lab (the lab knows its NLB)', 'drop --entry');
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    throw new UsageError(`--entry must be HOST:PORT (got "${text}")`, 'e.g. --entry 127.0.0.1:9443 or --entry nlb.example.com:443');
+  }
+  return { address: m[1].replace(/^\[|\]$/g, ''), port };
 }

@@ -3,6 +3,9 @@ import type { Progress } from '../cli/progress.js';
 import { DEFAULT_KIND_CLUSTER, KIND_CONFIG_FILE, createKindCluster, deleteKindCluster, kindClusterExists, kindContextName } from '../cluster/kind.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { pathAccessChecks, runPreflight } from '../cluster/preflight.js';
+import { apiRequest } from '../cluster/kube-client.js';
+import { LAB_VERSION_SUFFIX } from '../lab/types.js';
+import { labDescription } from './lab-target.js';
 import { ensureIstio } from './istio.js';
 import { kubeTarget } from './kube-target.js';
 import type { PathOptions } from './options.js';
@@ -11,20 +14,25 @@ import type { PreparedTarget } from './target.js';
 /** Bound for rollouts and readiness on a real cluster (image pulls included). */
 const CLUSTER_WAIT_MS = 5 * 60_000;
 
-export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy' | 'keep'>;
+export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy' | 'keep' | 'entry'>;
 
 /** Any existing cluster: --context / --kubeconfig (or the current context). Istio reused or installed. */
 export async function prepareCluster(opts: TargetOptions, progress: Progress): Promise<PreparedTarget> {
   const kube = { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) };
   const { clients } = await runPreflight({ kube, rights: pathAccessChecks({ deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }), progress });
   const c = clients as KubeClients;
-  const { istio, installed } = await ensureIstio(c, { install: opts.deploy, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
+  const simulated = await isLabApi(c);
+  if (simulated) progress.info('this API server is the mesh-verify lab (a simulation): the report will say so');
+  const { istio, installed } = await ensureIstio(c, { install: opts.deploy && !simulated, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
   return kubeTarget({
     clients: c,
-    target: clusterTarget('cluster', c, `Kubernetes cluster (context ${c.context})`),
+    target: simulated
+      ? { kind: 'lab', simulated: true, context: c.context, server: c.server, description: `${labDescription(null)}, reached through kubeconfig context ${c.context}` }
+      : clusterTarget('cluster', c, `Kubernetes cluster (context ${c.context})`),
     istio,
     notes: installed ? [`Istio ${istio.version} was installed by this run (istioctl) and is left in place`] : [],
     waitTimeoutMs: CLUSTER_WAIT_MS,
+    ...(opts.entry ? { entry: { ...opts.entry, kind: 'custom' as const } } : {}),
   });
 }
 
@@ -57,10 +65,22 @@ export async function prepareKind(opts: TargetOptions, progress: Progress): Prom
       istio,
       waitTimeoutMs: CLUSTER_WAIT_MS,
       afterRelease: dropCluster,
+      ...(opts.entry ? { entry: { ...opts.entry, kind: 'custom' as const } } : {}),
     });
   } catch (err) {
     await dropCluster(opts.keep, progress).catch(() => {});
     throw err;
+  }
+}
+
+/** Is this API server the mesh-verify lab (its /version carries LAB_VERSION_SUFFIX)? */
+export async function isLabApi(c: KubeClients): Promise<boolean> {
+  try {
+    const res = await apiRequest(c.kc, 'GET', '/version', { timeoutMs: 5_000 });
+    const v = JSON.parse(res.body) as { gitVersion?: string };
+    return res.status === 200 && typeof v.gitVersion === 'string' && v.gitVersion.endsWith(LAB_VERSION_SUFFIX);
+  } catch {
+    return false;
   }
 }
 

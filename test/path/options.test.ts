@@ -5,10 +5,15 @@ import { newRunId } from '../../src/path/run-id.js';
 import { isValidLabelValue } from '../../src/topology/managed-labels.js';
 
 describe('parsePathOptions', () => {
+  it('parses --entry HOST:PORT, IPv6 in brackets too', () => {
+    expect(parsePathOptions({ entry: 'nlb.example.com:443' }).entry).toEqual({ address: 'nlb.example.com', port: 443 });
+    expect(parsePathOptions({ entry: '[::1]:9443' }).entry).toEqual({ address: '::1', port: 9443 });
+  });
+
   it('has the documented defaults', () => {
     expect(parsePathOptions({})).toEqual({
       lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
-      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null,
+      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null,
     });
   });
 
@@ -23,6 +28,8 @@ describe('parsePathOptions', () => {
     [{ requests: 'ten' }, /--requests must be a whole number/],
     [{ expect: 'maybe' }, /--expect must be proven or contradicted/],
     [{ output: 'xml' }, /unknown output format "xml".*table\|json\|junit\|markdown/],
+    [{ entry: 'host:99999' }, /--entry must be HOST:PORT/],
+    [{ lab: true, entry: '127.0.0.1:9443' }, /--entry cannot be combined with --lab/],
   ])('rejects %j with a usage error', (raw, message) => {
     let err: unknown;
     try { parsePathOptions(raw); } catch (e) { err = e; }

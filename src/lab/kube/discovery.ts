@@ -1,7 +1,8 @@
 import { RESOURCE_TYPES, apiGroups, groupVersion } from './resources.js';
+import { LAB_VERSION_SUFFIX } from '../types.js';
 
 /** The version the lab's API server claims (kind's node image of the same minor). */
-export const LAB_KUBE_VERSION = { major: '1', minor: '33', gitVersion: 'v1.33.1' };
+export const LAB_KUBE_VERSION = { major: '1', minor: '33', gitVersion: `v1.33.1${LAB_VERSION_SUFFIX}` };
 
 export function versionInfo(): Record<string, string> {
   return {

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { startLab } from '../../src/lab/lab.js';
+import { runCli } from './cli-in-process.js';
+
+describe('path --kubeconfig against a running lab (what `lab up` suggests)', () => {
+  it('is recognised as the lab from its API server version and says so; --entry reaches the NLB', async () => {
+    const lab = await startLab({});
+    try {
+      const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--entry', `${lab.nlb.host}:${lab.nlb.port}`,
+        '--no-deploy', '--requests', '3', '-o', 'json', '-q');
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout) as { overall: string; target: { kind: string; simulated: boolean; description: string } };
+      expect(report.overall).toBe('proven');
+      expect(report.target).toMatchObject({ kind: 'lab', simulated: true });
+      expect(report.target.description).toContain('SIMULATION');
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('rejects a malformed --entry as a usage error', async () => {
+    const r = await runCli('path', '--kubeconfig', 'whatever', '--entry', 'no-port');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--entry must be HOST:PORT');
+  });
+});
