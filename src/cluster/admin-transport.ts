@@ -1,9 +1,11 @@
 import http from 'node:http';
+import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { EnvironmentError } from '../cli/errors.js';
 import { ENVOY_ADMIN_PORT } from '../topology/reference.js';
 import { execInPod } from './exec-in-pod.js';
 import type { KubeClients } from './kube-client.js';
-import { probePortForward, startPortForwardServer, upgradeStatus } from './port-forward-server.js';
+import { startPortForwardServer, upgradeStatus, type PortForwardServer } from './port-forward-server.js';
 import { SIDECAR_CONTAINER } from './pod-status.js';
 
 /** How the collector reaches a proxy's Envoy admin port: one plain GET at a time. */
@@ -40,9 +42,13 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
   const allowExec = opts.allowExec ?? true;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const where = `${pod.namespace}/${pod.name}:${port}`;
+  const server = await startPortForwardServer(clients, pod, port);
+  let first: net.Socket;
   try {
-    await probePortForward(clients, pod, port, timeoutMs);
+    // The first real stream doubles as the probe: no extra port-forward just to test the right.
+    first = await server.connect(timeoutMs);
   } catch (err) {
+    await server.close();
     const status = upgradeStatus(err);
     const reason = `port-forward to ${where} refused${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`;
     if (!allowExec) {
@@ -50,12 +56,31 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
     }
     return await openExecTransport(clients, pod, container, port, reason, timeoutMs);
   }
-  return await openPortForwardTransport(clients, pod, port);
+  return portForwardTransport(server, first, pod, port);
 }
 
-async function openPortForwardTransport(clients: KubeClients, pod: Pod, port: number): Promise<AdminTransport> {
-  const server = await startPortForwardServer(clients, pod, port);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+/** A keep-alive agent whose first connection is the one already opened (and proven) by connect(). */
+class FirstSocketAgent extends http.Agent {
+  constructor(private first: net.Socket | null) {
+    super({ keepAlive: true, maxSockets: 4 });
+  }
+
+  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+    const s = this.first;
+    this.first = null;
+    if (s && !s.destroyed) return s;
+    return super.createConnection(options, callback);
+  }
+
+  override destroy(): void {
+    this.first?.destroy();
+    this.first = null;
+    super.destroy();
+  }
+}
+
+function portForwardTransport(server: PortForwardServer, first: net.Socket, pod: Pod, port: number): AdminTransport {
+  const agent = new FirstSocketAgent(first);
   const where = `${pod.namespace}/${pod.name}:${port}`;
   return {
     via: 'port-forward',

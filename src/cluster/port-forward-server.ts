@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import type WebSocket from 'ws';
 import type { KubeClients } from './kube-client.js';
@@ -13,6 +13,12 @@ export interface PortForwardServer {
   port: number;
   /** The last error the API server or kubelet reported for a connection (e.g. connection refused). */
   lastError(): string | null;
+  /**
+   * Open a local connection and wait until its port-forward stream is open: rejects (with
+   * upgradeStatus() readable from the error) when the API server refuses the stream, e.g. 403
+   * without `create pods/portforward`. The socket is then ready to carry requests.
+   */
+  connect(timeoutMs: number): Promise<net.Socket>;
   close(): Promise<void>;
 }
 
@@ -34,30 +40,19 @@ async function openForward(clients: KubeClients, pod: Pod, port: number, output:
   return (await pf.portForward(pod.namespace, pod.name, [port], output, err, input as never, 0)) as unknown as WebSocket;
 }
 
-/**
- * Open and close one port-forward stream: throws (with upgradeStatus() readable from the error)
- * when the API server refuses it, e.g. 403 without `create pods/portforward`.
- */
-export async function probePortForward(clients: KubeClients, pod: Pod, port: number, timeoutMs = 10_000): Promise<void> {
-  const input = new PassThrough();
-  let timer: NodeJS.Timeout | undefined;
-  const ws = await Promise.race([
-    openForward(clients, pod, port, new PassThrough().resume(), textSink(() => {}), input),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
-  ]).finally(() => clearTimeout(timer));
-  ws.close();
-}
-
 export async function startPortForwardServer(clients: KubeClients, pod: Pod, port: number): Promise<PortForwardServer> {
   let lastError: string | null = null;
   const open = new Set<{ socket: net.Socket; ws: WebSocket | null }>();
+  /** Stream-open outcome per local client port, for connect(). */
+  const opened = new Map<number, Promise<void>>();
   const server = net.createServer((socket) => {
     const entry: { socket: net.Socket; ws: WebSocket | null } = { socket, ws: null };
     open.add(entry);
+    const clientPort = socket.remotePort ?? 0;
     socket.on('error', () => { /* reported to the HTTP client as a reset */ });
-    socket.on('close', () => { open.delete(entry); entry.ws?.close(); });
+    socket.on('close', () => { open.delete(entry); entry.ws?.close(); setImmediate(() => opened.delete(clientPort)); });
     const err = textSink((t) => { lastError = t; });
-    openForward(clients, pod, port, socket, err, socket).then((ws) => {
+    const ready = openForward(clients, pod, port, socket, err, socket).then((ws) => {
       entry.ws = ws;
       if (socket.destroyed) { ws.close(); return; }
       ws.on('close', () => socket.end());
@@ -65,7 +60,10 @@ export async function startPortForwardServer(clients: KubeClients, pod: Pod, por
     }, (e: unknown) => {
       lastError = (e as Error)?.message ?? String(e);
       socket.destroy();
+      throw e;
     });
+    ready.catch(() => undefined);
+    opened.set(clientPort, ready);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -76,6 +74,33 @@ export async function startPortForwardServer(clients: KubeClients, pod: Pod, por
     host: '127.0.0.1',
     port: address.port,
     lastError: () => lastError,
+    async connect(timeoutMs) {
+      const socket = net.connect(address.port, '127.0.0.1');
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); }),
+          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
+        ]);
+        const local = socket.localPort ?? 0;
+        // The server side sees the connection at about the same time: wait for it to register.
+        const deadline = Date.now() + timeoutMs;
+        while (!opened.has(local)) {
+          if (socket.destroyed || Date.now() > deadline) throw new Error(lastError ?? 'the port-forward connection closed before its stream opened');
+          await new Promise((r) => setImmediate(r));
+        }
+        await Promise.race([
+          opened.get(local)!,
+          new Promise<never>((_, reject) => { clearTimeout(timer); timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
+        ]);
+        return socket;
+      } catch (err) {
+        socket.destroy();
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     close: () => new Promise<void>((resolve) => {
       for (const e of open) { e.ws?.close(); e.socket.destroy(); }
       server.close(() => resolve());
