@@ -43,7 +43,7 @@ describe('mesh-verify audit against startLab({ proxies: 20 })', () => {
     expect(defaults).toHaveLength(1);
     // The fleet's control plane: the release every lab proxy (reference and fleet) reports.
     expect(JSON.stringify(defaults[0].spec)).toContain('pilot:1.22.3');
-    const root = lab.api.store.get('ConfigMap', 'istio-system', 'istio-ca-root-cert') as { data: Record<string, string> };
+    const root = lab.api.store.get('ConfigMap', 'istio-system', 'istio-ca-root-cert') as unknown as { data: Record<string, string> };
     expect(root.data['root-cert.pem'].match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     expect(root.data['root-cert.pem']).toContain(lab.meshRootPem.trim());
   });

@@ -3,9 +3,19 @@ import type { ProxyPosture } from '../../envoy/types.js';
 import type { PodFacts, ProxyReading } from '../../analyze/audit/types.js';
 import { withTimeout } from '../concurrency.js';
 
-/** The one admin request the audit makes per proxy: node, listeners and secrets, nothing else. */
-export const AUDIT_CONFIG_DUMP_PATH =
-  '/config_dump?mask=bootstrap.node,dynamic_listeners,dynamic_active_secrets,dynamic_warming_secrets';
+/** Node (version) and SDS secrets: a few KB, without any listener or cluster. */
+export const AUDIT_NODE_SECRETS_PATH = '/config_dump?mask=bootstrap.node,dynamic_active_secrets,dynamic_warming_secrets';
+/** Listener updates Envoy rejected so far: only when non-zero are rejected listeners looked up. */
+export const AUDIT_REJECTED_STAT = 'listener_manager.lds.update_rejected';
+export const AUDIT_REJECTED_STAT_PATH = `/stats?filter=${encodeURIComponent(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}$`)}`;
+/** A sidecar's inbound listener only (its outbound listeners, most of a dump, are not read). */
+export const AUDIT_INBOUND_LISTENER_PATH = `/config_dump?resource=dynamic_listeners&name_regex=${encodeURIComponent('virtualInbound')}`;
+/** A gateway's listeners (few; their filter chains name the credentials and hosts). */
+export const AUDIT_ALL_LISTENERS_PATH = '/config_dump?resource=dynamic_listeners';
+/** Names and error states only, of every listener. */
+export const AUDIT_LISTENER_ERRORS_PATH = `/config_dump?resource=dynamic_listeners&mask=${encodeURIComponent('name,error_state')}`;
+
+const LISTENERS_DUMP_TYPE = 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump';
 
 /** The minimal transport the reader needs (src/cluster/admin-transport.ts provides it). */
 export interface AuditTransport {
@@ -43,19 +53,53 @@ export async function readProxy(pod: PodFacts, open: (pod: PodFacts) => Promise<
   return { pod, ok: false, error: lastError, attempts };
 }
 
+type Get = (path: string) => Promise<string>;
+
+/**
+ * What the audit reads of one proxy, over one keep-alive connection: the rejection counter,
+ * node and secrets, the inbound listener (sidecars) or all listeners (gateways), and the
+ * listeners' error states only when Envoy rejected an update. Assembled as one config dump.
+ */
+export async function fetchAuditDump(get: Get, gateway: boolean): Promise<{ configs: unknown[] }> {
+  const stats = await get(AUDIT_REJECTED_STAT_PATH).catch(() => null);
+  const m = stats === null ? null : new RegExp(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(stats);
+  // Unknown counter (old Envoy, stats refused): read the error states to be sure.
+  const rejected = m ? Number(m[1]) > 0 : true;
+  const base = parseJson(await get(AUDIT_NODE_SECRETS_PATH), 'config_dump') as { configs?: unknown[] };
+  const listeners = itemsOf(parseJson(await get(gateway ? AUDIT_ALL_LISTENERS_PATH : AUDIT_INBOUND_LISTENER_PATH), 'config_dump?resource=dynamic_listeners'));
+  // A gateway's full listener list already carries their error states.
+  if (rejected && !gateway) listeners.push(...itemsOf(parseJson(await get(AUDIT_LISTENER_ERRORS_PATH), 'config_dump?resource=dynamic_listeners')).filter((l) => l.error_state));
+  const configs = (base.configs ?? []).filter((c) => (c as { '@type'?: string })['@type'] !== LISTENERS_DUMP_TYPE);
+  return { configs: [...configs, { '@type': LISTENERS_DUMP_TYPE, dynamic_listeners: listeners }] };
+}
+
+function parseJson(body: string, what: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new Error(`GET /${what} did not return JSON (${body.length} bytes)`);
+  }
+}
+
+/** The items of a `?resource=` answer, without their item @type. */
+function itemsOf(json: unknown): Record<string, unknown>[] {
+  const configs = (json as { configs?: unknown[] } | null)?.configs ?? [];
+  return configs.map((c) => {
+    const { '@type': _t, ...rest } = c as Record<string, unknown>;
+    return rest;
+  });
+}
+
 async function fetchPosture(pod: PodFacts, open: (pod: PodFacts) => Promise<AuditTransport>, opts: ReadProxyOptions): Promise<ProxyPosture> {
   const transport = await open(pod);
   try {
-    const res = await transport.get(AUDIT_CONFIG_DUMP_PATH, { timeoutMs: opts.timeoutMs });
-    if (res.status !== 200) throw new Error(`GET /config_dump answered HTTP ${res.status}: ${res.body.slice(0, 120).trim()}`);
-    let json: unknown;
-    try {
-      json = JSON.parse(res.body);
-    } catch {
-      throw new Error(`GET /config_dump did not return JSON (${res.body.length} bytes)`);
-    }
-    const posture = inspectConfigDump(json, { now: opts.now });
-    // Clusters are not part of the masked dump; keep the posture small whatever the proxy sent.
+    const get: Get = async (path) => {
+      const res = await transport.get(path, { timeoutMs: opts.timeoutMs });
+      if (res.status !== 200) throw new Error(`GET ${path.split('?')[0]} answered HTTP ${res.status}: ${res.body.slice(0, 120).trim()}`);
+      return res.body;
+    };
+    const posture = inspectConfigDump(await fetchAuditDump(get, pod.gateway), { now: opts.now });
+    // No clusters are read; keep the posture small whatever the proxy sent.
     return { ...posture, clusters: [] };
   } finally {
     await transport.close().catch(() => {});

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { X509Certificate } from 'node:crypto';
-import { configDump, envoyVersionOf, type DumpInputs } from './dump-builder.js';
+import { configDump, configDumpResource, envoyVersionOf, type DumpInputs } from './dump-builder.js';
 
 /**
  * The Envoy admin endpoints one fleet proxy answers: /config_dump (?mask=), /certs,
@@ -12,8 +12,18 @@ export function adminHandler(inputs: () => DumpInputs): (req: IncomingMessage, r
     const d = inputs();
     try {
       switch (url.pathname) {
-        case '/config_dump':
-          return send(res, 200, 'application/json', JSON.stringify(configDump(d, url.searchParams.get('mask')), null, 2));
+        case '/config_dump': {
+          const resource = url.searchParams.get('resource');
+          if (!resource) return send(res, 200, 'application/json', JSON.stringify(configDump(d, url.searchParams.get('mask')), null, 2));
+          let dump;
+          try {
+            dump = configDumpResource(d, resource, url.searchParams.get('name_regex'), url.searchParams.get('mask'));
+          } catch {
+            return send(res, 400, 'text/plain', 'Error while parsing name_regex\n');
+          }
+          if (!dump) return send(res, 404, 'text/plain', `The resource ${resource} in the mask is not found\n`);
+          return send(res, 200, 'application/json', JSON.stringify(dump, null, 2));
+        }
         case '/certs':
           return send(res, 200, 'application/json', JSON.stringify(certs(d), null, 2));
         case '/stats':

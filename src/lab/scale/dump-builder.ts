@@ -78,6 +78,41 @@ export function configDump(d: DumpInputs, mask: string | null): Json {
   return { configs };
 }
 
+/** `?resource=` values the fleet serves: the section holding the list, and the list items' admin type. */
+const RESOURCES: Record<string, { section: string; item: string }> = {
+  dynamic_listeners: { section: 'ListenersConfigDump', item: 'ListenersConfigDump.DynamicListener' },
+  static_listeners: { section: 'ListenersConfigDump', item: 'ListenersConfigDump.StaticListener' },
+  dynamic_active_clusters: { section: 'ClustersConfigDump', item: 'ClustersConfigDump.DynamicCluster' },
+  dynamic_warming_clusters: { section: 'ClustersConfigDump', item: 'ClustersConfigDump.DynamicCluster' },
+  static_clusters: { section: 'ClustersConfigDump', item: 'ClustersConfigDump.StaticCluster' },
+  dynamic_active_secrets: { section: 'SecretsConfigDump', item: 'SecretsConfigDump.DynamicSecret' },
+  dynamic_warming_secrets: { section: 'SecretsConfigDump', item: 'SecretsConfigDump.DynamicSecret' },
+  dynamic_route_configs: { section: 'RoutesConfigDump', item: 'RoutesConfigDump.DynamicRouteConfig' },
+};
+
+function itemName(item: Json): string {
+  if (typeof item.name === 'string') return item.name;
+  for (const k of ['cluster', 'route_config', 'listener', 'secret']) {
+    const inner = item[k] as Json | undefined;
+    if (inner && typeof inner.name === 'string') return inner.name;
+  }
+  return '';
+}
+
+/**
+ * `/config_dump?resource=R[&name_regex=RE][&mask=...]` as Envoy answers it: one config per item
+ * of list R (e.g. dynamic_listeners), each typed as the list's item message, filtered by name
+ * (full match, RE2-like) and trimmed by the mask. Null when R is not a resource Envoy knows.
+ */
+export function configDumpResource(d: DumpInputs, resource: string, nameRegex: string | null, mask: string | null): Json | null {
+  const r = RESOURCES[resource];
+  if (!r) return null;
+  const re = nameRegex ? new RegExp(`^(?:${nameRegex})$`) : null;
+  const paths = mask ? mask.split(',').map((p) => p.trim()).filter(Boolean) : null;
+  const items = ((BUILDERS[r.section](d)[resource] as Json[] | undefined) ?? []).filter((i) => !re || re.test(itemName(i)));
+  return { configs: items.map((i) => ({ '@type': `${ADMIN}${r.item}`, ...(paths ? applyMask(i, paths) : i) })) };
+}
+
 /** FieldMask trimming: keep only the masked paths (nested through singular messages). */
 export function applyMask(obj: Json, paths: string[]): Json {
   const out: Json = {};

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectConfigDump } from '../../src/envoy/config-dump.js';
+import { startFleet, type RunningFleet } from '../../src/lab/scale/index.js';
+import { planFleet } from '../../src/lab/scale/plan.js';
+import { AUDIT_LISTENER_ERRORS_PATH, AUDIT_NODE_SECRETS_PATH, fetchAuditDump } from '../../src/collect/audit/proxy-reader.js';
+
+/** The audit's selective reads against the fleet's admin servers (Envoy's ?resource= form). */
+describe('audit proxy reads: only what the rules need', () => {
+  let fleet: RunningFleet;
+  const plan = planFleet(24, 5);
+  beforeAll(async () => { fleet = await startFleet({ count: 24, seed: 5 }); }, 30_000);
+  afterAll(async () => { await fleet?.stop(); });
+
+  const getter = (port: number, seen: string[] = []) => async (path: string) => {
+    seen.push(path);
+    const r = await fetch(`http://127.0.0.1:${port}${path}`);
+    if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+    return r.text();
+  };
+  const readable = () => plan.proxies.filter((p) => p.variant !== 'unreachable' && p.variant !== 'restarting');
+  const portOf = (name: string) => fleet.pods().find((p) => p.name === name)!.ports[15000];
+
+  it('?resource=dynamic_listeners with name_regex and mask answers typed items, filtered and trimmed', async () => {
+    const sidecar = readable().find((p) => !p.gateway)!;
+    const get = getter(portOf(sidecar.name));
+    const inbound = JSON.parse(await get('/config_dump?resource=dynamic_listeners&name_regex=virtualInbound')) as { configs: Record<string, unknown>[] };
+    expect(inbound.configs.map((c) => [c['@type'], c.name])).toEqual([['type.googleapis.com/envoy.admin.v3.ListenersConfigDump.DynamicListener', 'virtualInbound']]);
+    const masked = JSON.parse(await get(AUDIT_LISTENER_ERRORS_PATH)) as { configs: Record<string, unknown>[] };
+    expect(masked.configs.length).toBeGreaterThan(10);
+    expect(new Set(masked.configs.flatMap((c) => Object.keys(c)))).toEqual(new Set(['@type', 'name']));
+    const r = await fetch(`http://127.0.0.1:${portOf(sidecar.name)}/config_dump?resource=no_such_list`);
+    expect(r.status).toBe(404);
+  });
+
+  it('gives every proxy the same posture (version, secrets, inbound modes, rejected listeners) as its full dump, for a fraction of the bytes', async () => {
+    let selectiveBytes = 0;
+    let fullBytes = 0;
+    const proxies = readable();
+    expect(proxies.some((p) => p.variant === 'listener-error')).toBe(true);
+    expect(proxies.some((p) => p.gateway)).toBe(true);
+    for (const p of proxies) {
+      const seen: string[] = [];
+      const get = getter(portOf(p.name), seen);
+      const counting = async (path: string) => { const t = await get(path); selectiveBytes += t.length; return t; };
+      const now = new Date();
+      const selective = inspectConfigDump(await fetchAuditDump(counting, p.gateway), { now });
+      const fullText = await get('/config_dump');
+      fullBytes += fullText.length;
+      const full = inspectConfigDump(JSON.parse(fullText), { now });
+      expect(selective.proxy, p.name).toEqual(full.proxy);
+      expect(selective.secrets, p.name).toEqual(full.secrets);
+      expect(selective.inbound, p.name).toEqual(full.inbound);
+      const errors = (x: typeof full) => x.listeners.filter((l) => l.state === 'error');
+      expect(errors(selective), p.name).toEqual(errors(full));
+      if (p.gateway) expect(selective.listeners, p.name).toEqual(full.listeners);
+      expect(seen[1]).toBe(AUDIT_NODE_SECRETS_PATH);
+      // Error states are read only when Envoy counted a rejected update (sidecars).
+      if (!p.gateway) expect(seen.includes(AUDIT_LISTENER_ERRORS_PATH), p.name).toBe(p.variant === 'listener-error');
+    }
+    expect(selectiveBytes * 10).toBeLessThan(fullBytes);
+  });
+});
