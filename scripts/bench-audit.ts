@@ -4,12 +4,14 @@
  *   npx tsx scripts/bench-audit.ts [--proxies 1000] [--concurrency 32] [--baseline-sample 40]
  *                                  [--transport portforward|direct] [--timeout-ms 20000]
  *
- * A child process runs the fleet and the Kubernetes API double (so that this process's memory
+ * A child process runs startLab({ proxies }) as `mesh-verify lab up --proxies N` does: the
+ * reference lab and the fleet behind one Kubernetes API double (so that this process's memory
  * is the audit's alone). This process audits every proxy (port-forward through the API double,
  * or `direct`: straight to each admin port, to measure the audit without the double's cost),
- * samples its RSS, then runs the baseline: one port-forward at a time, the FULL config dump
- * of each proxy of a sample, parsed (what a loop over `istioctl proxy-config all` does),
- * extrapolated to the whole fleet. It checks the findings against the fleet's planted problems.
+ * samples its RSS, then runs the baseline on a sample, one proxy at a time as each
+ * `istioctl proxy-config all <pod>` of a loop does (load the kubeconfig, GET the pod, one
+ * port-forward, the FULL config dump, parsed; no process start-up counted), extrapolated to
+ * the whole fleet. It checks the findings against the fleet's planted problems.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
@@ -32,22 +34,17 @@ async function serve(count: number): Promise<void> {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { startFleet } = await import('../src/lab/scale/index.js');
-  const { startKubeApi } = await import('../src/lab/kube/server.js');
+  const { startLab } = await import('../src/lab/lab.js');
   const t0 = Date.now();
-  const fleet = await startFleet({ count });
-  const api = await startKubeApi({ pods: fleet.pods });
-  // store.put + one reconcile: api.apply() reconciles every pod per object (slow at 1,000 pods).
-  for (const o of fleet.objects()) api.store.put(o as Parameters<typeof api.store.put>[0]);
-  api.reconcile();
+  // What `mesh-verify lab up --proxies N` runs: the reference lab plus the fleet, one API.
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'mesh-verify-bench-')), 'kubeconfig');
-  await api.writeKubeconfig(kubeconfig);
+  const lab = await startLab({ proxies: count, kubeconfigOut: kubeconfig });
   const adminPorts: Record<string, number> = {};
-  for (const p of fleet.pods()) if (p.ports[15000]) adminPorts[`${p.namespace}/${p.name}`] = p.ports[15000];
-  const ready: Ready = { kubeconfig, planted: fleet.planted, adminPorts, startMs: Date.now() - t0 };
+  for (const p of lab.pods()) if (p.ports[15000]) adminPorts[`${p.namespace}/${p.name}`] = p.ports[15000];
+  const ready: Ready = { kubeconfig, planted: lab.fleet?.planted ?? [], adminPorts, startMs: Date.now() - t0 };
   process.stdout.write(JSON.stringify(ready) + '\n');
   process.stdin.resume();
-  process.stdin.on('end', () => { void api.close().then(() => fleet.stop()).then(() => process.exit(0)); });
+  process.stdin.on('end', () => { void lab.stop().then(() => process.exit(0)); });
 }
 
 function directTransport(port: number) {
@@ -86,9 +83,9 @@ async function bench(args: Args): Promise<void> {
     child.once('exit', (c) => reject(new Error(`fleet process exited (${c})`)));
   });
   const ready = JSON.parse(line) as Ready;
-  console.log(`fleet: ${count} proxies up in ${ready.startMs} ms (child process), ${ready.planted.length} planted problems`);
+  console.log(`lab with a fleet of ${count} proxies (startLab, as lab up --proxies) up in ${ready.startMs} ms (child process), ${ready.planted.length} planted problems`);
   try {
-    const { connectKube } = await import('../src/cluster/kube-client.js');
+    const { connectKube, apiRequest } = await import('../src/cluster/kube-client.js');
     const { runAudit } = await import('../src/collect/audit/run-audit.js');
     const { openAdminTransport } = await import('../src/cluster/admin-transport.js');
     const { inspectConfigDump } = await import('../src/envoy/config-dump.js');
@@ -118,7 +115,8 @@ async function bench(args: Args): Promise<void> {
     for (const k of missing.slice(0, 10)) console.log(`  missing: ${k}`);
     for (const k of extra.slice(0, 10)) console.log(`  not planted: ${k}`);
 
-    // Baseline: sequential, one port-forward per proxy, full dump (no mask), parsed.
+    // Baseline: sequential, what each `istioctl proxy-config all <pod>` of a loop does: load the
+    // kubeconfig, GET the pod, open a port-forward, read the FULL dump (no mask), parse it.
     const pods = Object.keys(ready.adminPorts);
     const step = Math.max(1, Math.floor(pods.length / sample));
     const picked = pods.filter((_, i) => i % step === 0).slice(0, sample);
@@ -128,7 +126,9 @@ async function bench(args: Args): Promise<void> {
     for (const key of picked) {
       const [namespace, name] = key.split('/');
       try {
-        const t = transport === 'direct' ? directTransport(ready.adminPorts[key]) : await openAdminTransport(clients, { namespace, name }, { allowExec: false, timeoutMs });
+        const own = transport === 'direct' ? clients : await connectKube({ kubeconfig: ready.kubeconfig, skipVersionCheck: true });
+        if (transport !== 'direct') await apiRequest(own.kc, 'GET', `/api/v1/namespaces/${namespace}/pods/${name}`, { timeoutMs });
+        const t = transport === 'direct' ? directTransport(ready.adminPorts[key]) : await openAdminTransport(own, { namespace, name }, { allowExec: false, timeoutMs });
         try {
           const res = await t.get('/config_dump', { timeoutMs });
           bytes += res.body.length;
