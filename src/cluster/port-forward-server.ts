@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { Writable } from 'node:stream';
-import { PortForward } from '@kubernetes/client-node';
+import https from 'node:https';
+import tls from 'node:tls';
+import { PortForward, type KubeConfig } from '@kubernetes/client-node';
 import type WebSocket from 'ws';
 import type { KubeClients } from './kube-client.js';
 
@@ -34,9 +36,36 @@ function textSink(onText: (t: string) => void): Writable {
 
 type Pod = { namespace: string; name: string };
 
+const sharedAgentConfigs = new WeakMap<KubeConfig, KubeConfig>();
+
+/**
+ * The kubeconfig with one HTTPS agent (one TLS context and session cache) for every port-forward
+ * stream: client-node makes a new agent per WebSocket, so each stream would build a TLS context
+ * and do a full handshake. Proxy agents (proxy-url) are left as they are.
+ */
+function withSharedAgent(kc: KubeConfig): KubeConfig {
+  const known = sharedAgentConfigs.get(kc);
+  if (known) return known;
+  let agent: https.Agent | null = null;
+  const wrapped = Object.create(kc) as KubeConfig;
+  wrapped.applyToHTTPSOptions = async (opts) => {
+    await kc.applyToHTTPSOptions(opts);
+    const fresh = (opts as { agent?: unknown }).agent;
+    if (!(fresh instanceof https.Agent) || fresh.constructor !== https.Agent) return;
+    if (!agent) {
+      const o = fresh.options;
+      agent = new https.Agent({ ...o, secureContext: tls.createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase }) });
+    }
+    fresh.destroy();
+    (opts as { agent?: unknown }).agent = agent;
+  };
+  sharedAgentConfigs.set(kc, wrapped);
+  return wrapped;
+}
+
 async function openForward(clients: KubeClients, pod: Pod, port: number, output: Writable, err: Writable,
   input: NodeJS.ReadableStream): Promise<WebSocket> {
-  const pf = new PortForward(clients.kc, true);
+  const pf = new PortForward(withSharedAgent(clients.kc), true);
   return (await pf.portForward(pod.namespace, pod.name, [port], output, err, input as never, 0)) as unknown as WebSocket;
 }
 

@@ -26,6 +26,7 @@ export function createAuditJudge(cp: ControlPlaneFacts, policy: MeshPolicy, opti
     rootPems: cp.rootPems,
     rootFingerprints: new Set(rootCerts.map((c) => c.fingerprint256)),
     peerAuthentications: policy.peerAuthentications,
+    chainTrust: new Map(),
   };
   const intermediates = new Map<string, { cert: CertificateInfo; seenOn: string }>();
   return {

@@ -14,6 +14,11 @@ export interface ProxyRuleContext {
   /** fingerprint256 of each current root. */
   rootFingerprints: Set<string>;
   peerAuthentications: PeerAuthenticationFacts[];
+  /**
+   * Whether a workload chain (its PEMs joined) chains to a current root, by chain: replicas of a
+   * service account share one certificate, so each distinct chain is verified once per audit.
+   */
+  chainTrust?: Map<string, boolean>;
 }
 
 export interface ProxyRuleResult {
@@ -120,13 +125,21 @@ function workloadCertFindings(pod: PodFacts, secret: SecretInfo, ctx: ProxyRuleC
       `the workload certificate has ${Math.round((notAfter - now) / 60_000)} minutes of ${Math.round((notAfter - notBefore) / 60_000)} left: rotation at half-life did not happen`,
       'check istio-agent logs (kubectl logs -c istio-proxy) and istiod reachability from the pod', [ev]));
   }
-  if (ctx.rootPems.length > 0 && !chainsTo(secret.chain.map((c) => c.pem).join(''), ctx.rootPems)) {
+  if (ctx.rootPems.length > 0 && !trusted(secret.chain.map((c) => c.pem).join(''), ctx)) {
     out.push(auditFinding('workload-cert-untrusted-root', `pod ${ref}`,
       `the workload certificate (issuer ${leaf.issuer}) does not chain to the current mesh root: peers that trust only the current root reject it`,
       'restart the pod so that it gets a certificate from the current CA (stale trust after a root rotation)',
       [{ ...ev, observed: `issuer ${leaf.issuer}`, expected: 'a chain to the current mesh root' }]));
   }
   return out;
+}
+
+function trusted(chainPem: string, ctx: ProxyRuleContext): boolean {
+  const known = ctx.chainTrust?.get(chainPem);
+  if (known !== undefined) return known;
+  const ok = chainsTo(chainPem, ctx.rootPems);
+  ctx.chainTrust?.set(chainPem, ok);
+  return ok;
 }
 
 function gatewayCredentialFindings(pod: PodFacts, posture: ProxyPosture, secret: SecretInfo, opts: AuditOptions): Finding[] {
