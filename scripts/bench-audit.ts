@@ -76,7 +76,9 @@ async function bench(args: Args): Promise<void> {
   const transport = args.transport ?? 'portforward';
   const timeoutMs = Number(args['timeout-ms'] ?? 20_000);
   const self = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, ['--import', 'tsx', self, '--serve', String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // e.g. BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=prof" to profile the lab's side.
+  const childArgs = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...childArgs, '--import', 'tsx', self, '--serve', String(count)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', resolve);

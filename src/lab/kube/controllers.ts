@@ -16,6 +16,27 @@ function labPodFingerprint(lp: LabPod): string {
   return `${lp.app}|${lp.serviceAccount}|${lp.ip}|${lp.containers.join(',')}|${Object.keys(lp.ports).join(',')}|${JSON.stringify(lp.labels)}`;
 }
 
+interface PrintMemo { namespace: string; name: string; app: string; serviceAccount: string; ip: string; labels: unknown; containers: unknown; ports: unknown; key: string; print: string }
+
+/**
+ * Fingerprints by LabPod object: the fleet hands out the same objects on every call, and the API
+ * asks for them on every request. A memo holds while the pod's fields are the same values (or,
+ * for labels, containers and ports, the same objects: replace them rather than edit them in place).
+ */
+const printMemo = new WeakMap<LabPod, PrintMemo>();
+
+function keyAndPrint(lp: LabPod): PrintMemo {
+  const m = printMemo.get(lp);
+  if (m && m.namespace === lp.namespace && m.name === lp.name && m.app === lp.app && m.serviceAccount === lp.serviceAccount && m.ip === lp.ip
+    && m.labels === lp.labels && m.containers === lp.containers && m.ports === lp.ports) return m;
+  const fresh: PrintMemo = {
+    namespace: lp.namespace, name: lp.name, app: lp.app, serviceAccount: lp.serviceAccount, ip: lp.ip,
+    labels: lp.labels, containers: lp.containers, ports: lp.ports, key: `${lp.namespace}/${lp.name}`, print: labPodFingerprint(lp),
+  };
+  printMemo.set(lp, fresh);
+  return fresh;
+}
+
 /** API-server defaulting on write (what a real server fills in). */
 export function applyDefaults(resource: ResourceType, obj: KubeObject): KubeObject {
   const o = obj as Obj;
@@ -117,17 +138,18 @@ export class LabControllers {
   /** Write the lab pods that changed, delete those gone; true when anything was written. */
   private syncLabPods(): boolean {
     let changed = false;
-    const seen = new Set<string>();
-    for (const lp of this.labPods()) {
-      const k = `${lp.namespace}/${lp.name}`;
-      seen.add(k);
-      const print = labPodFingerprint(lp);
-      if (this.podPrints.get(k) === print && this.managedPods.has(k)) continue;
+    const labPods = this.labPods();
+    for (const lp of labPods) {
+      const { key: k, print } = keyAndPrint(lp);
+      if (this.podPrints.get(k) === print) continue;
       this.managedPods.add(k);
       this.store.put(podFromLabPod(lp, this.createdAt(k)), 'Pod');
       this.podPrints.set(k, print);
       changed = true;
     }
+    // Every lab pod is managed (above); the same count means none went away.
+    if (labPods.length === this.managedPods.size) return changed;
+    const seen = new Set(labPods.map((lp) => keyAndPrint(lp).key));
     for (const k of [...this.managedPods]) {
       if (seen.has(k)) continue;
       const [ns, name] = k.split('/');
