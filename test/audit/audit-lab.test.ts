@@ -43,7 +43,7 @@ describe('audit of a scale fleet through the Kubernetes API double', () => {
     expect(used.length).toBeGreaterThan(20);
     const bad = used.filter((r) => !(r.method === 'GET' && (['get', 'list', 'watch'].includes(r.verb) || r.subresource === 'portforward')));
     expect(bad).toEqual([]);
-    // The one admin request per proxy is a masked config dump, not a full one.
+    // Every port-forward goes to the admin port only.
     expect(used.filter((r) => r.subresource === 'portforward').every((r) => r.query.includes('ports=15000'))).toBe(true);
   });
 
