@@ -131,7 +131,9 @@ describe('mesh-verify lab up', () => {
     expect(text).toMatch(/NLB\s+127\.0\.0\.1:\d+/);
     expect(text).toContain(`kubectl --kubeconfig ${kubeconfigOut} get pods -A`);
     expect(text).toContain('curl --resolve web.mesh-verify.test:');
-    expect(text).toContain('mesh-verify path --lab');
+    const nlbAddr = /NLB\s+(127\.0\.0\.1:\d+)/.exec(text)![1];
+    expect(text).toContain(`mesh-verify path --kubeconfig ${kubeconfigOut} --entry ${nlbAddr}`);
+    expect(text).toContain(`mesh-verify audit --kubeconfig ${kubeconfigOut}`);
     const api = Number(/API server\s+https:\/\/127\.0\.0\.1:(\d+)/.exec(text)![1]);
     ac.abort();
     expect(await running).toBe(0);
