@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli-in-process.js';
 import type { AuditReport } from '../../src/analyze/audit/types.js';
 import { startFleetApi, type FleetApi } from './fleet-api.js';
 
+/** The CLI in this process (test/helpers/cli-in-process.ts), with this file's short names. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out += String(c); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { err += String(c); return true; });
-  try {
-    const code = await main(['node', 'mesh-verify', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+  const r = await runCli(...args);
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 describe('mesh-verify audit (CLI)', () => {

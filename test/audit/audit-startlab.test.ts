@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli-in-process.js';
 import { startLab, type StartedLab } from '../../src/lab/lab.js';
 import type { AuditReport } from '../../src/analyze/audit/types.js';
 import { findingKeys } from './fleet-api.js';
 
-async function run(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out += String(c); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    return { code: await main(['node', 'mesh-verify', ...args]), out };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
+/** The CLI in this process (test/helpers/cli-in-process.ts), with this file's short names. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await runCli(...args);
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /**

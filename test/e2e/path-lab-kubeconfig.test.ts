@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { startLab } from '../../src/lab/lab.js';
-import { runCli } from './cli-in-process.js';
+import { runCli } from '../helpers/cli-in-process.js';
 
 describe('path --kubeconfig against a running lab (what `lab up` suggests)', () => {
   it('is recognised as the lab from its API server version and says so; --entry reaches the NLB', async () => {

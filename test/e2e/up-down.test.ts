@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type StartedLab } from '../../src/lab/lab.js';
-import { runCli } from './cli-in-process.js';
+import { runCli } from '../helpers/cli-in-process.js';
 
 /**
  * `up` and `down` with --kubeconfig, against the lab's Kubernetes API as "any cluster": preflight,
