@@ -17,11 +17,11 @@ import { buildTopology } from '../../src/topology/manifests.js';
 import { createGatewayCredential } from '../../src/topology/credentials.js';
 import { LABEL_RUN } from '../../src/topology/managed-labels.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../../src/topology/reference.js';
-import { HAVE_LAB_API, NO_LAB_API, labPod, loadStartKubeApi, startFakeAdmin, tempDir } from './lab-api.js';
+import { labPod, loadStartKubeApi, startFakeAdmin, tempDir } from './lab-api.js';
 
 type KubeApi = Awaited<ReturnType<Awaited<ReturnType<typeof loadStartKubeApi>>>>;
 
-describe.skipIf(!HAVE_LAB_API)(`cluster adapters against the lab Kubernetes API double${HAVE_LAB_API ? '' : ` (${NO_LAB_API})`}`, () => {
+describe('cluster adapters against the lab Kubernetes API double', () => {
   let api: KubeApi;
   let clients: KubeClients;
   let admin: Awaited<ReturnType<typeof startFakeAdmin>>;

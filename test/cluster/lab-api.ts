@@ -1,15 +1,8 @@
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LabPod } from '../../src/lab/types.js';
-
-/** The lab's Kubernetes API double (another part of the project); these tests skip without it. */
-export const LAB_SERVER_FILE = fileURLToPath(new URL('../../src/lab/kube/server.ts', import.meta.url));
-export const HAVE_LAB_API = existsSync(LAB_SERVER_FILE);
-export const NO_LAB_API = 'skipped: src/lab/kube/server.ts (the lab Kubernetes API double) is not in the tree yet';
 
 type StartKubeApi = typeof import('../../src/lab/kube/server.js').startKubeApi;
 export async function loadStartKubeApi(): Promise<StartKubeApi> {
