@@ -7,7 +7,7 @@ import type { PathRunDeps } from './run-path.js';
  * The real dependencies of `mesh-verify path`. The analyzer, the bundle validator and the
  * renderers are imported when first used, so that an environment error is reported fast.
  */
-export function defaultPathDeps(): PathRunDeps {
+export function defaultPathDeps(opts: { verbose?: boolean; width?: number } = {}): PathRunDeps {
   const render = async () => (await import('../report/path-report.js')).renderPathReport;
   let renderer: Awaited<ReturnType<typeof render>> | null = null;
   return {
@@ -25,6 +25,7 @@ export function defaultPathDeps(): PathRunDeps {
       }
       return written;
     },
-    render: async (report, format) => (renderer ??= await render())(report, format),
+    // stdout: --verbose lists every evidence item, as `analyze --verbose` does.
+    render: async (report, format) => (renderer ??= await render())(report, format, { verbose: opts.verbose ?? false, width: opts.width ?? 120 }),
   };
 }

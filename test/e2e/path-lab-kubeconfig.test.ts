@@ -19,6 +19,13 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
     }
   });
 
+  it('--verbose lists every evidence item behind each verdict, as analyze --verbose does', async () => {
+    const r = await runCli('--verbose', 'path', '--lab', '--requests', '2', '-q');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('EVIDENCE gateway->bff-sidecar (PROVEN');
+    expect(r.stdout).toMatch(/config\s+gateway config_dump: cluster outbound\|8080\|\|bff\.mesh-verify\.svc\.cluster\.local/);
+  });
+
   it('rejects a malformed --entry as a usage error', async () => {
     const r = await runCli('path', '--kubeconfig', 'whatever', '--entry', 'no-port');
     expect(r.status).toBe(2);

@@ -44,7 +44,7 @@ Examples:
       ]);
       const opts = parsePathOptions(raw);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
-      const result = await runPath(opts, defaultPathDeps(), progress);
+      const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: Math.max(100, process.stdout.columns ?? 120) }), progress);
       process.stdout.write(result.output);
       ctx.exitCode = result.exitCode;
     });
