@@ -1,4 +1,4 @@
-import type { ProxyPosture } from './types.js';
+import type { CertificateInfo, ProxyPosture } from './types.js';
 import { asArray, asRecord, asString, type JsonRecord } from './json-access.js';
 import { inspectListeners, inboundModes } from './listener-tls.js';
 import { inspectClusters } from './cluster-tls.js';
@@ -188,24 +188,30 @@ function isParsedDump(v: unknown): v is ConfigDump {
   return asRecord(v) !== null && Array.isArray((v as ConfigDump).sections) && (v as ConfigDump).endpoints instanceof Map;
 }
 
+/** Options of inspectConfigDump/postureOf. */
+export interface PostureOptions {
+  /** Decoded certificates by PEM block, shared across dumps (e.g. a bounded cache for an audit). */
+  certificateCache?: Map<string, CertificateInfo>;
+}
+
 /**
  * The TLS posture of one proxy from its /config_dump (already JSON-parsed): listeners with
  * per-filter-chain TLS, inbound modes per port, upstream TLS per cluster, SDS secrets.
  * `opts.now` (default: the current time) decides what is expired.
  */
-export function inspectConfigDump(json: unknown, opts: { now?: Date } = {}): ProxyPosture {
+export function inspectConfigDump(json: unknown, opts: { now?: Date } & PostureOptions = {}): ProxyPosture {
   const dump = parseConfigDump(json);
-  return postureOf(dump, opts.now ?? new Date());
+  return postureOf(dump, opts.now ?? new Date(), opts);
 }
 
-export function postureOf(dump: ConfigDump, now: Date): ProxyPosture {
+export function postureOf(dump: ConfigDump, now: Date, opts: PostureOptions = {}): ProxyPosture {
   const listeners = inspectListeners(dump.listeners);
   return {
     proxy: describeNode(dump.bootstrap),
     inbound: inboundModes(listeners),
     listeners,
     clusters: inspectClusters(dump.clusters, dump.endpoints),
-    secrets: inspectSecrets(dump.secrets, now),
+    secrets: inspectSecrets(dump.secrets, now, opts.certificateCache),
     sections: dump.sections,
   };
 }

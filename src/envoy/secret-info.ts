@@ -3,9 +3,11 @@ import type { DumpSecret } from './config-dump.js';
 import { asRecord, asString, type JsonRecord } from './json-access.js';
 import { decodeCertificatesSharing } from './certificate.js';
 
-/** SDS secrets with their inline PEM decoded; `expired` is judged against `now`. */
-export function inspectSecrets(secrets: DumpSecret[], now: Date): SecretInfo[] {
-  const seen = new Map<string, CertificateInfo>();
+/**
+ * SDS secrets with their inline PEM decoded; `expired` is judged against `now`. `seen` shares
+ * decodes of identical PEM blocks across calls (e.g. one per audit; default: one per call).
+ */
+export function inspectSecrets(secrets: DumpSecret[], now: Date, seen: Map<string, CertificateInfo> = new Map()): SecretInfo[] {
   return secrets.map((s) => {
     const tlsCert = asRecord(s.secret?.tls_certificate);
     const validation = asRecord(s.secret?.validation_context);

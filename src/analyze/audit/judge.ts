@@ -1,6 +1,7 @@
 import { decodeCertificates } from '../../envoy/certificate.js';
 import type { CertificateInfo } from '../../envoy/types.js';
 import type { Finding } from '../types.js';
+import { createChainTrust } from './chain-trust.js';
 import { controlPlaneFindings, intermediateFindings } from './control-plane-rules.js';
 import { auditFinding, podRef, proxyEvidence } from './finding.js';
 import { policyFindings } from './policy-rules.js';
@@ -27,6 +28,7 @@ export function createAuditJudge(cp: ControlPlaneFacts, policy: MeshPolicy, opti
     rootFingerprints: new Set(rootCerts.map((c) => c.fingerprint256)),
     peerAuthentications: policy.peerAuthentications,
     chainTrust: new Map(),
+    chainsToRoot: createChainTrust(cp.rootPems),
   };
   const intermediates = new Map<string, { cert: CertificateInfo; seenOn: string }>();
   return {

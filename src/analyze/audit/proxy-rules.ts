@@ -1,5 +1,4 @@
 import type { CertificateInfo, ProxyPosture, SecretInfo } from '../../envoy/types.js';
-import { chainsTo } from '../../envoy/certificate.js';
 import type { Finding } from '../types.js';
 import { auditFinding, daysLeft, kubeEvidence, podRef, proxyEvidence } from './finding.js';
 import { MAX_PROXY_MINORS_BEHIND, minorsBehind, parseIstioVersion } from './istio-version.js';
@@ -19,6 +18,8 @@ export interface ProxyRuleContext {
    * service account share one certificate, so each distinct chain is verified once per audit.
    */
   chainTrust?: Map<string, boolean>;
+  /** Verifies a chain against rootPems (createChainTrust(rootPems): roots decoded once). */
+  chainsToRoot: (chainPem: string) => boolean;
 }
 
 export interface ProxyRuleResult {
@@ -137,7 +138,7 @@ function workloadCertFindings(pod: PodFacts, secret: SecretInfo, ctx: ProxyRuleC
 function trusted(chainPem: string, ctx: ProxyRuleContext): boolean {
   const known = ctx.chainTrust?.get(chainPem);
   if (known !== undefined) return known;
-  const ok = chainsTo(chainPem, ctx.rootPems);
+  const ok = ctx.chainsToRoot(chainPem);
   ctx.chainTrust?.set(chainPem, ok);
   return ok;
 }

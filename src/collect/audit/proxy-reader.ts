@@ -1,5 +1,5 @@
 import { inspectConfigDump } from '../../envoy/config-dump.js';
-import type { ProxyPosture } from '../../envoy/types.js';
+import type { CertificateInfo, ProxyPosture } from '../../envoy/types.js';
 import type { PodFacts, ProxyReading } from '../../analyze/audit/types.js';
 import { withTimeout } from '../concurrency.js';
 
@@ -31,6 +31,8 @@ export interface ReadProxyOptions {
   now: Date;
   /** Pause before a retry (default 200 ms). */
   retryDelayMs?: number;
+  /** Decoded certificates by PEM block, shared by every proxy of the audit (keep it bounded). */
+  certificateCache?: Map<string, CertificateInfo>;
 }
 
 /**
@@ -98,7 +100,7 @@ async function fetchPosture(pod: PodFacts, open: (pod: PodFacts) => Promise<Audi
       if (res.status !== 200) throw new Error(`GET ${path.split('?')[0]} answered HTTP ${res.status}: ${res.body.slice(0, 120).trim()}`);
       return res.body;
     };
-    const posture = inspectConfigDump(await fetchAuditDump(get, pod.gateway), { now: opts.now });
+    const posture = inspectConfigDump(await fetchAuditDump(get, pod.gateway), { now: opts.now, certificateCache: opts.certificateCache });
     // No clusters are read; keep the posture small whatever the proxy sent.
     return { ...posture, clusters: [] };
   } finally {

@@ -4,6 +4,8 @@ import { createAuditJudge } from '../../analyze/audit/judge.js';
 import type { AuditOptions, AuditReport, PodFacts } from '../../analyze/audit/types.js';
 import type { Finding } from '../../analyze/types.js';
 import { mapLimit } from '../concurrency.js';
+import type { CertificateInfo } from '../../envoy/types.js';
+import { BoundedMap } from './bounded-map.js';
 import { readInventory } from './inventory.js';
 import { readProxy, type AuditTransport } from './proxy-reader.js';
 
@@ -26,6 +28,9 @@ export interface RunAuditOptions {
   openTransport?: (pod: PodFacts) => Promise<AuditTransport>;
 }
 
+/** Decoded certificates kept for reuse (a few KB each): bounded whatever the fleet size. */
+const CERTIFICATE_CACHE_ENTRIES = 2048;
+
 /**
  * The whole audit: read the inventory, read every proxy with bounded concurrency (judging each
  * as it arrives and dropping its data), then judge control plane and policy. Read-only.
@@ -41,8 +46,10 @@ export async function runAudit(clients: KubeClients, opts: RunAuditOptions): Pro
   const findings: Finding[] = [];
   let done = 0;
   let unreadable = 0;
+  // Replicas share their workload chain and every proxy the roots: decode each block once.
+  const certificateCache = new BoundedMap<string, CertificateInfo>(CERTIFICATE_CACHE_ENTRIES);
   await mapLimit(inv.proxies, Math.max(1, opts.concurrency), async (pod) => {
-    const reading = await readProxy(pod, open, { timeoutMs: opts.timeoutMs, retries: opts.retries ?? 1, now });
+    const reading = await readProxy(pod, open, { timeoutMs: opts.timeoutMs, retries: opts.retries ?? 1, now, certificateCache });
     if (!reading.ok) unreadable += 1;
     findings.push(...judge.judgeProxy(reading));
     done += 1;
