@@ -183,8 +183,13 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       if (!info.isResourceRequest || info.resource !== 'pods' || info.apiGroup !== '' || (sub !== 'portforward' && sub !== 'exec')) return reject(Status.pathNotFound().status);
       rec.verb = 'create';
       if (isDenied(policy, 'create', `pods/${sub}`)) return reject(Status.forbidden(LAB_USER, 'create', `pods/${sub}`, '', info.namespace, info.name).status);
-      controllers.reconcile();
-      const podObj = store.get('Pod', info.namespace, info.name!);
+      // A real API server looks the pod up; reconcile (O(pods)) only when the store and the data
+      // plane disagree about it (just created or just gone), and always before an exec.
+      let podObj = store.get('Pod', info.namespace, info.name!);
+      if (!podObj || sub === 'exec' || !labPod(info.namespace, info.name)) {
+        controllers.reconcile();
+        podObj = store.get('Pod', info.namespace, info.name!);
+      }
       if (!podObj) return reject(Status.notFound('pods', '', info.name!).status);
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
         return reject(Status.badRequest(`the lab's API double speaks the WebSocket channel protocol only, not ${req.headers.upgrade ?? 'this upgrade'} (kubectl port-forward needs SPDY/3.1: use mesh-verify or @kubernetes/client-node instead)`).status);
