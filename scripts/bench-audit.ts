@@ -64,6 +64,16 @@ function directTransport(port: number) {
   };
 }
 
+/** CPU time (user + system, ms) of a process so far, from /proc (Linux), or null. */
+function cpuMsOf(pid: number): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+
 function peakRssMb(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 1e6;
@@ -95,6 +105,8 @@ async function bench(args: Args): Promise<void> {
     const rssBefore = process.memoryUsage().rss / 1e6;
     let peak = rssBefore;
     const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss / 1e6); }, 25);
+    const cpu0 = process.cpuUsage();
+    const labCpu0 = cpuMsOf(child.pid!);
     const t0 = performance.now();
     const report = await runAudit(clients, {
       namespaces: null, minCertDays: 30, targetVersion: null, concurrency, timeoutMs, allowExec: false, simulated: true,
@@ -102,11 +114,16 @@ async function bench(args: Args): Promise<void> {
       onProgress: (p) => { if (p.done % 100 === 0) process.stderr.write(`  audit: ${p.done}/${p.total} (${p.unreadable} unreadable)\n`); },
     });
     const auditMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const labCpu1 = cpuMsOf(child.pid!);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss / 1e6);
     const rate = report.proxies.total / (auditMs / 1000);
     console.log(`audit (${transport}, concurrency ${concurrency}): ${report.proxies.total} proxies in ${(auditMs / 1000).toFixed(2)} s = ${rate.toFixed(1)} proxies/s; `
       + `${report.proxies.unreadable} unreadable; findings ${report.counts.error} error / ${report.counts.warning} warning / ${report.counts.info} info`);
+    const msPerProxy = (ms: number) => (ms / report.proxies.total).toFixed(2);
+    console.log(`cpu during the audit: audit process ${msPerProxy((cpu.user + cpu.system) / 1000)} ms/proxy, lab process `
+      + `${labCpu0 === null || labCpu1 === null ? 'unknown' : `${msPerProxy(labCpu1 - labCpu0)} ms/proxy`} (2 cores shared)`);
     console.log(`memory: RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB during the audit (sampled every 25 ms; VmHWM ${peakRssMb().toFixed(0)} MB)`);
 
     const want = new Set(ready.planted.map((p) => `${p.code} | ${p.object}`));
