@@ -1,11 +1,10 @@
 import http from 'node:http';
-import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EnvironmentError } from '../cli/errors.js';
 import { ENVOY_ADMIN_PORT } from '../topology/reference.js';
 import { execInPod } from './exec-in-pod.js';
 import type { KubeClients } from './kube-client.js';
-import { startPortForwardServer, upgradeStatus, type PortForwardServer } from './port-forward-server.js';
+import { openForwardedSocket, upgradeStatus, type ForwardedSocket } from './port-forward-server.js';
 import { SIDECAR_CONTAINER } from './pod-status.js';
 
 /** How the collector reaches a proxy's Envoy admin port: one plain GET at a time. */
@@ -42,13 +41,13 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
   const allowExec = opts.allowExec ?? true;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const where = `${pod.namespace}/${pod.name}:${port}`;
-  const server = await startPortForwardServer(clients, pod, port);
-  let first: net.Socket;
+  let lastError: string | null = null;
+  const open = () => openForwardedSocket(clients, pod, port, timeoutMs, (t) => { lastError = t; });
+  let first: ForwardedSocket;
   try {
     // The first real stream doubles as the probe: no extra port-forward just to test the right.
-    first = await server.connect(timeoutMs);
+    first = await open();
   } catch (err) {
-    await server.close();
     const status = upgradeStatus(err);
     const reason = `port-forward to ${where} refused${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`;
     if (!allowExec) {
@@ -56,20 +55,25 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
     }
     return await openExecTransport(clients, pod, container, port, reason, timeoutMs);
   }
-  return portForwardTransport(server, first, pod, port);
+  return portForwardTransport(first, open, () => lastError, where);
 }
 
-/** A keep-alive agent whose first connection is the one already opened (and proven) by connect(). */
-class FirstSocketAgent extends http.Agent {
-  constructor(private first: net.Socket | null) {
-    super({ keepAlive: true, maxSockets: 4 });
+/**
+ * A keep-alive agent over port-forward streams (no local port): its first connection is the
+ * stream already opened (and proven) by openAdminTransport; should the pod close it, the next
+ * request opens another stream.
+ */
+class ForwardAgent extends http.Agent {
+  constructor(private first: ForwardedSocket | null, private readonly open: () => Promise<ForwardedSocket>) {
+    super({ keepAlive: true, maxSockets: 1 });
   }
 
-  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection(_options: http.ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
     const s = this.first;
     this.first = null;
     if (s && !s.destroyed) return s;
-    return super.createConnection(options, callback);
+    this.open().then((fresh) => callback?.(null, fresh), (err: Error) => callback?.(err, undefined as never));
+    return undefined;
   }
 
   override destroy(): void {
@@ -79,27 +83,25 @@ class FirstSocketAgent extends http.Agent {
   }
 }
 
-function portForwardTransport(server: PortForwardServer, first: net.Socket, pod: Pod, port: number): AdminTransport {
-  const agent = new FirstSocketAgent(first);
-  const where = `${pod.namespace}/${pod.name}:${port}`;
+function portForwardTransport(first: ForwardedSocket, open: () => Promise<ForwardedSocket>, lastError: () => string | null, where: string): AdminTransport {
+  const agent = new ForwardAgent(first, open);
   return {
     via: 'port-forward',
     get(path, o = {}) {
       const timeoutMs = o.timeoutMs ?? DEFAULT_GET_TIMEOUT_MS;
       return new Promise((resolve, reject) => {
-        const req = http.get({ host: server.host, port: server.port, path, agent, headers: { accept: '*/*' } }, (res) => {
+        const req = http.get({ host: '127.0.0.1', path, agent, headers: { accept: '*/*' } }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', (e) => reject(getError(where, path, e, server.lastError())));
+          res.on('error', (e) => reject(getError(where, path, e, lastError())));
         });
         req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-        req.on('error', (e) => reject(getError(where, path, e, server.lastError())));
+        req.on('error', (e) => reject(getError(where, path, e, lastError())));
       });
     },
     async close() {
       agent.destroy();
-      await server.close();
     },
   };
 }

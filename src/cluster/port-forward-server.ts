@@ -1,5 +1,4 @@
-import net from 'node:net';
-import { Writable } from 'node:stream';
+import { Duplex, PassThrough, Writable } from 'node:stream';
 import https from 'node:https';
 import tls from 'node:tls';
 import { PortForward, type KubeConfig } from '@kubernetes/client-node';
@@ -7,22 +6,9 @@ import type WebSocket from 'ws';
 import type { KubeClients } from './kube-client.js';
 
 /**
- * client-node's PortForward gives streams, not a local port: this puts it behind a local
- * `net.Server` on 127.0.0.1:0, one port-forward WebSocket per accepted TCP connection.
+ * client-node's PortForward gives streams, not a local port: this wraps one port-forward
+ * WebSocket as a socket-like Duplex that an HTTP client can speak over directly.
  */
-export interface PortForwardServer {
-  host: '127.0.0.1';
-  port: number;
-  /** The last error the API server or kubelet reported for a connection (e.g. connection refused). */
-  lastError(): string | null;
-  /**
-   * Open a local connection and wait until its port-forward stream is open: rejects (with
-   * upgradeStatus() readable from the error) when the API server refuses the stream, e.g. 403
-   * without `create pods/portforward`. The socket is then ready to carry requests.
-   */
-  connect(timeoutMs: number): Promise<net.Socket>;
-  close(): Promise<void>;
-}
 
 /** HTTP status of a failed WebSocket upgrade ("Unexpected server response: 403"), or null. */
 export function upgradeStatus(err: unknown): number | null {
@@ -69,70 +55,87 @@ async function openForward(clients: KubeClients, pod: Pod, port: number, output:
   return (await pf.portForward(pod.namespace, pod.name, [port], output, err, input as never, 0)) as unknown as WebSocket;
 }
 
-export async function startPortForwardServer(clients: KubeClients, pod: Pod, port: number): Promise<PortForwardServer> {
-  let lastError: string | null = null;
-  const open = new Set<{ socket: net.Socket; ws: WebSocket | null }>();
-  /** Stream-open outcome per local client port, for connect(). */
-  const opened = new Map<number, Promise<void>>();
-  const server = net.createServer((socket) => {
-    const entry: { socket: net.Socket; ws: WebSocket | null } = { socket, ws: null };
-    open.add(entry);
-    const clientPort = socket.remotePort ?? 0;
-    socket.on('error', () => { /* reported to the HTTP client as a reset */ });
-    socket.on('close', () => { open.delete(entry); entry.ws?.close(); setImmediate(() => opened.delete(clientPort)); });
-    const err = textSink((t) => { lastError = t; });
-    const ready = openForward(clients, pod, port, socket, err, socket).then((ws) => {
-      entry.ws = ws;
-      if (socket.destroyed) { ws.close(); return; }
-      ws.on('close', () => socket.end());
-      ws.on('error', (e: Error) => { lastError = e.message; socket.destroy(); });
-    }, (e: unknown) => {
-      lastError = (e as Error)?.message ?? String(e);
-      socket.destroy();
-      throw e;
-    });
-    ready.catch(() => undefined);
-    opened.set(clientPort, ready);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
-  const address = server.address() as net.AddressInfo;
-  return {
-    host: '127.0.0.1',
-    port: address.port,
-    lastError: () => lastError,
-    async connect(timeoutMs) {
-      const socket = net.connect(address.port, '127.0.0.1');
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); }),
-          new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
-        ]);
-        const local = socket.localPort ?? 0;
-        // The server side sees the connection at about the same time: wait for it to register.
-        const deadline = Date.now() + timeoutMs;
-        while (!opened.has(local)) {
-          if (socket.destroyed || Date.now() > deadline) throw new Error(lastError ?? 'the port-forward connection closed before its stream opened');
-          await new Promise((r) => setImmediate(r));
-        }
-        await Promise.race([
-          opened.get(local)!,
-          new Promise<never>((_, reject) => { clearTimeout(timer); timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
-        ]);
-        return socket;
-      } catch (err) {
-        socket.destroy();
-        throw err;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    close: () => new Promise<void>((resolve) => {
-      for (const e of open) { e.ws?.close(); e.socket.destroy(); }
-      server.close(() => resolve());
-    }),
-  };
+/**
+ * A port-forward stream as a socket-like Duplex for an HTTP client (no local listening port, no
+ * loopback TCP hop): what is written goes to the pod's port, what the pod sends is read. Carries
+ * the few net.Socket methods http.Agent and ClientRequest call.
+ */
+export class ForwardedSocket extends Duplex {
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleMs = 0;
+
+  constructor(private readonly send: (chunk: Buffer) => void, private readonly release: () => void) {
+    super();
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.touch();
+    this.send(chunk);
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearTimeout(this.idleTimer);
+    this.release();
+    callback(error);
+  }
+
+  /** Data from the pod. */
+  receive(chunk: Buffer): void {
+    this.touch();
+    this.push(chunk);
+  }
+
+  /** As net.Socket: 0 disables the idle timeout and removes `onTimeout` (the HTTP client relies on it). */
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    this.idleMs = ms;
+    if (onTimeout) {
+      if (ms === 0) this.removeListener('timeout', onTimeout);
+      else this.once('timeout', onTimeout);
+    }
+    this.touch();
+    return this;
+  }
+
+  setKeepAlive(): this { return this; }
+  setNoDelay(): this { return this; }
+  ref(): this { return this; }
+  unref(): this { return this; }
+
+  private touch(): void {
+    clearTimeout(this.idleTimer);
+    if (this.idleMs > 0 && !this.destroyed) this.idleTimer = setTimeout(() => this.emit('timeout'), this.idleMs);
+  }
+}
+
+/**
+ * Open one port-forward stream to `pod:port` and resolve once the API server accepted it (rejects,
+ * e.g. 403 without `create pods/portforward`, with upgradeStatus() readable from the error).
+ */
+export async function openForwardedSocket(clients: KubeClients, pod: Pod, port: number, timeoutMs: number,
+  onError: (text: string) => void): Promise<ForwardedSocket> {
+  const input = new PassThrough();
+  let ws: WebSocket | null = null;
+  const socket = new ForwardedSocket((chunk) => input.write(chunk), () => { input.end(); ws?.close(); });
+  const output = new Writable({ write(chunk: Buffer, _e, cb) { socket.receive(chunk); cb(); } });
+  let timer: NodeJS.Timeout | undefined;
+  const opening = openForward(clients, pod, port, output, textSink(onError), input);
+  try {
+    ws = await Promise.race([
+      opening,
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
+    ]);
+  } catch (err) {
+    socket.destroy();
+    opening.then((late) => late.close(), () => undefined);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  ws.on('close', () => socket.push(null));
+  ws.on('error', (e: Error) => { onError(e.message); socket.destroy(e); });
+  if (socket.destroyed) ws.close();
+  return socket;
 }
