@@ -9,7 +9,7 @@ import { startLab } from '../../src/lab/lab.js';
 import { runLabUp } from '../../src/cli/commands/lab.js';
 import { main } from '../../src/cli/main.js';
 import { fakeDataPlaneFactory, type FakeDataPlane } from './kube/fake-dataplane.js';
-import { ownListeningPorts } from './kube/own-listeners.js';
+import { ownListeningPorts } from '../helpers/own-listeners.js';
 
 function send(port: number, text: string): Promise<string> {
   return new Promise((resolve) => {
