@@ -4,7 +4,7 @@ import {
   ENVOY_ADMIN_PORT, ISTIO_INBOUND_PORT, ISTIO_OUTBOUND_PORT, outboundCluster, serviceFqdn, type Workload,
 } from '../../topology/reference.js';
 import type { MeshState } from '../types.js';
-import { LAB_ENVOY_REVISION, LAB_ENVOY_VERSION, LAB_ISTIO_VERSION, type LabProxy } from './lab-proxy.js';
+import { LAB_ENVOY_REVISION, LAB_ISTIO_VERSION, type LabProxy } from './lab-proxy.js';
 import { inclusionPatterns } from './stats-matcher.js';
 import { autoMtlsMatches, gatewayDownstreamTls, istioDownstreamTls, xdsUpstreamTls } from './tls-config.js';
 

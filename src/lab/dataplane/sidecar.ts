@@ -57,7 +57,7 @@ export class Sidecar {
   readonly inboundCluster: UpstreamCluster;
   readonly svcCluster: UpstreamCluster | null = null;
 
-  constructor(private readonly opts: SidecarOptions) {
+  constructor(opts: SidecarOptions) {
     const { proxy, mesh } = opts;
     const self = mesh.workloadBySpiffe(proxy.workload.spiffeId);
     this.inboundCluster = new UpstreamCluster(`inbound|${APP_PORT}||`, proxy, () => ({ host: '127.0.0.1', port: mesh.hopPort(opts.appHop), tls: null }));

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  inspectConfigDump, istioRequests, parseAccessLogLine, parseCerts, parsePrometheus, parseStats, parseXfcc,
+  inspectConfigDump, istioRequests, parseAccessLogLine, parseCerts, parsePrometheus, parseStats,
 } from '../../../src/envoy/index.js';
 import { FORGED_XFCC, meshStateForFault, startDataPlane, type DataPlane } from '../../../src/lab/dataplane/index.js';
 import type { LabFault } from '../../../src/lab/types.js';
