@@ -60,10 +60,6 @@ export const spawnProcessRunner: ProcessRunner = (command, args, opts = {}) => n
 
 let current: ProcessRunner = spawnProcessRunner;
 
-export function runProcess(command: string, args: string[], opts?: RunOptions): Promise<RunResult> {
-  return current(command, args, opts);
-}
-
 /**
  * Run an external tool; when it is not installed, an EnvironmentError (exit 4) with one line
  * `<what> is not installed (not found on PATH)` and how to install it.

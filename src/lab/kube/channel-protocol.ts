@@ -4,8 +4,6 @@ import type { WebSocket } from 'ws';
  * Kubernetes' WebSocket channel protocol (k8s.io/apiserver/pkg/util/wsstream): every message
  * starts with one byte naming the channel; the base64 variants send text `'0'+channel` + base64.
  */
-export const BINARY_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'];
-export const BASE64_PROTOCOLS = ['v5.base64.channel.k8s.io', 'v4.base64.channel.k8s.io', 'base64.channel.k8s.io'];
 
 export function pickProtocol(offered: Set<string>, supported: string[]): string | undefined {
   return supported.find((p) => offered.has(p));

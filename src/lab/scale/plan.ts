@@ -85,7 +85,6 @@ export interface FleetPlan {
 
 const PODS_PER_NAMESPACE = 24;
 const REPLICAS = 2;
-export const GATEWAY_HOSTS = ['web', 'api', 'shop', 'admin'] as const;
 
 function hash5(seed: string): string {
   let h = 2166136261;
