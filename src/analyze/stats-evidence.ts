@@ -52,13 +52,23 @@ function notCaptured(p: ProxyFacts, subject: string): Observation {
 }
 
 /**
- * Upstream cluster counters (`cluster.<name>.*`). `handshakeMeans` is what a new handshake on
+ * Istio may end a cluster's stat name with `;` (`cluster.outbound|8080||bff...local;.ssl.handshake`,
+ * so that tag extraction can tell the name from the stat); accept both spellings.
+ */
+function clusterStatPrefix(after: Map<string, number>, cluster: string): string {
+  const withSemicolon = `cluster.${cluster};.`;
+  for (const name of after.keys()) if (name.startsWith(withSemicolon)) return withSemicolon;
+  return `cluster.${cluster}.`;
+}
+
+/**
+ * Upstream cluster counters (`cluster.<name>.*` or `cluster.<name>;.*`). `handshakeMeans` is what a new handshake on
  * this cluster shows (mtls when the cluster presents a client certificate).
  */
 export function upstreamClusterTraffic(p: ProxyFacts, cluster: string, handshakeMeans: Protection): Observation[] {
-  const prefix = `cluster.${cluster}.`;
   const s = snapshots(p);
-  if (!s) return [notCaptured(p, `${prefix}*`)];
+  if (!s) return [notCaptured(p, `cluster.${cluster}.*`)];
+  const prefix = clusterStatPrefix(s.after, cluster);
   const names = [...s.after.keys()].filter((n) => n.startsWith(prefix));
   if (names.length === 0) {
     if (!hasDataPlaneSslStats(s.after)) return [sslAbsent(p, `${prefix}ssl.*`, s.after)];

@@ -86,6 +86,19 @@ describe('verdict rules', () => {
     expect(pooled?.note).toContain('pooled connections');
   });
 
+  it("reads cluster stats whose name ends with ';' (cluster.<name>;.ssl.handshake) like the plain spelling", () => {
+    const b = loadFixture('healthy');
+    const bff = proxy(b, 'bff');
+    const c = 'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local';
+    for (const snap of [bff.admin.statsBefore, bff.admin.statsAfter] as { body: string }[]) {
+      snap.body = snap.body.split(`${c}.`).join(`${c};.`);
+    }
+    setStat(bff, `${c};.upstream_cx_total`, 9);
+    setStat(bff, `${c};.ssl.handshake`, 2);
+    const hop = segment(analyzeAtRun(b), 'bff-sidecar->svc-sidecar');
+    expect(hop.evidence.find((e) => e.subject === `${c};.ssl.handshake`)).toMatchObject({ level: 'traffic', proxy: 'bff' });
+  });
+
   it('new upstream connections without a TLS handshake contradict an mTLS hop', () => {
     const b = loadFixture('healthy');
     const bff = proxy(b, 'bff');
