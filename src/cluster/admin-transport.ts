@@ -111,15 +111,18 @@ function getError(where: string, path: string, err: Error, forwardError: string 
 }
 
 /**
- * Map `pilot-agent request` results back to HTTP: it prints the body (plus a newline) and exits 0
- * for status < 400 and for 404; for other statuses >= 400 it exits non-zero with
- * "received unsuccessful status code N: body" on stderr.
+ * Map `pilot-agent request` results back to HTTP (istio pilot/pkg/request/command.go): it prints
+ * the body (plus a newline) and exits 0 for status < 400 and for 404; for other statuses >= 400
+ * it exits non-zero with "received unsuccessful status code N: body" on stderr. A 404 is
+ * therefore recognised by Envoy's own 404 texts: "invalid path. ..." (unknown admin path) and
+ * "<field> not found in config dump" (`/config_dump?resource=` naming no dump field,
+ * source/server/admin/config_dump_handler.cc).
  */
 export function parsePilotAgentResult(exitCode: number | null, stdout: string, stderr: string): { status: number; body: string } | null {
   if (exitCode === 0) {
     const body = stdout.endsWith('\n') ? stdout.slice(0, -1) : stdout;
-    // Envoy admin answers unknown paths with 404 and this text; pilot-agent exits 0 for 404.
-    return { status: body.startsWith('invalid path.') ? 404 : 200, body };
+    const notFound = body.startsWith('invalid path.') || /^\w+ not found in config dump$/.test(body.trim());
+    return { status: notFound ? 404 : 200, body };
   }
   const m = /received unsuccessful status code (\d{3}): ?([\s\S]*)$/.exec(stderr);
   if (m) return { status: Number(m[1]), body: m[2].replace(/\n$/, '') };

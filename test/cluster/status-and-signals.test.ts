@@ -86,6 +86,9 @@ describe('pilot-agent request results', () => {
   it('maps exit codes and stderr back to HTTP statuses', () => {
     expect(parsePilotAgentResult(0, '{"state":"LIVE"}\n', '')).toEqual({ status: 200, body: '{"state":"LIVE"}' });
     expect(parsePilotAgentResult(0, 'invalid path. admin commands are:\n', '')?.status).toBe(404);
+    // Envoy's 404 for /config_dump?resource=<no such field>; pilot-agent exits 0 for every 404.
+    expect(parsePilotAgentResult(0, 'dynamic_active_clusterz not found in config dump\n', '')?.status).toBe(404);
+    expect(parsePilotAgentResult(0, '{"configs":[{"note":"x not found in config dump"}]}\n', '')?.status).toBe(200);
     expect(parsePilotAgentResult(1, '', 'Error: received unsuccessful status code 503: draining\n')).toEqual({ status: 503, body: 'draining' });
     expect(parsePilotAgentResult(127, '', 'exec: "pilot-agent": executable file not found in $PATH\n')).toBeNull();
   });

@@ -36,8 +36,13 @@ describe('fixtures/istio/istio-operator.yaml', () => {
       'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local.ssl.connection_error',
       'listener.0.0.0.0_8443.downstream_cx_total',
       'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local.upstream_cx_total',
+      // Istio ends cluster stat names with a ';' delimiter (istio.io docs, "Envoy Statistics").
+      'cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.ssl.handshake',
+      'cluster.inbound|8080||;.ssl.handshake',
+      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.upstream_cx_total',
     ]) expect(kept(stat), stat).toBe(true);
-    for (const stat of ['cluster.outbound|8080||svc.mesh-verify.svc.cluster.local.upstream_rq_total', 'server.uptime', 'http.inbound_0.0.0.0_8080.downstream_rq_2xx']) {
+    for (const stat of ['cluster.outbound|8080||svc.mesh-verify.svc.cluster.local.upstream_rq_total', 'server.uptime', 'http.inbound_0.0.0.0_8080.downstream_rq_2xx',
+      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.upstream_rq_total', 'http.outbound_0.0.0.0_8080;.downstream_rq_total']) {
       expect(kept(stat), stat).toBe(false);
     }
   });
