@@ -23,14 +23,14 @@ export async function prepareCluster(opts: TargetOptions, progress: Progress): P
   const c = clients as KubeClients;
   const simulated = await isLabApi(c);
   if (simulated) progress.info('this API server is the mesh-verify lab (a simulation): the report will say so');
-  const { istio, installed } = await ensureIstio(c, { install: opts.deploy && !simulated, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
+  const { istio, installed, notes: istioNotes } = await ensureIstio(c, { install: opts.deploy && !simulated, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
   return kubeTarget({
     clients: c,
     target: simulated
       ? { kind: 'lab', simulated: true, context: c.context, server: c.server, description: `${labDescription(null)}, reached through kubeconfig context ${c.context}` }
       : clusterTarget('cluster', c, `Kubernetes cluster (context ${c.context})`),
     istio,
-    notes: installed ? [`Istio ${istio.version} was installed by this run (istioctl) and is left in place`] : [],
+    notes: installed ? [`Istio ${istio.version} was installed by this run (istioctl) and is left in place`] : istioNotes,
     waitTimeoutMs: CLUSTER_WAIT_MS,
     ...(opts.entry ? { entry: { ...opts.entry, kind: 'custom' as const } } : {}),
   });
@@ -58,13 +58,14 @@ export async function prepareKind(opts: TargetOptions, progress: Progress): Prom
   try {
     const { clients } = await runPreflight({ kube: { context: kindContextName(name) }, rights: pathAccessChecks({ deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }), progress });
     const c = clients as KubeClients;
-    const { istio } = await ensureIstio(c, { install: opts.deploy, progress });
+    const { istio, notes } = await ensureIstio(c, { install: opts.deploy, progress });
     return kubeTarget({
       clients: c,
       target: clusterTarget('kind', c, `kind cluster ${name}${created ? ' (created by this run)' : ''}`),
       istio,
       waitTimeoutMs: CLUSTER_WAIT_MS,
       afterRelease: dropCluster,
+      notes,
       ...(opts.entry ? { entry: { ...opts.entry, kind: 'custom' as const } } : {}),
     });
   } catch (err) {

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startLab } from '../../src/lab/lab.js';
 import { runCli } from '../helpers/cli-in-process.js';
 
@@ -14,6 +17,23 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       expect(report.overall).toBe('proven');
       expect(report.target).toMatchObject({ kind: 'lab', simulated: true });
       expect(report.target.description).toContain('SIMULATION');
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it("warns, and notes in the bundle, what a reused Istio's mesh config will not produce", async () => {
+    const lab = await startLab({ fault: 'stats-filtered' });
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'mv-mesh-notes-'));
+      const bundleFile = join(dir, 'bundle.json');
+      const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--entry', `${lab.nlb.host}:${lab.nlb.port}`,
+        '--no-deploy', '--requests', '2', '-o', 'json', '--bundle', bundleFile);
+      expect(r.stderr).toContain('reused Istio: proxyStatsMatcher does not include ssl.* stats');
+      expect(r.stderr).not.toContain('access logging is off');
+      const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { run: { notes: string[] } };
+      expect(bundle.run.notes.join('\n')).toContain('proxyStatsMatcher does not include ssl.* stats');
+      await rm(dir, { recursive: true, force: true });
     } finally {
       await lab.stop();
     }

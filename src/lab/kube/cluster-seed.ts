@@ -3,6 +3,8 @@ import {
   GATEWAY_HTTPS_PORT, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_NAMESPACE, GATEWAY_NODE_PORT, GATEWAY_WORKLOAD, MESH_NAMESPACE,
 } from '../../topology/reference.js';
 import type { KubeObject } from './object-store.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { readFixture } from '../../topology/fixture-files.js';
 import { labIstioVersion, pilotImage, proxyImage } from './pod-object.js';
 import { RESOURCE_TYPES, type ResourceType } from './resources.js';
 
@@ -33,7 +35,20 @@ function crdFor(r: ResourceType): KubeObject {
 }
 
 /** `istioctl install` (default profile): istiod, the ingress gateway, the root cert ConfigMaps. */
-export function istioInstallObjects(meshRootPem: string, namespaces: string[]): KubeObject[] {
+/**
+ * The mesh config `istioctl install -f fixtures/istio/istio-operator.yaml` would store in
+ * ConfigMap istio-system/istio (its meshConfig plus the installer's defaults). Without ssl stats
+ * (fault stats-filtered), proxyStatsMatcher is Istio's default: absent.
+ */
+export function labMeshConfigYaml(opts: { includeSslStats?: boolean } = {}): string {
+  const operator = parseYaml(readFixture('istio', 'istio-operator.yaml')) as { spec?: { meshConfig?: Record<string, unknown> } };
+  const meshConfig = structuredClone(operator.spec?.meshConfig ?? {});
+  const defaultConfig: Record<string, unknown> = { discoveryAddress: 'istiod.istio-system.svc:15012', ...(meshConfig.defaultConfig as Record<string, unknown> | undefined) };
+  if (opts.includeSslStats === false) delete defaultConfig.proxyStatsMatcher;
+  return stringifyYaml({ ...meshConfig, defaultConfig, rootNamespace: 'istio-system', trustDomain: 'cluster.local' });
+}
+
+export function istioInstallObjects(meshRootPem: string, namespaces: string[], opts: { includeSslStats?: boolean } = {}): KubeObject[] {
   const rev = { 'istio.io/rev': 'default', 'install.operator.istio.io/owning-resource': 'installed-state', 'operator.istio.io/component': 'Pilot' };
   const gwLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
   const gwSa = GATEWAY_WORKLOAD.serviceAccount;
@@ -78,7 +93,7 @@ export function istioInstallObjects(meshRootPem: string, namespaces: string[]): 
     })),
     {
       apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', ...rev } },
-      data: { mesh: 'defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\nrootNamespace: istio-system\ntrustDomain: cluster.local\n', meshNetworks: 'networks: {}' },
+      data: { mesh: labMeshConfigYaml(opts), meshNetworks: 'networks: {}' },
     },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-version', namespace: GATEWAY_NAMESPACE }, data: { version: labIstioVersion() } },
   ];
