@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { LoopbackService, trackSocket } from './loopback-server.js';
 import { renderCerts, renderClusters, renderServerInfo } from './admin-outputs.js';
-import { ConfigDumpQueryError, queryConfigDump } from './config-dump-query.js';
+import { ConfigDumpNotFound, ConfigDumpQueryError, queryConfigDump } from './config-dump-query.js';
 import type { LabProxy } from './lab-proxy.js';
 import { renderPrometheus, renderStatsJson, renderStatsText } from './stats-render.js';
 
@@ -62,6 +62,7 @@ export class AdminServer extends LoopbackService {
           return send(404, 'text/plain; charset=UTF-8', `invalid path. admin commands are:\n${ENDPOINTS.map((e) => `  ${e}`).join('\n')}\n`);
       }
     } catch (err) {
+      if (err instanceof ConfigDumpNotFound) return send(404, 'text/plain; charset=UTF-8', `${err.message}\n`);
       if (err instanceof ConfigDumpQueryError || err instanceof SyntaxError) return send(400, 'text/plain; charset=UTF-8', `${err.message}\n`);
       return send(500, 'text/plain; charset=UTF-8', `${(err as Error).message}\n`);
     }
