@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectConfigDump } from '../../src/envoy/config-dump.js';
 import { startFleet, type RunningFleet } from '../../src/lab/scale/index.js';
 import { planFleet } from '../../src/lab/scale/plan.js';
-import { AUDIT_LISTENER_ERRORS_PATH, AUDIT_NODE_SECRETS_PATH, fetchAuditDump } from '../../src/collect/audit/proxy-reader.js';
+import { AUDIT_LISTENER_ERRORS_PATH, AUDIT_NODE_PATH, AUDIT_SECRETS_PATH, fetchAuditDump } from '../../src/collect/audit/proxy-reader.js';
 
 /** The audit's selective reads against the fleet's admin servers (Envoy's ?resource= form). */
 describe('audit proxy reads: only what the rules need', () => {
@@ -53,7 +53,7 @@ describe('audit proxy reads: only what the rules need', () => {
       const errors = (x: typeof full) => x.listeners.filter((l) => l.state === 'error');
       expect(errors(selective), p.name).toEqual(errors(full));
       if (p.gateway) expect(selective.listeners, p.name).toEqual(full.listeners);
-      expect(seen[1]).toBe(AUDIT_NODE_SECRETS_PATH);
+      expect(seen.slice(1, 3)).toEqual([AUDIT_NODE_PATH, AUDIT_SECRETS_PATH]);
       // Error states are read only when Envoy counted a rejected update (sidecars).
       if (!p.gateway) expect(seen.includes(AUDIT_LISTENER_ERRORS_PATH), p.name).toBe(p.variant === 'listener-error');
     }

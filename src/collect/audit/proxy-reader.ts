@@ -4,7 +4,10 @@ import type { PodFacts, ProxyReading } from '../../analyze/audit/types.js';
 import { withTimeout } from '../concurrency.js';
 
 /** Node (version) and SDS secrets: a few KB, without any listener or cluster. */
-export const AUDIT_NODE_SECRETS_PATH = '/config_dump?mask=bootstrap.node,dynamic_active_secrets,dynamic_warming_secrets';
+// Envoy keeps only the dumps whose type has every masked field (and answers 400 when none has),
+// so node (BootstrapConfigDump) and secrets (SecretsConfigDump) are two requests.
+export const AUDIT_NODE_PATH = '/config_dump?mask=bootstrap.node';
+export const AUDIT_SECRETS_PATH = '/config_dump?mask=dynamic_active_secrets,dynamic_warming_secrets';
 /** Listener updates Envoy rejected so far: only when non-zero are rejected listeners looked up. */
 export const AUDIT_REJECTED_STAT = 'listener_manager.lds.update_rejected';
 export const AUDIT_REJECTED_STAT_PATH = `/stats?filter=${encodeURIComponent(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}$`)}`;
@@ -67,7 +70,9 @@ export async function fetchAuditDump(get: Get, gateway: boolean): Promise<{ conf
   const m = stats === null ? null : new RegExp(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(stats);
   // Unknown counter (old Envoy, stats refused): read the error states to be sure.
   const rejected = m ? Number(m[1]) > 0 : true;
-  const base = parseJson(await get(AUDIT_NODE_SECRETS_PATH), 'config_dump') as { configs?: unknown[] };
+  const node = parseJson(await get(AUDIT_NODE_PATH), 'config_dump?mask=bootstrap.node') as { configs?: unknown[] };
+  const secrets = parseJson(await get(AUDIT_SECRETS_PATH), 'config_dump?mask=dynamic_*_secrets') as { configs?: unknown[] };
+  const base = { configs: [...(node.configs ?? []), ...(secrets.configs ?? [])] };
   const listeners = itemsOf(parseJson(await get(gateway ? AUDIT_ALL_LISTENERS_PATH : AUDIT_INBOUND_LISTENER_PATH), 'config_dump?resource=dynamic_listeners'));
   // A gateway's full listener list already carries their error states.
   if (rejected && !gateway) listeners.push(...itemsOf(parseJson(await get(AUDIT_LISTENER_ERRORS_PATH), 'config_dump?resource=dynamic_listeners')).filter((l) => l.error_state));

@@ -14,14 +14,19 @@ export function adminHandler(inputs: () => DumpInputs): (req: IncomingMessage, r
       switch (url.pathname) {
         case '/config_dump': {
           const resource = url.searchParams.get('resource');
-          if (!resource) return send(res, 200, 'application/json', JSON.stringify(configDump(d, url.searchParams.get('mask')), null, 2));
+          if (!resource) {
+            const mask = url.searchParams.get('mask');
+            const dump = configDump(d, mask);
+            if (!dump) return send(res, 400, 'text/plain', `FieldMask paths: "${mask}" could not be successfully applied to any configs.\n`);
+            return send(res, 200, 'application/json', JSON.stringify(dump, null, 2));
+          }
           let dump;
           try {
             dump = configDumpResource(d, resource, url.searchParams.get('name_regex'), url.searchParams.get('mask'));
           } catch {
             return send(res, 400, 'text/plain', 'Error while parsing name_regex\n');
           }
-          if (!dump) return send(res, 404, 'text/plain', `The resource ${resource} in the mask is not found\n`);
+          if (!dump) return send(res, 404, 'text/plain', `${resource} not found in config dump\n`);
           return send(res, 200, 'application/json', JSON.stringify(dump, null, 2));
         }
         case '/certs':

@@ -59,22 +59,20 @@ const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
 };
 
 /**
- * The dump as Envoy's admin returns it: `mask` (a FieldMask: comma-separated paths) is applied
- * to each top-level section; sections keep their @type. Sections with no masked field are not
- * built at all (they come back as a bare @type).
+ * The dump as Envoy's admin returns it: with `mask` (a FieldMask: comma-separated paths), only
+ * the sections whose type has every masked field are kept, trimmed to the mask (the others are
+ * not built at all); null when the mask fits no section (Envoy answers 400).
  */
-export function configDump(d: DumpInputs, mask: string | null): Json {
+export function configDump(d: DumpInputs, mask: string | null): Json | null {
   const paths = mask ? mask.split(',').map((p) => p.trim()).filter(Boolean) : null;
   const configs: Json[] = [];
   for (const [type, fields] of Object.entries(SECTION_FIELDS)) {
     const typed = { '@type': `${ADMIN}${type}` };
-    if (paths && !paths.some((p) => fields.includes(p.split('.')[0]))) {
-      configs.push(typed);
-      continue;
-    }
+    if (paths && !paths.every((p) => fields.includes(p.split('.')[0]))) continue;
     const section = BUILDERS[type](d);
     configs.push({ ...typed, ...(paths ? applyMask(section, paths) : section) });
   }
+  if (paths && configs.length === 0) return null;
   return { configs };
 }
 
