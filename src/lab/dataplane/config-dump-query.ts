@@ -18,7 +18,7 @@ const RESOURCE_TYPES: Record<string, string> = {
 };
 
 /** Top-level fields of each admin dump type: a mask must name fields of a config's type. */
-const DUMP_FIELDS: Record<string, string[]> = {
+export const DUMP_FIELDS: Record<string, string[]> = {
   BootstrapConfigDump: ['bootstrap', 'last_updated'],
   ClustersConfigDump: ['version_info', 'static_clusters', 'dynamic_active_clusters', 'dynamic_warming_clusters'],
   ListenersConfigDump: ['version_info', 'static_listeners', 'dynamic_listeners'],

@@ -1,6 +1,7 @@
 import type { InboundMode } from '../../envoy/types.js';
 import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type ProxySpec } from './plan.js';
 import { istioDownstreamTls, istioUpstreamTls, sdsSecret } from '../dataplane/tls-config.js';
+import { DUMP_FIELDS } from '../dataplane/config-dump-query.js';
 
 /**
  * Istio-shaped /config_dump sections for one fleet proxy, built on request (nothing is cached
@@ -40,15 +41,6 @@ export interface DumpInputs {
   credentialHosts: { name: string; host: string }[];
 }
 
-export const SECTION_FIELDS: Record<string, string[]> = {
-  BootstrapConfigDump: ['bootstrap', 'last_updated'],
-  ClustersConfigDump: ['version_info', 'static_clusters', 'dynamic_active_clusters', 'dynamic_warming_clusters'],
-  ListenersConfigDump: ['version_info', 'static_listeners', 'dynamic_listeners'],
-  ScopedRoutesConfigDump: ['inline_scoped_route_configs', 'dynamic_scoped_route_configs'],
-  RoutesConfigDump: ['static_route_configs', 'dynamic_route_configs'],
-  SecretsConfigDump: ['static_secrets', 'dynamic_active_secrets', 'dynamic_warming_secrets'],
-};
-
 const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
   BootstrapConfigDump: (d) => ({ bootstrap: bootstrap(d.spec), last_updated: UPDATED }),
   ClustersConfigDump: (d) => clustersSection(d),
@@ -66,7 +58,8 @@ const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
 export function configDump(d: DumpInputs, mask: string | null): Json | null {
   const paths = mask ? mask.split(',').map((p) => p.trim()).filter(Boolean) : null;
   const configs: Json[] = [];
-  for (const [type, fields] of Object.entries(SECTION_FIELDS)) {
+  for (const type of Object.keys(BUILDERS)) {
+    const fields = DUMP_FIELDS[type];
     const typed = { '@type': `${ADMIN}${type}` };
     if (paths && !paths.every((p) => fields.includes(p.split('.')[0]))) continue;
     const section = BUILDERS[type](d);
