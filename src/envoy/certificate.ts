@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertificateInfo } from './types.js';
+import { splitOutsideQuotes } from './quoted-split.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -64,7 +65,7 @@ export function splitSubjectAltName(san: string | undefined): { uriSans: string[
   const uriSans: string[] = [];
   const dnsSans: string[] = [];
   if (!san) return { uriSans, dnsSans };
-  for (const entry of splitSanEntries(san)) {
+  for (const entry of splitOutsideQuotes(san, ',')) {
     const idx = entry.indexOf(':');
     if (idx < 0) continue;
     const kind = entry.slice(0, idx).trim();
@@ -80,28 +81,6 @@ export function splitSubjectAltName(san: string | undefined): { uriSans: string[
     else if (kind === 'DNS') dnsSans.push(value);
   }
   return { uriSans, dnsSans };
-}
-
-function splitSanEntries(san: string): string[] {
-  const entries: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < san.length; i++) {
-    const ch = san[i];
-    if (ch === '\\' && quoted && i + 1 < san.length) {
-      current += ch + san[++i];
-      continue;
-    }
-    if (ch === '"') quoted = !quoted;
-    if (ch === ',' && !quoted) {
-      entries.push(current);
-      current = '';
-      continue;
-    }
-    current += ch;
-  }
-  if (current.trim() !== '') entries.push(current);
-  return entries;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { splitOutsideQuotes } from './quoted-split.js';
+
 /** One element of an `x-forwarded-client-cert` header (one proxy hop). */
 export interface XfccElement {
   by: string | null;
@@ -37,28 +39,6 @@ export function parseXfcc(header: string): XfccElement[] {
     if (any) elements.push(el);
   }
   return elements;
-}
-
-function splitOutsideQuotes(text: string, sep: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '\\' && quoted && i + 1 < text.length) {
-      current += ch + text[++i];
-      continue;
-    }
-    if (ch === '"') quoted = !quoted;
-    if (ch === sep && !quoted) {
-      parts.push(current);
-      current = '';
-      continue;
-    }
-    current += ch;
-  }
-  parts.push(current);
-  return parts;
 }
 
 function unquote(value: string): string {
