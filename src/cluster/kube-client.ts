@@ -17,6 +17,8 @@ export interface KubeClients {
   objects: KubernetesObjectApi;
   context: string;
   server: string;
+  /** The API server's gitVersion, when connectKube read /version (undefined: not checked). */
+  serverVersion?: string | null;
 }
 
 export interface ConnectOptions {
@@ -85,7 +87,7 @@ function firstKubeconfigFromEnv(): string | undefined {
 export async function connectKube(opts: ConnectOptions = {}): Promise<KubeClients> {
   const kc = loadKubeConfig(opts);
   const clients = clientsFor(kc);
-  if (!opts.skipVersionCheck) await checkApiReachable(kc, opts.timeoutMs ?? 10_000);
+  if (!opts.skipVersionCheck) clients.serverVersion = (await checkApiReachable(kc, opts.timeoutMs ?? 10_000)).gitVersion;
   return clients;
 }
 

@@ -76,6 +76,8 @@ export async function prepareKind(opts: TargetOptions, progress: Progress): Prom
 
 /** Is this API server the mesh-verify lab (its /version carries LAB_VERSION_SUFFIX)? */
 export async function isLabApi(c: KubeClients): Promise<boolean> {
+  // connectKube already read /version: no second request.
+  if (c.serverVersion !== undefined) return c.serverVersion?.endsWith(LAB_VERSION_SUFFIX) ?? false;
   try {
     const res = await apiRequest(c.kc, 'GET', '/version', { timeoutMs: 5_000 });
     const v = JSON.parse(res.body) as { gitVersion?: string };
