@@ -26,6 +26,7 @@ import { describeCertificate } from '../src/probe/chain.js';
 import { saveBundle } from '../src/bundle/save.js';
 import { LAB_FAULTS, type LabFault, type MeshState } from '../src/lab/types.js';
 import { meshStateForFault } from '../src/lab/dataplane/fault-state.js';
+import { RAW_BUFFER, gatewayDownstreamTls, istioDownstreamTls, istioUpstreamTls, xdsUpstreamTls } from '../src/lab/dataplane/tls-config.js';
 import { TOOL_NAME, VERSION } from '../src/version.js';
 import type {
   AdminText, AppEcho, ClientObservation, EvidenceBundle, ProxyCapture, RequestRecord,
@@ -146,43 +147,6 @@ function podsOf(w: World, pki: Pki): Record<'gateway' | 'bff' | 'svc', Pod> {
 const T = 'type.googleapis.com/';
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 const at = (ms = 0): string => new Date(FIXTURE_NOW.getTime() - 3600_000 + ms).toISOString();
-const sds = (name: string) => ({
-  name,
-  sds_config: { api_config_source: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true, transport_api_version: 'V3' }, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
-});
-const TLS_PARAMS = { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' };
-
-function downstreamTls(opts: { secret: string; mutual: boolean; alpn: string[] }) {
-  const common: Record<string, unknown> = { tls_params: TLS_PARAMS, alpn_protocols: opts.alpn, tls_certificate_sds_secret_configs: [sds(opts.secret)] };
-  if (opts.mutual) {
-    common.combined_validation_context = {
-      default_validation_context: { match_subject_alt_names: [{ prefix: 'spiffe://cluster.local/' }] },
-      validation_context_sds_secret_config: sds('ROOTCA'),
-    };
-  }
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: { '@type': `${T}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`, common_tls_context: common, require_client_certificate: opts.mutual },
-  };
-}
-
-function upstreamMtls(san: string, sni: string) {
-  return {
-    name: 'envoy.transport_sockets.tls',
-    typed_config: {
-      '@type': `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
-      common_tls_context: {
-        tls_params: TLS_PARAMS, alpn_protocols: ['istio-peer-exchange', 'istio'],
-        tls_certificate_sds_secret_configs: [sds('default')],
-        combined_validation_context: { default_validation_context: { match_subject_alt_names: [{ exact: san }] }, validation_context_sds_secret_config: sds('ROOTCA') },
-      },
-      sni,
-    },
-  };
-}
-
-const RAW_BUFFER = { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': `${T}envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer` } };
-
 function hcm(statPrefix: string, inbound: boolean) {
   const config: Record<string, unknown> = {
     '@type': `${T}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
@@ -213,7 +177,7 @@ function virtualInbound(port: number, mode: 'STRICT' | 'PERMISSIVE') {
   const match = (transport: string, alpn?: string[]) => ({ destination_port: port, transport_protocol: transport, ...(alpn ? { application_protocols: alpn } : {}) });
   const chains: unknown[] = [
     { filter_chain_match: match('tls', ['istio-http/1.0', 'istio-http/1.1', 'istio-h2']), name: `0.0.0.0_${port}`,
-      transport_socket: downstreamTls({ secret: 'default', mutual: true, alpn: ['h2', 'http/1.1'] }), filters: [{ name: 'istio.metadata_exchange' }, hcm(`inbound_0.0.0.0_${port}`, true)] },
+      transport_socket: istioDownstreamTls(['h2', 'http/1.1']), filters: [{ name: 'istio.metadata_exchange' }, hcm(`inbound_0.0.0.0_${port}`, true)] },
   ];
   if (mode === 'PERMISSIVE') {
     chains.push({ filter_chain_match: match('raw_buffer', ['http/1.1', 'h2c']), name: `0.0.0.0_${port}`, filters: [{ name: 'istio.metadata_exchange' }, hcm(`inbound_0.0.0.0_${port}`, true)] });
@@ -229,17 +193,7 @@ function xdsGrpc() {
   return cluster('xds-grpc', {
     type: 'STRICT_DNS',
     load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'istiod.istio-system.svc', port_value: 15012 } } } }] }] },
-    transport_socket: {
-      name: 'envoy.transport_sockets.tls',
-      typed_config: {
-        '@type': `${T}envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext`,
-        common_tls_context: {
-          alpn_protocols: ['h2'], tls_certificate_sds_secret_configs: [sds('default')],
-          validation_context: { trusted_ca: { filename: './var/run/secrets/istio/root-cert.pem' }, match_subject_alt_names: [{ exact: 'istiod.istio-system.svc' }] },
-        },
-        sni: 'istiod.istio-system.svc',
-      },
-    },
+    transport_socket: xdsUpstreamTls(),
   });
 }
 
@@ -249,7 +203,7 @@ function outboundAutoMtls(port: number, host: string, san: string) {
     type: 'EDS', eds_cluster_config: { eds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }, service_name: name },
     metadata: { filter_metadata: { istio: { services: [{ host, name: host.split('.')[0], namespace: host.split('.')[1] }] } } },
     transport_socket_matches: [
-      { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: upstreamMtls(san, `outbound_.${port}_._.${host}`) },
+      { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(port, host, san) },
       { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER },
     ],
   });
@@ -324,7 +278,7 @@ function gatewayDump(w: World, pki: Pki, pods: ReturnType<typeof podsOf>) {
   const bffCluster = outboundCluster(APP_PORT, bffHost);
   const chain = {
     filter_chain_match: { server_names: [PUBLIC_HOST] },
-    transport_socket: downstreamTls({ secret: `kubernetes://${GATEWAY_CREDENTIAL}`, mutual: false, alpn: ['h2', 'http/1.1'] }),
+    transport_socket: gatewayDownstreamTls(GATEWAY_CREDENTIAL),
     filters: [hcm(`outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, false)],
   };
   return configDump(pods.gateway, 'router', {
