@@ -1,11 +1,11 @@
 import { X509Certificate } from 'node:crypto';
-import { parseSubjectAltName } from './peer-cert.js';
+import { splitSubjectAltName } from '../../envoy/certificate.js';
 import { LAB_ENVOY_REVISION, LAB_ENVOY_VERSION, LAB_ISTIO_VERSION, type LabProxy } from './lab-proxy.js';
 
 /** Envoy's /certs CertificateDetails for one PEM certificate. */
 function certDetails(pem: string, now: number): Record<string, unknown> {
   const x = new X509Certificate(pem);
-  const { uriSans, dnsSans } = parseSubjectAltName(x.subjectAltName);
+  const { uriSans, dnsSans } = splitSubjectAltName(x.subjectAltName);
   const validTo = new Date(x.validTo);
   return {
     path: '<inline>',

@@ -1,17 +1,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { PeerCertificateFacts } from './xfcc.js';
-
-/** SANs from node's `subjectaltname` string (`URI:spiffe://..., DNS:host`). */
-export function parseSubjectAltName(text: string | undefined): { uriSans: string[]; dnsSans: string[] } {
-  const uriSans: string[] = [];
-  const dnsSans: string[] = [];
-  for (const part of (text ?? '').split(/,\s*/)) {
-    if (part.startsWith('URI:')) uriSans.push(part.slice(4));
-    else if (part.startsWith('DNS:')) dnsSans.push(part.slice(4));
-  }
-  return { uriSans, dnsSans };
-}
+import { splitSubjectAltName } from '../../envoy/certificate.js';
 
 /** RFC 2253 order, as Envoy prints %DOWNSTREAM_PEER_SUBJECT% and XFCC Subject. */
 function rfc2253(x509Subject: string | undefined): string {
@@ -22,7 +12,7 @@ function rfc2253(x509Subject: string | undefined): string {
 export function peerCertificateFacts(socket: TLSSocket): PeerCertificateFacts | null {
   const cert = socket.getPeerCertificate(false);
   if (!cert || !cert.raw) return null;
-  const { uriSans, dnsSans } = parseSubjectAltName(cert.subjectaltname);
+  const { uriSans, dnsSans } = splitSubjectAltName(cert.subjectaltname);
   return {
     uriSans,
     dnsSans,
@@ -58,7 +48,7 @@ export function verifyPeerCertificate(socket: TLSSocket, rootPem: string, sanPre
   if (!anchored) return 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY';
   if (new Date(leaf.validTo).getTime() < now) return 'CERT_HAS_EXPIRED';
   if (new Date(leaf.validFrom).getTime() > now) return 'CERT_NOT_YET_VALID';
-  const { uriSans } = parseSubjectAltName(leaf.subjectAltName);
+  const { uriSans } = splitSubjectAltName(leaf.subjectAltName);
   if (!uriSans.some((u) => u.startsWith(sanPrefix))) return 'SAN_MISMATCH';
   return null;
 }

@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket, ConnectionOptions } from 'node:tls';
 import type { LabProxy } from './lab-proxy.js';
-import { parseSubjectAltName } from './peer-cert.js';
+import { splitSubjectAltName } from '../../envoy/certificate.js';
 
 /** How an Envoy cluster reaches its endpoint right now (from the MeshState). */
 export interface UpstreamRoute {
@@ -148,7 +148,7 @@ export class UpstreamCluster {
       servername: t.sni,
       ALPNProtocols: t.alpn,
       checkServerIdentity: (_host, cert) => {
-        const { uriSans } = parseSubjectAltName(cert.subjectaltname);
+        const { uriSans } = splitSubjectAltName(cert.subjectaltname);
         if (uriSans.includes(t.expectedSan)) return undefined;
         const err = new Error(`peer SAN [${uriSans.join(', ')}] does not match ${t.expectedSan}`) as NodeJS.ErrnoException;
         err.code = 'ERR_TLS_CERT_ALTNAME_INVALID';
@@ -181,7 +181,7 @@ export class UpstreamCluster {
         const chunks: Buffer[] = [];
         // Read the connection's facts now: a keep-alive socket goes back to the pool at 'end'.
         const s = res.socket as TLSSocket;
-        const peer = route.tls ? parseSubjectAltName(s.getPeerCertificate?.()?.subjectaltname).uriSans[0] ?? null : null;
+        const peer = route.tls ? splitSubjectAltName(s.getPeerCertificate?.()?.subjectaltname).uriSans[0] ?? null : null;
         const upstreamLocalAddress = s.localAddress ? `${s.localAddress}:${s.localPort}` : null;
         const upstreamTlsVersion = route.tls ? (s.getProtocol?.() ?? null) : null;
         res.on('data', (c: Buffer) => chunks.push(c));
