@@ -8,6 +8,7 @@ import type { ScenarioName } from '../topology/scenarios.js';
 import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
 import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
+import { podLookup, type PodLookup } from './kube/pod-lookup.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
 import { startDataPlane as startRealDataPlane, type DataPlane } from './dataplane/index.js';
 import type { RunningFleet } from './scale/index.js';
@@ -63,6 +64,22 @@ export function mergeFleetObjects(reference: KubeObject[], fleetObjects: KubeObj
     if (o.kind === 'ConfigMap' && o.metadata.name === ROOT_CONFIGMAP) byKey.set(k, { ...o, data: { 'root-cert.pem': bundle } });
   }
   return [...byKey.values()];
+}
+
+/**
+ * One pod of `[...dp.pods(), ...fleet.pods()]` by namespace and name without building that list
+ * (the API looks a pod up on every port-forward): the fleet's pods through an index, the data
+ * plane's few (whose ports follow its state) as they are now. The fleet's pod names never
+ * collide with the reference's (checked here), so the order of the two does not matter.
+ */
+function labPodLookup(dp: LabDataPlane, fleet: RunningFleet | null): PodLookup {
+  const dpPod: PodLookup = (ns, name) => dp.pods().find((p) => p.namespace === ns && p.name === name);
+  if (!fleet) return dpPod;
+  const fleetPod = podLookup(fleet.pods);
+  for (const p of dp.pods()) {
+    if (fleetPod(p.namespace, p.name)) throw new Error(`the scale fleet has a pod named like the reference's ${p.namespace}/${p.name}`);
+  }
+  return (ns, name) => fleetPod(ns, name) ?? dpPod(ns, name);
 }
 
 /** The object-driven faults seed the same overlays `mesh-verify path --scenario` applies. */
@@ -123,7 +140,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       fleet = await startFleet({ count: opts.proxies, log });
       cleanups.push(() => fleet!.stop());
     }
-    const api = await startKubeApi({ pods: () => (fleet ? [...dp.pods(), ...fleet.pods()] : dp.pods()), log });
+    const api = await startKubeApi({ pods: () => (fleet ? [...dp.pods(), ...fleet.pods()] : dp.pods()), pod: labPodLookup(dp, fleet), log });
     cleanups.push(() => api.close());
 
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);

@@ -47,10 +47,15 @@ export type KindRef = string | ResourceType;
 
 const HISTORY = 2000;
 
+const resolved = new Map<string, ResourceType>();
+
 function resolve(ref: KindRef): ResourceType {
   if (typeof ref !== 'string') return ref;
-  const r = RESOURCE_TYPES.find((t) => t.kind === ref || t.plural === ref);
+  let r = resolved.get(ref);
+  if (r) return r;
+  r = RESOURCE_TYPES.find((t) => t.kind === ref || t.plural === ref);
   if (!r) throw new Error(`unknown kind ${ref}`);
+  resolved.set(ref, r);
   return r;
 }
 
@@ -88,6 +93,11 @@ export class ObjectStore {
     const r = resolve(ref);
     const entry = this.objects.get(key(r, namespace, name));
     return entry ? structuredClone(entry.object) : undefined;
+  }
+
+  /** Whether the object exists (no copy made: for checks on hot paths). */
+  has(ref: KindRef, namespace: string | undefined, name: string): boolean {
+    return this.objects.has(key(resolve(ref), namespace, name));
   }
 
   /** Objects of a kind, in one namespace or all (undefined), sorted by namespace then name. */

@@ -17,6 +17,7 @@ import { kubeconfigYaml as renderKubeconfig } from './kubeconfig.js';
 import { ObjectStore, type KubeObject } from './object-store.js';
 import { logContainer, parseLogQuery, servePodLog } from './pod-logs.js';
 import { PORT_FORWARD_PROTOCOLS, servePortForward } from './port-forward.js';
+import { podLookup, type PodLookup } from './pod-lookup.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { findResource, groupVersion, resourceForKind } from './resources.js';
 import { openApiV3 } from './openapi.js';
@@ -28,6 +29,11 @@ import { Status, StatusError, type KubeStatus } from './status.js';
 export interface KubeApiOptions {
   /** The lab's pods (dynamic: called on every request). */
   pods?: () => LabPod[];
+  /**
+   * One of those pods by namespace and name, as `pods().find(...)` would answer (called on every
+   * port-forward and exec). Default: an index over `pods()` (podLookup).
+   */
+  pod?: PodLookup;
   /** Answer port-forward with 403 Forbidden (to exercise the exec fallback). */
   denyPortForward?: boolean;
   /** Verbs to refuse with 403: 'patch' (any resource) or 'create pods/exec' (one resource). */
@@ -98,8 +104,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => pickProtocol(offered, [...PORT_FORWARD_PROTOCOLS, ...EXEC_PROTOCOLS]) ?? false });
   let serverAddress = '127.0.0.1:0';
 
-  const labPod = (ns: string | undefined, name: string | undefined): LabPod | undefined =>
-    pods().find((p) => p.namespace === ns && p.name === name);
+  const labPod: PodLookup = opts.pod ?? podLookup(pods);
 
   const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${token}`;
 
@@ -185,12 +190,12 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       if (isDenied(policy, 'create', `pods/${sub}`)) return reject(Status.forbidden(LAB_USER, 'create', `pods/${sub}`, '', info.namespace, info.name).status);
       // A real API server looks the pod up; reconcile (O(pods)) only when the store and the data
       // plane disagree about it (just created or just gone), and always before an exec.
-      let podObj = store.get('Pod', info.namespace, info.name!);
-      if (!podObj || sub === 'exec' || !labPod(info.namespace, info.name)) {
+      let lab = labPod(info.namespace, info.name);
+      if (!lab || sub === 'exec' || !store.has('Pod', info.namespace, info.name!)) {
         controllers.reconcile();
-        podObj = store.get('Pod', info.namespace, info.name!);
+        lab = labPod(info.namespace, info.name);
       }
-      if (!podObj) return reject(Status.notFound('pods', '', info.name!).status);
+      if (!store.has('Pod', info.namespace, info.name!)) return reject(Status.notFound('pods', '', info.name!).status);
       if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
         return reject(Status.badRequest(`the lab's API double speaks the WebSocket channel protocol only, not ${req.headers.upgrade ?? 'this upgrade'} (kubectl port-forward needs SPDY/3.1: use mesh-verify or @kubernetes/client-node instead)`).status);
       }
@@ -198,7 +203,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       const supported = sub === 'portforward' ? PORT_FORWARD_PROTOCOLS : EXEC_PROTOCOLS;
       const protocol = offered.size === 0 ? 'channel.k8s.io' : pickProtocol(offered, supported);
       if (!protocol) return reject(Status.badRequest(`none of the offered subprotocols (${[...offered].join(', ')}) is supported for ${sub}; supported: ${supported.join(', ')}`).status);
-      const lp = labPod(info.namespace, info.name) ?? { ...({} as LabPod), name: info.name!, namespace: info.namespace!, ports: {}, logs: () => [] };
+      const lp = lab ?? { ...({} as LabPod), name: info.name!, namespace: info.namespace!, ports: {}, logs: () => [] };
       let container = '';
       if (sub === 'portforward') {
         const ports = url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map((p) => Number(p.trim()));
@@ -210,7 +215,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       const command = url.searchParams.getAll('command');
       if (command.length === 0) return reject(Status.badRequest('you must specify at least 1 command').status);
       try {
-        container = logContainer(podObj, url.searchParams.get('container') ?? undefined);
+        container = logContainer(store.get('Pod', info.namespace, info.name!)!, url.searchParams.get('container') ?? undefined);
       } catch (err) {
         return reject((err as StatusError).status);
       }
