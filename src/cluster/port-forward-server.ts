@@ -1,13 +1,16 @@
-import { Duplex, PassThrough, Writable } from 'node:stream';
+import { Duplex } from 'node:stream';
 import https from 'node:https';
 import tls from 'node:tls';
-import { PortForward, type KubeConfig } from '@kubernetes/client-node';
-import type WebSocket from 'ws';
+import type { KubeConfig } from '@kubernetes/client-node';
+import WebSocket from 'ws';
 import type { KubeClients } from './kube-client.js';
 
 /**
- * client-node's PortForward gives streams, not a local port: this wraps one port-forward
- * WebSocket as a socket-like Duplex that an HTTP client can speak over directly.
+ * A Kubernetes port-forward WebSocket as a socket-like Duplex that an HTTP client can speak over
+ * directly (no local listening port). The channel protocol is spoken here rather than through
+ * client-node's PortForward, whose stream plumbing (a PassThrough in, event-target messages and
+ * a copy per frame out) costs about as much CPU as the TLS handshake when an audit opens one
+ * stream per pod.
  */
 
 /** HTTP status of a failed WebSocket upgrade ("Unexpected server response: 403"), or null. */
@@ -16,18 +19,17 @@ export function upgradeStatus(err: unknown): number | null {
   return m ? Number(m[1]) : null;
 }
 
-function textSink(onText: (t: string) => void): Writable {
-  return new Writable({ write(chunk: Buffer, _e, cb) { const t = chunk.toString('utf8').trim(); if (t) onText(t); cb(); } });
-}
-
 type Pod = { namespace: string; name: string };
+
+/** What client-node offers too: the API server (kubelet) picks one of the channel protocols. */
+export const CHANNEL_PROTOCOLS_OFFERED = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 
 const sharedAgentConfigs = new WeakMap<KubeConfig, KubeConfig>();
 
 /**
  * The kubeconfig with one HTTPS agent (one TLS context and session cache) for every port-forward
- * stream: client-node makes a new agent per WebSocket, so each stream would build a TLS context
- * and do a full handshake. Proxy agents (proxy-url) are left as they are.
+ * stream: a new agent per WebSocket would build a TLS context and do a full handshake each time.
+ * Proxy agents (proxy-url) are left as they are.
  */
 function withSharedAgent(kc: KubeConfig): KubeConfig {
   const known = sharedAgentConfigs.get(kc);
@@ -49,10 +51,10 @@ function withSharedAgent(kc: KubeConfig): KubeConfig {
   return wrapped;
 }
 
-async function openForward(clients: KubeClients, pod: Pod, port: number, output: Writable, err: Writable,
-  input: NodeJS.ReadableStream): Promise<WebSocket> {
-  const pf = new PortForward(withSharedAgent(clients.kc), true);
-  return (await pf.portForward(pod.namespace, pod.name, [port], output, err, input as never, 0)) as unknown as WebSocket;
+/** The WebSocket URL of `pods/<name>/portforward?ports=<port>` on the cluster's server URL. */
+export function portForwardUrl(server: string, pod: Pod, port: number): string {
+  const base = server.replace(/^http(s?):\/\//, 'ws$1://').replace(/\/+$/, '');
+  return `${base}/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/portforward?ports=${port}`;
 }
 
 /**
@@ -113,27 +115,58 @@ export class ForwardedSocket extends Duplex {
 /**
  * Open one port-forward stream to `pod:port` and resolve once the API server accepted it (rejects,
  * e.g. 403 without `create pods/portforward`, with upgradeStatus() readable from the error).
+ * Channel 0 carries the data, channel 1 errors (text); the first two bytes on each are the port.
  */
 export async function openForwardedSocket(clients: KubeClients, pod: Pod, port: number, timeoutMs: number,
   onError: (text: string) => void): Promise<ForwardedSocket> {
-  const input = new PassThrough();
-  let ws: WebSocket | null = null;
-  const socket = new ForwardedSocket((chunk) => input.write(chunk), () => { input.end(); ws?.close(); });
-  const output = new Writable({ write(chunk: Buffer, _e, cb) { socket.receive(chunk); cb(); } });
+  const cluster = clients.kc.getCurrentCluster();
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
+  const opts: https.RequestOptions = {};
+  await withSharedAgent(clients.kc).applyToHTTPSOptions(opts);
+  const ws = new WebSocket(portForwardUrl(cluster.server, pod, port), CHANNEL_PROTOCOLS_OFFERED, { ...(opts as WebSocket.ClientOptions), perMessageDeflate: false });
+  const socket = new ForwardedSocket((chunk) => {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const frame = Buffer.allocUnsafe(chunk.length + 1);
+    frame[0] = 0;
+    chunk.copy(frame, 1);
+    ws.send(frame);
+  }, () => { if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(); });
+  const portPrefixPending = [true, true];
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (!isBinary || data.length < 1) return;
+    const channel = data[0];
+    if (channel > 1) return;
+    let payload = data.subarray(1);
+    if (portPrefixPending[channel]) {
+      portPrefixPending[channel] = false;
+      payload = payload.subarray(2);
+    }
+    if (payload.length === 0) return;
+    if (channel === 0) socket.receive(payload);
+    else {
+      const text = payload.toString('utf8').trim();
+      if (text) onError(text);
+    }
+  });
   let timer: NodeJS.Timeout | undefined;
-  const opening = openForward(clients, pod, port, output, textSink(onError), input);
   try {
-    ws = await Promise.race([
-      opening,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
-    ]);
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('close', () => reject(new Error('the API server closed the port-forward stream before it opened')));
+    });
   } catch (err) {
+    ws.removeAllListeners('open');
+    ws.on('error', () => undefined);
+    if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
     socket.destroy();
-    opening.then((late) => late.close(), () => undefined);
     throw err;
   } finally {
     clearTimeout(timer);
   }
+  ws.removeAllListeners('error');
+  ws.removeAllListeners('close');
   ws.on('close', () => socket.push(null));
   ws.on('error', (e: Error) => { onError(e.message); socket.destroy(e); });
   if (socket.destroyed) ws.close();

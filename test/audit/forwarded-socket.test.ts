@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ForwardedSocket } from '../../src/cluster/port-forward-server.js';
+import { ForwardedSocket, portForwardUrl } from '../../src/cluster/port-forward-server.js';
 
 describe('ForwardedSocket (an HTTP client over a port-forward stream, no local port)', () => {
   let server: http.Server;
@@ -53,5 +53,17 @@ describe('ForwardedSocket (an HTTP client over a port-forward stream, no local p
       agent.destroy();
       tcp.destroy();
     }
+  });
+});
+
+describe('portForwardUrl', () => {
+  it('turns the cluster server URL into the WebSocket URL of the pod port-forward subresource', () => {
+    expect(portForwardUrl('https://10.0.0.1:6443', { namespace: 'shop', name: 'cart-1' }, 15000))
+      .toBe('wss://10.0.0.1:6443/api/v1/namespaces/shop/pods/cart-1/portforward?ports=15000');
+    // A server behind a path prefix (e.g. Rancher, a proxy) keeps it; a trailing slash is dropped.
+    expect(portForwardUrl('https://rancher.example/k8s/clusters/c-1/', { namespace: 'a', name: 'b' }, 15000))
+      .toBe('wss://rancher.example/k8s/clusters/c-1/api/v1/namespaces/a/pods/b/portforward?ports=15000');
+    expect(portForwardUrl('http://127.0.0.1:8001', { namespace: 'a', name: 'b' }, 15020))
+      .toBe('ws://127.0.0.1:8001/api/v1/namespaces/a/pods/b/portforward?ports=15020');
   });
 });
