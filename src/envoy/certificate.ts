@@ -1,8 +1,26 @@
 import { X509Certificate } from 'node:crypto';
 import type { CertificateInfo } from './types.js';
 import { splitOutsideQuotes } from './quoted-split.js';
+import { BoundedMap } from '../util/bounded-map.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** The last decodes, by PEM block: inspecting a proxy and then judging its chain read it twice. */
+const recentX509 = new BoundedMap<string, X509Certificate>(256);
+
+/**
+ * One PEM block as a node:crypto X509Certificate (throws when it does not decode). Recent blocks
+ * are remembered (X509Certificate is immutable), so that describing a certificate and verifying
+ * its chain soon after decode it once.
+ */
+export function decodeX509(block: string): X509Certificate {
+  let cert = recentX509.get(block);
+  if (!cert) {
+    cert = new X509Certificate(block);
+    recentX509.set(block, cert);
+  }
+  return cert;
+}
 
 /**
  * Decode every certificate of a PEM bundle (leaf first, in file order) with node:crypto.
@@ -26,7 +44,7 @@ export function decodeCertificatesSharing(pem: string, seen?: Map<string, Certif
     }
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(block);
+      cert = decodeX509(block);
     } catch {
       continue;
     }

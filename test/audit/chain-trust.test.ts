@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chainsTo } from '../../src/envoy/certificate.js';
 import { createChainTrust } from '../../src/analyze/audit/chain-trust.js';
-import { BoundedMap } from '../../src/collect/audit/bounded-map.js';
+import { BoundedMap } from '../../src/util/bounded-map.js';
 import { createIntermediateCa, createRootCa, issueCertificate } from '../../src/pki/ca.js';
 
 describe('createChainTrust (chainsTo with decodes shared across chains)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { X509Certificate } from 'node:crypto';
-import { chainsTo, decodeCertificates, decodeCertificatesSharing, splitSubjectAltName } from '../../src/envoy/certificate.js';
+import { chainsTo, decodeCertificates, decodeCertificatesSharing, decodeX509, splitSubjectAltName } from '../../src/envoy/certificate.js';
 import { createRootCa, issueCertificate } from '../../src/pki/ca.js';
 
 describe('decodeCertificates / chainsTo', () => {
@@ -44,5 +44,16 @@ describe('decodeCertificates / chainsTo', () => {
   it('splits node subjectAltName strings, quoted ones included', () => {
     expect(splitSubjectAltName('DNS:a.b, URI:spiffe://x/y, IP Address:10.0.0.1, URI:"spiffe://q/a,b"')).toEqual({ uriSans: ['spiffe://x/y', 'spiffe://q/a,b'], dnsSans: ['a.b'] });
     expect(splitSubjectAltName(undefined)).toEqual({ uriSans: [], dnsSans: [] });
+  });
+});
+
+describe('decodeX509', () => {
+  it('decodes a block once while it is recent, and still throws on a block that is not a certificate', async () => {
+    const root = await createRootCa('memo root');
+    const block = root.certPem.trim();
+    const first = decodeX509(block);
+    expect(first.subject).toContain('CN=memo root');
+    expect(decodeX509(block)).toBe(first);
+    expect(() => decodeX509('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----')).toThrow();
   });
 });

@@ -1,4 +1,5 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { decodeX509 } from '../../envoy/certificate.js';
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -22,7 +23,7 @@ export function createChainTrust(rootPems: string[]): (chainPem: string) => bool
   const signatures = new Map<string, boolean>();
   const decode = (block: string): Decoded | null => {
     try {
-      const cert = new X509Certificate(block);
+      const cert = decodeX509(block);
       return { cert, subject: cert.subject, issuer: cert.issuer, ca: cert.ca, key: cert.publicKey };
     } catch {
       return null;

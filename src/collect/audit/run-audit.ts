@@ -5,7 +5,7 @@ import type { AuditOptions, AuditReport, PodFacts } from '../../analyze/audit/ty
 import type { Finding } from '../../analyze/types.js';
 import { mapLimit } from '../concurrency.js';
 import type { CertificateInfo } from '../../envoy/types.js';
-import { BoundedMap } from './bounded-map.js';
+import { BoundedMap } from '../../util/bounded-map.js';
 import { readInventory } from './inventory.js';
 import { readProxy, type AuditTransport } from './proxy-reader.js';
 
