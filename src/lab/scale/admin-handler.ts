@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { configDump, configDumpResource, envoyVersionOf, type DumpInputs } from './dump-builder.js';
 
 /**
- * The Envoy admin endpoints one fleet proxy answers: /config_dump (?mask=), /certs,
+ * The Envoy admin endpoints one fleet proxy answers: /config_dump (?mask=, ?include_eds), /certs,
  * /stats (?filter=, ?format=json), /server_info, /ready. Content is built per request.
  */
 export function adminHandler(inputs: () => DumpInputs): (req: IncomingMessage, res: ServerResponse) => void {
@@ -16,7 +16,7 @@ export function adminHandler(inputs: () => DumpInputs): (req: IncomingMessage, r
           const resource = url.searchParams.get('resource');
           if (!resource) {
             const mask = url.searchParams.get('mask');
-            const dump = configDump(d, mask);
+            const dump = configDump(d, mask, url.searchParams.has('include_eds'));
             if (!dump) return send(res, 400, 'text/plain', `FieldMask paths: "${mask}" could not be successfully applied to any configs.\n`);
             return send(res, 200, 'application/json', JSON.stringify(dump, null, 2));
           }

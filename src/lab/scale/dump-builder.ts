@@ -44,6 +44,7 @@ export interface DumpInputs {
 const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
   BootstrapConfigDump: (d) => ({ bootstrap: bootstrap(d.spec), last_updated: UPDATED }),
   ClustersConfigDump: (d) => clustersSection(d),
+  EndpointsConfigDump: (d) => endpointsSection(d),
   ListenersConfigDump: (d) => listenersSection(d),
   ScopedRoutesConfigDump: () => ({}),
   RoutesConfigDump: (d) => routesSection(d),
@@ -53,12 +54,14 @@ const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
 /**
  * The dump as Envoy's admin returns it: with `mask` (a FieldMask: comma-separated paths), only
  * the sections whose type has every masked field are kept, trimmed to the mask (the others are
- * not built at all); null when the mask fits no section (Envoy answers 400).
+ * not built at all); null when the mask fits no section (Envoy answers 400). EDS
+ * (EndpointsConfigDump) only with `include_eds`, as `istioctl proxy-config all` asks for it.
  */
-export function configDump(d: DumpInputs, mask: string | null): Json | null {
+export function configDump(d: DumpInputs, mask: string | null, includeEds = false): Json | null {
   const paths = mask ? mask.split(',').map((p) => p.trim()).filter(Boolean) : null;
   const configs: Json[] = [];
   for (const type of Object.keys(BUILDERS)) {
+    if (type === 'EndpointsConfigDump' && !includeEds) continue;
     const fields = DUMP_FIELDS[type];
     const typed = { '@type': `${ADMIN}${type}` };
     if (paths && !paths.every((p) => fields.includes(p.split('.')[0]))) continue;
@@ -185,6 +188,36 @@ function visible(d: DumpInputs): CatalogService[] {
   const out: CatalogService[] = [];
   for (let i = 0; i < n; i++) out.push(d.catalog[(start + i) % d.catalog.length]);
   return out;
+}
+
+/**
+ * One ClusterLoadAssignment per outbound cluster, as istio-proxy's EDS dump holds them: 1 to 3
+ * endpoints of the service's pods, with the workload metadata and the tlsMode-istio socket match
+ * that injected pods carry.
+ */
+function endpointsSection(d: DumpInputs): Json {
+  const position = new Map(d.catalog.map((s, i) => [s, i]));
+  const dynamic = visible(d).map((s) => {
+    const i = position.get(s) ?? 0;
+    const lb_endpoints = Array.from({ length: 1 + (i % 3) }, (_, k) => ({
+      endpoint: { address: { socket_address: { address: `10.244.${(i >> 6) & 255}.${((i & 63) << 2) + k + 1}`, port_value: s.port } }, health_check_config: {} },
+      health_status: 'HEALTHY',
+      metadata: { filter_metadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' }, istio: { workload: `${s.name}-v1;${s.namespace};${s.name};v1;Kubernetes` } } },
+      load_balancing_weight: 1,
+    }));
+    return {
+      endpoint_config: {
+        '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+        cluster_name: `outbound|${s.port}||${s.host}`,
+        endpoints: [{ locality: {}, lb_endpoints, load_balancing_weight: lb_endpoints.length }],
+        policy: { overprovisioning_factor: 140 },
+      },
+    };
+  });
+  return {
+    static_endpoint_configs: [{ endpoint_config: { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', cluster_name: 'prometheus_stats', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 15000 } } }, health_status: 'HEALTHY' }] }] } }],
+    dynamic_endpoint_configs: dynamic,
+  };
 }
 
 function clustersSection(d: DumpInputs): Json {
