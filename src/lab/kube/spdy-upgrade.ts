@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { LabPod } from '../types.js';
-import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, type DialPodPort } from './spdy-port-forward.js';
+import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, SPDY_TUNNEL_PORT_FORWARD_PROTOCOL, type DialPodPort } from './spdy-port-forward.js';
 
 /**
  * The two ways kubectl port-forward reaches kubelet's SPDY server through the API server:
@@ -10,6 +11,13 @@ import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, type DialPodPort } fr
  * tunnelled in WebSocket binary messages under the subprotocol "SPDY/3.1+portforward.k8s.io"
  * (kubectl >= 1.31). Both end in serveSpdyPortForward.
  */
+
+/** A TCP connection to a lab pod's port, or null when nothing listens there. */
+export function dialPodPort(pod: LabPod, port: number): Duplex | null {
+  const target = pod.ports[port];
+  if (target === undefined) return null;
+  return connect({ host: '127.0.0.1', port: target });
+}
 
 /** The Upgrade header asks for SPDY/3.1. */
 export function isSpdyUpgrade(req: IncomingMessage): boolean {
@@ -40,6 +48,29 @@ export function acceptSpdyUpgrade(req: IncomingMessage, socket: Duplex, head: Bu
   socket.on('error', () => session.close());
   if (head.length > 0) session.receive(head);
   return null;
+}
+
+/**
+ * The ws library rejects subprotocols that are not RFC 7230 tokens, and "SPDY/3.1+..." has a
+ * '/': the request offers it under this token instead (aliasSpdyTunnel), and the 101 answer names
+ * it as the client asked (restoreSpdyTunnel, on the server's 'headers' event).
+ */
+export const SPDY_TUNNEL_ALIAS = 'spdy-3.1.portforward.k8s.io';
+
+/** Rewrite an offered "SPDY/3.1+portforward.k8s.io" to SPDY_TUNNEL_ALIAS (before the ws handshake). */
+export function aliasSpdyTunnel(req: IncomingMessage): void {
+  const raw = req.headers['sec-websocket-protocol'];
+  if (typeof raw !== 'string') return;
+  const offered = raw.split(',').map((p) => p.trim());
+  if (offered.includes(SPDY_TUNNEL_PORT_FORWARD_PROTOCOL)) {
+    req.headers['sec-websocket-protocol'] = offered.map((p) => (p === SPDY_TUNNEL_PORT_FORWARD_PROTOCOL ? SPDY_TUNNEL_ALIAS : p)).join(', ');
+  }
+}
+
+/** Name the tunnel protocol as the client offered it in the 101 answer's headers. */
+export function restoreSpdyTunnel(headers: string[]): void {
+  const i = headers.indexOf(`Sec-WebSocket-Protocol: ${SPDY_TUNNEL_ALIAS}`);
+  if (i >= 0) headers[i] = `Sec-WebSocket-Protocol: ${SPDY_TUNNEL_PORT_FORWARD_PROTOCOL}`;
 }
 
 /** SPDY tunnelled in a WebSocket: every binary message carries bytes of the SPDY stream. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -89,9 +89,50 @@ describe.skipIf(!KUBECTL)(`kubectl (an independent client) against the API doubl
     expect(JSON.parse(exec.stdout)).toMatchObject({ state: 'LIVE' });
   });
 
-  it('kubectl port-forward (SPDY/3.1) gets a clear refusal', async () => {
-    const r = await kubectl(cfg, ['port-forward', '-n', 'mesh-verify', 'pod/bff-5d8c7f6b9d-abcde', '0:15000']);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('SPDY/3.1');
+  /** `kubectl port-forward` in the background: the local port it prints, and a way to stop it. */
+  async function portForward(args: string[], env: Record<string, string> = {}) {
+    const child = spawn(KUBECTL!, ['--kubeconfig', cfg, 'port-forward', ...args], { env: { ...process.env, KUBECONFIG: '', ...env } });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`kubectl port-forward exited (${code}): ${stderr}`)));
+    });
+    const stop = async () => { child.kill('SIGTERM'); if (child.exitCode === null) await new Promise((r) => child.once('exit', r)); };
+    return { port, stop, stderr: () => stderr };
+  }
+
+  for (const [mode, env] of [['SPDY tunnelled in a WebSocket (kubectl >= 1.31)', {}], ['the SPDY/3.1 upgrade (KUBECTL_PORT_FORWARD_WEBSOCKETS=false)', { KUBECTL_PORT_FORWARD_WEBSOCKETS: 'false' }]] as const) {
+    it(`kubectl port-forward over ${mode} reaches the admin port, one stream pair per connection`, async () => {
+      const before = api.requests.filter((r) => r.subresource === 'portforward' && r.code === 101).length;
+      const pf = await portForward(['-n', 'mesh-verify', 'pod/bff-5d8c7f6b9d-abcde', ':15000'], env);
+      try {
+        for (let i = 0; i < 2; i++) {
+          const res = await fetch(`http://127.0.0.1:${pf.port}/server_info`, { headers: { connection: 'close' } });
+          expect(res.status).toBe(200);
+          expect(await res.json()).toMatchObject({ state: 'LIVE' });
+        }
+      } finally {
+        await pf.stop();
+      }
+      expect(api.requests.filter((r) => r.subresource === 'portforward' && r.code === 101).length - before).toBe(1);
+      expect(pf.stderr()).not.toMatch(/error|fallback/i);
+    });
+  }
+
+  it('kubectl port-forward to a port nothing listens on reports the refused connection from the error stream', async () => {
+    const pf = await portForward(['-n', 'mesh-verify', 'pod/bff-5d8c7f6b9d-abcde', ':15001']);
+    try {
+      await expect(fetch(`http://127.0.0.1:${pf.port}/ready`)).rejects.toThrow();
+      for (let i = 0; i < 100 && !/connection refused/.test(pf.stderr()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(pf.stderr()).toMatch(/error forwarding port 15001 to pod bff-5d8c7f6b9d-abcde.*connection refused/);
+    } finally {
+      await pf.stop();
+    }
   });
 });
