@@ -1,3 +1,5 @@
+import type { Duplex } from 'node:stream';
+
 /**
  * Contracts between the lab's parts. The lab is a SIMULATION of a cluster: real sockets, real
  * TLS, real certificates, admin endpoints and a Kubernetes API in the real formats. Every report
@@ -74,6 +76,12 @@ export interface LabPod {
   containers: string[];
   /** Container port -> 127.0.0.1 port that a port-forward to it reaches (15000 -> admin server). */
   ports: Record<number, number>;
+  /**
+   * Optional: a connection to one of `ports` made inside the process, which behaves as a TCP
+   * connection to 127.0.0.1:ports[port] would (same bytes; refused the same way), or null to
+   * connect over TCP. Port-forward uses it; everything else (exec, direct clients) `ports`.
+   */
+  connect?(port: number): Duplex | null;
   /** Log lines per container ('istio-proxy' = access log, app container = app log). */
   logs(container: string): string[];
 }

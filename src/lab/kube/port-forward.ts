@@ -1,4 +1,5 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { LabPod } from '../types.js';
 import { readChannel, sendChannel } from './channel-protocol.js';
@@ -15,10 +16,10 @@ function portBytes(port: number): Buffer {
 /**
  * Serve one port-forward WebSocket: per requested port i, channel 2i carries data and 2i+1
  * errors; the first frame on each carries the port (uint16 little-endian). Data reaches
- * LabPod.ports[port] on 127.0.0.1.
+ * LabPod.ports[port] on 127.0.0.1, in process when the pod offers that (LabPod.connect).
  */
 export function servePortForward(ws: WebSocket, protocol: string, pod: LabPod, ports: number[]): void {
-  const sockets: (Socket | null)[] = [];
+  const sockets: (Duplex | null)[] = [];
   let open = ports.length;
   const closeOne = () => {
     open -= 1;
@@ -34,7 +35,7 @@ export function servePortForward(ws: WebSocket, protocol: string, pod: LabPod, p
       closeOne();
       return;
     }
-    const sock = connect({ host: '127.0.0.1', port: target });
+    const sock = pod.connect?.(port) ?? connect({ host: '127.0.0.1', port: target });
     sockets.push(sock);
     sock.on('data', (chunk: Buffer) => sendChannel(ws, protocol, 2 * i, chunk));
     sock.on('error', (err) => sendChannel(ws, protocol, 2 * i + 1, `error forwarding port ${port} to pod ${pod.name}: ${err.message}`));

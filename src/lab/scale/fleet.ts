@@ -1,7 +1,9 @@
 import http from 'node:http';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { LabPod } from '../types.js';
 import { decodeCertificates } from '../../envoy/certificate.js';
+import { connectInProcess, refusedConnection } from '../kube/in-process-socket.js';
 import { adminHandler } from './admin-handler.js';
 import { buildCatalog, type DumpInputs } from './dump-builder.js';
 import { createFleetPki } from './fleet-pki.js';
@@ -14,7 +16,10 @@ const ADMIN_PORT = 15000;
 /**
  * Start the scale fleet: one admin HTTP server per proxy on 127.0.0.1 (an unreachable proxy has
  * a port nothing listens on; a restarting one resets every connection), the API objects and the
- * ground truth.
+ * ground truth. Port-forward reaches the same admin servers in process (LabPod.connect), without
+ * a loopback TCP connection; an unreachable proxy refuses that connection with net's error. A
+ * restarting proxy stays on TCP: what a client sees of its reset depends on TCP's timing (a
+ * request written after the FIN fails with EPIPE), which an in-memory stream would not reproduce.
  */
 export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> {
   const started = Date.now();
@@ -35,38 +40,41 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
     return (server.address() as net.AddressInfo).port;
   };
 
-  const startProxy = async (p: ProxySpec): Promise<number> => {
+  /** The admin port on 127.0.0.1, and a connection to it in process. */
+  const startProxy = async (p: ProxySpec): Promise<{ port: number; connect: () => Duplex | null }> => {
     if (p.variant === 'unreachable') {
       // Reserve a port, then free it: connections are refused, as for a pod whose Envoy is gone.
       const s = net.createServer();
       const port = await listen(s);
       await new Promise<void>((r) => s.close(() => r()));
-      return port;
+      return { port, connect: () => refusedConnection(port) };
     }
     if (p.variant === 'restarting') {
       const sockets = new Set<net.Socket>();
       const s = net.createServer((sock) => { sock.destroy(); });
       const port = await listen(s);
       closers.push(() => new Promise((r) => { sockets.forEach((x) => x.destroy()); s.close(() => r()); }));
-      return port;
+      return { port, connect: () => null };
     }
     const certs = pki.certsFor(p);
     const inputs: DumpInputs = { spec: p, catalog, chainPem: certs.chainPem, rootPem: certs.rootPem, credentials: pki.gatewayCredentials, credentialHosts };
     const server = http.createServer({ keepAliveTimeout: 5000 }, adminHandler(() => inputs));
     const port = await listen(server);
     closers.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
-    return port;
+    return { port, connect: () => connectInProcess(server, port) };
   };
 
-  const ports = await Promise.all(plan.proxies.map(startProxy));
+  const admins = await Promise.all(plan.proxies.map(startProxy));
   plan.proxies.forEach((p, i) => {
     const labels: Record<string, string> = { app: p.app };
     if (p.revision !== 'default') labels['istio.io/rev'] = p.revision;
     if (p.gateway) labels.istio = 'ingressgateway';
-    const portMap: Record<number, number> = { [ADMIN_PORT]: ports[i] };
+    const portMap: Record<number, number> = { [ADMIN_PORT]: admins[i].port };
+    const connect = admins[i].connect;
     pods.push({
       namespace: p.namespace, name: p.name, app: p.app, serviceAccount: p.serviceAccount, ip: p.ip, labels,
       containers: p.gateway ? ['istio-proxy'] : [p.app, 'istio-proxy'], ports: portMap, logs: () => [],
+      connect: (port) => (port === ADMIN_PORT ? connect() : null),
     });
   });
   for (const b of plan.barePods) {
