@@ -11,7 +11,9 @@
  * samples its RSS, then runs the baseline on a sample, one proxy at a time as each
  * `istioctl proxy-config all <pod>` of a loop does (load the kubeconfig, GET the pod, one
  * port-forward, the FULL config dump, parsed; no process start-up counted), extrapolated to
- * the whole fleet. It checks the findings against the fleet's planted problems.
+ * the whole fleet; then the loops an operator runs, one Go CLI process per proxy (`kubectl
+ * port-forward` + GET config_dump?include_eds, and `kubectl exec pilot-agent request`). It checks
+ * the findings against the fleet's planted problems.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -62,6 +64,42 @@ function directTransport(port: number) {
     }),
     close: async () => { agent.destroy(); },
   };
+}
+
+/**
+ * One iteration of an operator's loop: `kubectl port-forward pod/<name> :15000` until it prints
+ * its local port, one GET through it, then stop kubectl. The body, or null on any failure.
+ */
+async function kubectlPortForwardGet(kubeconfig: string, namespace: string, name: string, path: string, timeoutMs: number): Promise<string | null> {
+  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, '-n', namespace, 'port-forward', `pod/${name}`, ':15000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      child.stdout!.on('data', (c: Buffer) => {
+        out += c.toString();
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+        if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      });
+      child.once('exit', () => { clearTimeout(timer); reject(new Error('kubectl exited')); });
+    });
+    return await new Promise<string | null>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString('utf8') : null));
+        res.on('error', () => resolve(null));
+      });
+      req.setTimeout(timeoutMs, () => req.destroy());
+      req.on('error', () => resolve(null));
+    });
+  } catch {
+    return null;
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  }
 }
 
 /** CPU time (user + system, ms) of a process so far, from /proc (Linux), or null. */
@@ -171,31 +209,43 @@ async function bench(args: Args): Promise<void> {
     console.log(line('config_dump without EDS', plain));
     console.log(`speed-up vs the in-process istioctl-like baseline: ${(rate / withEds.rate).toFixed(1)}x (target >= 10x); rate target >= 100/s: ${rate >= 100 ? 'met' : 'NOT met'}; memory target < 300 MB: ${peak < 300 ? 'met' : 'NOT met'}`);
 
-    // Baseline 2, what an operator's loop really runs: one CLI process per proxy (kubectl, a Go
-    // binary like istioctl: load kubeconfig, reach the API, exec `pilot-agent request GET
-    // config_dump` in istio-proxy, print the full dump), then parse it. Skipped without kubectl.
+    // Baselines 2 and 3, what an operator's loop really runs: one Go CLI process per proxy, as a
+    // shell loop over `istioctl proxy-config all` starts one istioctl per pod (istioctl itself
+    // cannot be installed here; kubectl is the same kind of client-go binary). 2: `kubectl
+    // port-forward` to 15000 and GET config_dump?include_eds through it (istioctl's requests);
+    // 3: `kubectl exec ... pilot-agent request GET config_dump`. Each dump is parsed.
     const kubectlSample = picked.slice(0, Math.min(picked.length, Number(args['kubectl-sample'] ?? 20)));
     const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+    const cliLoops: { what: string; rate: number }[] = [];
     if (kubectlSample.length === 0) {
-      console.log('baseline (kubectl exec loop): skipped (--kubectl-sample 0)');
+      console.log('baselines (kubectl loops): skipped (--kubectl-sample 0)');
     } else if (kubectl.error || kubectl.status !== 0) {
-      console.log('baseline (kubectl exec loop): skipped: kubectl is not installed');
+      console.log('baselines (kubectl loops): skipped: kubectl is not installed');
     } else {
-      let kOk = 0;
-      const k0 = performance.now();
-      for (const key of kubectlSample) {
-        const [namespace, name] = key.split('/');
+      const loop = async (what: string, once: (namespace: string, name: string) => Promise<string | null>) => {
+        let kOk = 0;
+        const k0 = performance.now();
+        for (const key of kubectlSample) {
+          const [namespace, name] = key.split('/');
+          const body = await once(namespace, name);
+          if (body !== null) {
+            try { inspectConfigDump(JSON.parse(body)); kOk += 1; } catch { /* counted as read failure */ }
+          }
+        }
+        const kPer = (performance.now() - k0) / Math.max(1, kubectlSample.length);
+        cliLoops.push({ what, rate: 1000 / kPer });
+        console.log(`baseline (sequential ${what} per proxy): sample of ${kubectlSample.length} (${kOk} read), `
+          + `${kPer.toFixed(0)} ms per proxy = ${(1000 / kPer).toFixed(1)} proxies/s; speed-up: ${(rate / (1000 / kPer)).toFixed(1)}x`);
+      };
+      await loop('`kubectl port-forward` + GET config_dump?include_eds', (namespace, name) => kubectlPortForwardGet(ready.kubeconfig, namespace, name, '/config_dump?include_eds', timeoutMs));
+      await loop('`kubectl exec ... pilot-agent request GET config_dump`', async (namespace, name) => {
         const r = spawnSync('kubectl', ['--kubeconfig', ready.kubeconfig, '-n', namespace, 'exec', name, '-c', 'istio-proxy', '--',
           'pilot-agent', 'request', 'GET', 'config_dump'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: timeoutMs });
-        if (r.status === 0) {
-          try { inspectConfigDump(JSON.parse(r.stdout)); kOk += 1; } catch { /* counted as read failure */ }
-        }
-      }
-      const kPer = (performance.now() - k0) / Math.max(1, kubectlSample.length);
-      const kRate = 1000 / kPer;
-      console.log(`baseline (sequential \`kubectl exec ... pilot-agent request GET config_dump\` per proxy): sample of ${kubectlSample.length} (${kOk} read), `
-        + `${kPer.toFixed(0)} ms per proxy = ${kRate.toFixed(1)} proxies/s; speed-up: ${(rate / kRate).toFixed(1)}x (target >= 10x)`);
+        return r.status === 0 ? r.stdout : null;
+      });
     }
+    console.log('summary: audit ' + rate.toFixed(0) + ' proxies/s; speed-up (target >= 10x) vs '
+      + [`the in-process loop ${(rate / withEds.rate).toFixed(1)}x`, ...cliLoops.map((l) => `the ${l.what} loop ${(rate / l.rate).toFixed(1)}x`)].join(', '));
     if (missing.length > 0 || extra.length > 0) process.exitCode = 1;
   } finally {
     child.stdin!.end();
