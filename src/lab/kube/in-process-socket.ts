@@ -131,9 +131,14 @@ export function connectInProcess(server: Server, port: number): Duplex {
  */
 export function refusedConnection(port: number): Duplex {
   const client = new InProcessSocket(false);
+  // No stack frames (as net's error has none of the caller's): destroy() reads err.stack, which
+  // costs a source-map lookup per frame when source maps are on.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   const err = Object.assign(new Error(`connect ECONNREFUSED 127.0.0.1:${port}`), {
     errno: -111, code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1', port,
   });
+  Error.stackTraceLimit = limit;
   process.nextTick(() => client.destroy(err));
   return client;
 }

@@ -224,7 +224,13 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       if (sub === 'portforward') {
         const ports = url.searchParams.getAll('ports').flatMap((p) => p.split(',')).map((p) => Number(p.trim()));
         if (ports.length === 0 || ports.some((p) => !Number.isInteger(p) || p <= 0 || p > 65535)) return reject(Status.badRequest('query parameter "ports" is required: one or more ports in 1-65535').status);
-        wss.handleUpgrade(req, socket, head, (ws) => servePortForward(ws, protocol, lp, ports));
+        // The 101 answer and each channel's first frame (its port) leave in one TLS write.
+        socket.cork();
+        try {
+          wss.handleUpgrade(req, socket, head, (ws) => servePortForward(ws, protocol, lp, ports));
+        } finally {
+          socket.uncork();
+        }
         rec.code = 101;
         return;
       }
