@@ -15,9 +15,18 @@ export function isBase64Protocol(protocol: string): boolean {
 
 export function sendChannel(ws: WebSocket, protocol: string, channel: number, data: Buffer | string): void {
   if (ws.readyState !== ws.OPEN) return;
-  const body = typeof data === 'string' ? Buffer.from(data) : data;
-  if (isBase64Protocol(protocol)) ws.send(String.fromCharCode(48 + channel) + body.toString('base64'));
-  else ws.send(Buffer.concat([Buffer.from([channel]), body]));
+  if (isBase64Protocol(protocol)) {
+    const body = typeof data === 'string' ? Buffer.from(data) : data;
+    ws.send(String.fromCharCode(48 + channel) + body.toString('base64'));
+    return;
+  }
+  // One buffer: the channel byte, then the payload (no intermediate copies).
+  const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  const frame = Buffer.allocUnsafe(1 + length);
+  frame[0] = channel;
+  if (typeof data === 'string') frame.write(data, 1);
+  else data.copy(frame, 1);
+  ws.send(frame);
 }
 
 /** Decode one incoming message into its channel and payload. */

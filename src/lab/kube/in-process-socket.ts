@@ -24,6 +24,9 @@ export class InProcessSocket extends Duplex {
   /** The writer's callback while this end's reader is full (backpressure, as a socket buffer). */
   private blockedWrite: (() => void) | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  private idleMs = 0;
+  /** When this end last read or wrote (performance.now()), while an idle timer is set. */
+  private lastActive = 0;
 
   constructor(allowHalfOpen: boolean) {
     super({ allowHalfOpen });
@@ -72,19 +75,37 @@ export class InProcessSocket extends Duplex {
     cb(err);
   }
 
-  /** As net.Socket#setTimeout: emit 'timeout' after `ms` without reads or writes (0 = never). */
+  /**
+   * As net.Socket#setTimeout: emit 'timeout' after `ms` without reads or writes (0 = never).
+   * Activity only notes the time; the timer, when it fires early, waits for the rest.
+   */
   setTimeout(ms: number, callback?: () => void): this {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    this.idleMs = ms;
     if (callback) {
       if (ms === 0) this.off('timeout', callback);
       else this.once('timeout', callback);
     }
     if (ms > 0 && !this.destroyed) {
-      this.idleTimer = setTimeout(() => this.emit('timeout'), ms);
+      this.lastActive = performance.now();
+      this.idleTimer = setTimeout(() => this.onIdleTimer(), ms);
       this.idleTimer.unref();
     }
     return this;
+  }
+
+  private onIdleTimer(): void {
+    const timer = this.idleTimer;
+    if (!timer) return;
+    const rest = this.lastActive + this.idleMs - performance.now();
+    if (rest > 1) {
+      this.idleTimer = setTimeout(() => this.onIdleTimer(), rest);
+      this.idleTimer.unref();
+      return;
+    }
+    this.idleTimer = null;
+    this.emit('timeout');
   }
 
   setNoDelay(_noDelay?: boolean): this {
@@ -103,7 +124,7 @@ export class InProcessSocket extends Duplex {
   }
 
   private touch(): void {
-    this.idleTimer?.refresh();
+    if (this.idleTimer) this.lastActive = performance.now();
   }
 }
 
