@@ -12,11 +12,11 @@ import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, SPDY_TUNNEL_PORT_FORW
  * (kubectl >= 1.31). Both end in serveSpdyPortForward.
  */
 
-/** A TCP connection to a lab pod's port, or null when nothing listens there. */
+/** A connection to a lab pod's port (in process when the pod offers it, else TCP), or null when nothing listens there. */
 export function dialPodPort(pod: LabPod, port: number): Duplex | null {
   const target = pod.ports[port];
   if (target === undefined) return null;
-  return connect({ host: '127.0.0.1', port: target });
+  return pod.connect?.(port) ?? connect({ host: '127.0.0.1', port: target });
 }
 
 /** The Upgrade header asks for SPDY/3.1. */
