@@ -102,12 +102,21 @@ export class ObjectStore {
 
   /** Objects of a kind, in one namespace or all (undefined), sorted by namespace then name. */
   list(ref: KindRef, namespace?: string): KubeObject[] {
+    return this.listShared(ref, namespace).map((o) => structuredClone(o) as KubeObject);
+  }
+
+  /**
+   * As list(), without copying: the stored objects themselves, to read at once (e.g. serialize
+   * an answer) and never to change or keep (a LIST of a thousand pods copies as long as it takes
+   * to serialize).
+   */
+  listShared(ref: KindRef, namespace?: string): readonly Readonly<KubeObject>[] {
     const r = resolve(ref);
     const out: KubeObject[] = [];
     for (const { resource, object } of this.objects.values()) {
       if (resource !== r) continue;
       if (namespace !== undefined && r.namespaced && object.metadata.namespace !== namespace) continue;
-      out.push(structuredClone(object));
+      out.push(object);
     }
     return out.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
   }

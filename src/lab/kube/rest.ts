@@ -95,7 +95,8 @@ export async function handleResource(ctx: RestContext, r: ResourceType, info: Re
     case 'list': {
       if (sub) throw Status.pathNotFound();
       const match = matcher(url);
-      let items = store.list(r, ns).filter(match).map((o) => withVersion(o, r, version));
+      // Serialized before anything can write: the stored objects need no copy.
+      let items = store.listShared(r, ns).filter(match).map((o) => withVersion(o, r, version));
       const limit = Number(q.get('limit') ?? 0);
       const start = q.get('continue') ? Number(Buffer.from(q.get('continue')!, 'base64url').toString()) || 0 : 0;
       let cont: string | undefined;
