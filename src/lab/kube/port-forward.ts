@@ -7,6 +7,23 @@ import { readChannel, sendChannel } from './channel-protocol.js';
 /** Subprotocols the port-forward endpoint accepts over WebSocket (kubelet: v4 binary/base64). */
 export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'v4.base64.channel.k8s.io', 'portforward.k8s.io'];
 
+/** A connection to a lab pod's port (in process when the pod offers it, else TCP), or null when nothing listens there. */
+export function dialPodPort(pod: LabPod, port: number): Duplex | null {
+  const target = pod.ports[port];
+  if (target === undefined) return null;
+  return pod.connect?.(port) ?? connect({ host: '127.0.0.1', port: target });
+}
+
+/** kubelet's words when nothing listens on the port in the pod. */
+export function refusedPortMessage(pod: LabPod, port: number): string {
+  return `error forwarding port ${port} to pod ${pod.name}, uid : failed to execute portforward in network namespace: failed to connect to localhost:${port} inside namespace: connection refused`;
+}
+
+/** kubelet's words when the connection to the pod's port fails later. */
+export function forwardErrorMessage(pod: LabPod, port: number, err: Error): string {
+  return `error forwarding port ${port} to pod ${pod.name}: ${err.message}`;
+}
+
 function portBytes(port: number): Buffer {
   const b = Buffer.alloc(2);
   b.writeUInt16LE(port, 0);
@@ -28,17 +45,16 @@ export function servePortForward(ws: WebSocket, protocol: string, pod: LabPod, p
   ports.forEach((port, i) => {
     sendChannel(ws, protocol, 2 * i, portBytes(port));
     sendChannel(ws, protocol, 2 * i + 1, portBytes(port));
-    const target = pod.ports[port];
-    if (target === undefined) {
-      sendChannel(ws, protocol, 2 * i + 1, `error forwarding port ${port} to pod ${pod.name}, uid : failed to execute portforward in network namespace: failed to connect to localhost:${port} inside namespace: connection refused`);
+    const sock = dialPodPort(pod, port);
+    if (!sock) {
+      sendChannel(ws, protocol, 2 * i + 1, refusedPortMessage(pod, port));
       sockets.push(null);
       closeOne();
       return;
     }
-    const sock = pod.connect?.(port) ?? connect({ host: '127.0.0.1', port: target });
     sockets.push(sock);
     sock.on('data', (chunk: Buffer) => sendChannel(ws, protocol, 2 * i, chunk));
-    sock.on('error', (err) => sendChannel(ws, protocol, 2 * i + 1, `error forwarding port ${port} to pod ${pod.name}: ${err.message}`));
+    sock.on('error', (err) => sendChannel(ws, protocol, 2 * i + 1, forwardErrorMessage(pod, port, err)));
     sock.on('close', closeOne);
   });
   ws.on('message', (data, isBinary) => {

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LabPod } from '../types.js';
+import { forwardErrorMessage, refusedPortMessage } from './port-forward.js';
 import {
   dataFrame, FLAG_FIN, GOAWAY, goawayFrame, PING, pingFrame, RST_PROTOCOL_ERROR, RST_STREAM, rstStreamFrame,
   SpdyFrameReader, SpdyHeaderCodec, SYN_STREAM, type SpdyFrame,
@@ -61,13 +62,13 @@ export function serveSpdyPortForward(pipe: SpdyPipe, pod: LabPod, dial: DialPodP
     }
     const socket = dial(port);
     if (!socket) {
-      fail(pair, key, `error forwarding port ${port} to pod ${pod.name}, uid : failed to execute portforward in network namespace: failed to connect to localhost:${port} inside namespace: connection refused`);
+      fail(pair, key, refusedPortMessage(pod, port));
       return;
     }
     pair.socket = socket;
     socket.on('data', (chunk: Buffer) => send(dataFrame(pair.data!, chunk)));
     socket.on('error', (err: Error) => {
-      if (pair.error !== undefined && pairs.has(key)) send(dataFrame(pair.error, Buffer.from(`error forwarding port ${port} to pod ${pod.name}: ${err.message}`)));
+      if (pair.error !== undefined && pairs.has(key)) send(dataFrame(pair.error, Buffer.from(forwardErrorMessage(pod, port, err))));
     });
     socket.on('close', () => {
       if (!pairs.has(key)) return;

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { LabPod } from '../types.js';
@@ -11,13 +10,6 @@ import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, SPDY_TUNNEL_PORT_FORW
  * tunnelled in WebSocket binary messages under the subprotocol "SPDY/3.1+portforward.k8s.io"
  * (kubectl >= 1.31). Both end in serveSpdyPortForward.
  */
-
-/** A connection to a lab pod's port (in process when the pod offers it, else TCP), or null when nothing listens there. */
-export function dialPodPort(pod: LabPod, port: number): Duplex | null {
-  const target = pod.ports[port];
-  if (target === undefined) return null;
-  return pod.connect?.(port) ?? connect({ host: '127.0.0.1', port: target });
-}
 
 /** The Upgrade header asks for SPDY/3.1. */
 export function isSpdyUpgrade(req: IncomingMessage): boolean {
