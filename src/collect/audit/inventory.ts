@@ -21,67 +21,92 @@ export interface Inventory {
   proxies: PodFacts[];
 }
 
-type ListJson = { items?: unknown[] };
+type ListJson = { items?: unknown[]; metadata?: { continue?: string } };
+
+/** Items per LIST page, as kubectl's --chunk-size: a large cluster's pods never sit in memory as one response. */
+export const LIST_PAGE_SIZE = 500;
 
 /**
  * Read what the audit needs from the API server, with GET (list/get) only: namespaces, pods,
  * services, PeerAuthentications, DestinationRules, istiod Deployments and the root ConfigMap.
- * Istio CRDs that are not installed read as empty lists.
+ * Istio CRDs that are not installed read as empty lists. Lists are read in pages (limit and
+ * continue) and each page is reduced to facts before the next is read.
  */
 export async function readInventory(clients: KubeClients, opts: InventoryOptions): Promise<Inventory> {
   const get = (path: string) => getJson(clients, path, opts.timeoutMs);
-  const list = async (path: string, optional = false): Promise<unknown[]> => {
-    const body = await get(path);
-    if (body === null) {
-      if (optional) return [];
-      throw new EnvironmentError(`GET ${path} answered 404`, 'check that the context points at a Kubernetes API server');
-    }
-    return (body as ListJson).items ?? [];
+  const list = async <T>(path: string, toFacts: (item: never) => T | null, optional = false): Promise<T[]> => {
+    const out: T[] = [];
+    let token: string | undefined;
+    let limit: number | null = LIST_PAGE_SIZE;
+    do {
+      const query = [limit ? `limit=${limit}` : '', token ? `continue=${encodeURIComponent(token)}` : ''].filter(Boolean).join('&');
+      const page = query ? `${path}${path.includes('?') ? '&' : '?'}${query}` : path;
+      let body: unknown;
+      try {
+        body = await get(page);
+      } catch (err) {
+        // 410 Gone: the continue token expired mid-list; read the whole list at once, as client-go's pager does.
+        if (token && err instanceof EnvironmentError && /HTTP 410/.test(err.message)) {
+          out.length = 0;
+          token = undefined;
+          limit = null;
+          continue;
+        }
+        throw err;
+      }
+      if (body === null) {
+        if (optional) return [];
+        throw new EnvironmentError(`GET ${path} answered 404`, 'check that the context points at a Kubernetes API server');
+      }
+      for (const item of (body as ListJson).items ?? []) {
+        const facts = toFacts(item as never);
+        if (facts !== null) out.push(facts);
+      }
+      token = limit ? (body as ListJson).metadata?.continue || undefined : undefined;
+    } while (token);
+    return out;
   };
   /** One list across the audited namespaces (all at once when -A). */
-  const scoped = async (prefix: string, plural: string, optional = false, extraNamespaces: string[] = []): Promise<unknown[]> => {
-    if (opts.namespaces === null) return list(`${prefix}/${plural}`, optional);
+  const scoped = async <T>(prefix: string, plural: string, toFacts: (item: never) => T | null, optional = false, extraNamespaces: string[] = []): Promise<T[]> => {
+    if (opts.namespaces === null) return list(`${prefix}/${plural}`, toFacts, optional);
     const nss = [...new Set([...opts.namespaces, ...extraNamespaces])];
-    return (await Promise.all(nss.map((ns) => list(`${prefix}/namespaces/${encodeURIComponent(ns)}/${plural}`, optional)))).flat();
+    return (await Promise.all(nss.map((ns) => list(`${prefix}/namespaces/${encodeURIComponent(ns)}/${plural}`, toFacts, optional)))).flat();
   };
   /** Istio kinds: v1 first, v1beta1 when the cluster's CRDs predate v1. */
-  const istio = async (group: string, plural: string, extra: string[] = []): Promise<unknown[]> => {
+  const istio = async <T>(group: string, plural: string, toFacts: (item: never) => T | null, extra: string[] = []): Promise<T[]> => {
     try {
-      return await scoped(`/apis/${group}/v1`, plural, false, extra);
+      return await scoped(`/apis/${group}/v1`, plural, toFacts, false, extra);
     } catch (err) {
       if (!(err instanceof EnvironmentError) || !err.message.includes('404')) throw err;
-      return scoped(`/apis/${group}/v1beta1`, plural, true, extra);
+      return scoped(`/apis/${group}/v1beta1`, plural, toFacts, true, extra);
     }
   };
   const root = opts.rootNamespace;
-  const [nsItems, podItems, svcItems, paItems, drItems, istiodItems, rootCm] = await Promise.all([
-    list('/api/v1/namespaces'),
-    scoped('/api/v1', 'pods'),
-    scoped('/api/v1', 'services'),
-    istio('security.istio.io', 'peerauthentications', [root]),
-    istio('networking.istio.io', 'destinationrules'),
-    list(`/apis/apps/v1/namespaces/${root}/deployments?labelSelector=${encodeURIComponent('app=istiod')}`, true),
+  const livePod = (p: V1Pod) => (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? null : podFacts(p as never, podProblem(p)));
+  const [namespaces, pods, services, peerAuthentications, destinationRules, istiods, rootCm] = await Promise.all([
+    list('/api/v1/namespaces', namespaceFacts),
+    scoped('/api/v1', 'pods', livePod),
+    scoped('/api/v1', 'services', serviceFacts),
+    istio('security.istio.io', 'peerauthentications', peerAuthenticationFacts, [root]),
+    istio('networking.istio.io', 'destinationrules', destinationRuleFacts),
+    list(`/apis/apps/v1/namespaces/${root}/deployments?labelSelector=${encodeURIComponent('app=istiod')}`, istiodFacts, true),
     get(`/api/v1/namespaces/${root}/configmaps/istio-ca-root-cert`),
   ]);
   const wanted = opts.namespaces ? new Set(opts.namespaces) : null;
-  const namespaces = (nsItems as never[]).map(namespaceFacts);
-  const pods = (podItems as V1Pod[])
-    .filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-    .map((p) => podFacts(p as never, podProblem(p)));
   const inScope = (ns: string) => !wanted || wanted.has(ns);
   const rootPem = ((rootCm as { data?: Record<string, string> } | null)?.data ?? {})['root-cert.pem'] ?? '';
   return {
     controlPlane: {
-      istiods: (istiodItems as never[]).map(istiodFacts),
+      istiods,
       rootPems: rootPem.includes('BEGIN CERTIFICATE') ? [rootPem] : [],
       rootSource: `configmap ${root}/istio-ca-root-cert`,
     },
     policy: {
       namespaces: namespaces.filter((n) => inScope(n.name)),
       pods: pods.filter((p) => inScope(p.namespace)),
-      services: (svcItems as never[]).map(serviceFacts).filter((s) => inScope(s.namespace)),
-      peerAuthentications: (paItems as never[]).map(peerAuthenticationFacts),
-      destinationRules: (drItems as never[]).map(destinationRuleFacts).filter((d) => inScope(d.namespace)),
+      services: services.filter((s) => inScope(s.namespace)),
+      peerAuthentications,
+      destinationRules: destinationRules.filter((d) => inScope(d.namespace)),
     },
     proxies: pods.filter((p) => p.hasSidecar && inScope(p.namespace)),
   };
