@@ -119,6 +119,24 @@ async function kubectlPortForwardGet(kubeconfig: string, namespace: string, name
   }
 }
 
+/** Run `node bin/mesh-verify.js audit -A -o json --quiet` once; its wall time and peak RSS. */
+async function runCli(kubeconfig: string): Promise<{ exitCode: number | null; wallMs: number; maxRssMb: number | null; proxies: number | string }> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const preload = 'data:text/javascript,' + encodeURIComponent("import fs from 'node:fs'; process.on('exit', () => fs.writeSync(2, `\\nmaxRSS ${process.resourceUsage().maxRSS}\\n`));");
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', preload, 'bin/mesh-verify.js', 'audit', '--kubeconfig', kubeconfig, '-A', '-o', 'json', '--quiet'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const exitCode = await new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const wallMs = performance.now() - t0;
+  const m = /maxRSS (\d+)/.exec(err);
+  let proxies: number | string = 'unknown';
+  try { proxies = (JSON.parse(out) as { proxies: { total: number } }).proxies.total; } catch { proxies = `unreadable output (${err.trim().split('\n')[0] ?? ''})`; }
+  return { exitCode, wallMs, maxRssMb: m ? Number(m[1]) / 1024 : null, proxies };
+}
+
 /** CPU time (user + system, ms) of a process so far, from /proc (Linux), or null. */
 function cpuMsOf(pid: number): number | null {
   try {
@@ -182,6 +200,12 @@ async function bench(args: Args): Promise<void> {
     console.log(`cpu during the audit: audit process ${msPerProxy((cpu.user + cpu.system) / 1000)} ms/proxy, lab process `
       + `${labCpu0 === null || labCpu1 === null ? 'unknown' : `${msPerProxy(labCpu1 - labCpu0)} ms/proxy`} (2 cores shared)`);
     console.log(`memory: RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB during the audit (sampled every 25 ms; VmHWM ${peakRssMb().toFixed(0)} MB)`);
+
+    // What a user runs: the built CLI in its own process (node, no tsx), its peak RSS as the
+    // kernel counts it (process.resourceUsage().maxRSS, written at exit by a preload).
+    const cli = await runCli(ready.kubeconfig);
+    console.log(`cli: \`mesh-verify audit -A -o json\` (dist, own process): exit ${cli.exitCode}, ${cli.proxies} proxies in ${(cli.wallMs / 1000).toFixed(2)} s wall `
+      + `(process start, inventory and report included), peak RSS ${cli.maxRssMb === null ? 'unknown' : `${cli.maxRssMb.toFixed(0)} MB`}`);
 
     const want = new Set(ready.planted.map((p) => `${p.code} | ${p.object}`));
     const got = new Set(report.findings.filter((f) => f.severity !== 'info').map((f) => `${f.code} | ${f.object}`));
