@@ -50,10 +50,9 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
       return { port, connect: () => refusedConnection(port) };
     }
     if (p.variant === 'restarting') {
-      const sockets = new Set<net.Socket>();
       const s = net.createServer((sock) => { sock.destroy(); });
       const port = await listen(s);
-      closers.push(() => new Promise((r) => { sockets.forEach((x) => x.destroy()); s.close(() => r()); }));
+      closers.push(() => new Promise((r) => { s.close(() => r()); }));
       return { port, connect: () => null };
     }
     const certs = pki.certsFor(p);
