@@ -39,4 +39,30 @@ describe('audit inventory on a large cluster', () => {
     expect(new Set(mine.map((p) => p.name)).size).toBe(count);
     expect(inv.proxies.filter((p) => p.name.startsWith('w-'))).toHaveLength(count - Math.ceil(count / 3));
   });
+
+  it('starts the list again, whole, when its continue token expires between pages (410 after a compaction)', async () => {
+    const before = api.requests.length;
+    const push = api.requests.push.bind(api.requests);
+    let compacted = false;
+    api.requests.push = (...recs) => {
+      // Before the second page is served: a write, then etcd compacts past the first page.
+      if (!compacted && recs.some((r) => r.resource === 'pods' && r.verb === 'list' && new URLSearchParams(r.query).has('continue'))) {
+        compacted = true;
+        api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'bump', namespace: 'default' }, data: { at: String(Date.now()) } });
+        api.store.compact();
+      }
+      return push(...recs);
+    };
+    try {
+      const inv = await readInventory(await connectKube({ kubeconfig }), { namespaces: null, rootNamespace: 'istio-system', timeoutMs: 10_000 });
+      const podLists = api.requests.slice(before).filter((r) => r.resource === 'pods' && r.verb === 'list');
+      expect(podLists.map((r) => [new URLSearchParams(r.query).get('limit'), new URLSearchParams(r.query).has('continue'), r.code]))
+        .toEqual([[String(LIST_PAGE_SIZE), false, 200], [String(LIST_PAGE_SIZE), true, 410], [null, false, 200]]);
+      const mine = inv.policy.pods.filter((p) => p.name.startsWith('w-'));
+      expect(mine).toHaveLength(count);
+      expect(new Set(mine.map((p) => p.name)).size).toBe(count);
+    } finally {
+      api.requests.push = push;
+    }
+  });
 });

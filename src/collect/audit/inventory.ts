@@ -38,7 +38,7 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
     const out: T[] = [];
     let token: string | undefined;
     let limit: number | null = LIST_PAGE_SIZE;
-    do {
+    for (;;) {
       const query = [limit ? `limit=${limit}` : '', token ? `continue=${encodeURIComponent(token)}` : ''].filter(Boolean).join('&');
       const page = query ? `${path}${path.includes('?') ? '&' : '?'}${query}` : path;
       let body: unknown;
@@ -63,8 +63,8 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
         if (facts !== null) out.push(facts);
       }
       token = limit ? (body as ListJson).metadata?.continue || undefined : undefined;
-    } while (token);
-    return out;
+      if (!token) return out;
+    }
   };
   /** One list across the audited namespaces (all at once when -A). */
   const scoped = async <T>(prefix: string, plural: string, toFacts: (item: never) => T | null, optional = false, extraNamespaces: string[] = []): Promise<T[]> => {

@@ -89,6 +89,18 @@ export class ObjectStore {
     return String(this.rv);
   }
 
+  private compactedRv = 0;
+
+  /** As etcd compaction: list continue tokens issued before the current resourceVersion expire (410). */
+  compact(): void {
+    this.compactedRv = this.rv;
+  }
+
+  /** The resourceVersion of the last compaction (0 before any). */
+  compactedRevision(): number {
+    return this.compactedRv;
+  }
+
   get(ref: KindRef, namespace: string | undefined, name: string): KubeObject | undefined {
     const r = resolve(ref);
     const entry = this.objects.get(key(r, namespace, name));

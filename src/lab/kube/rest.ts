@@ -98,13 +98,16 @@ export async function handleResource(ctx: RestContext, r: ResourceType, info: Re
       // Serialized before anything can write: the stored objects need no copy.
       let items = store.listShared(r, ns).filter(match).map((o) => withVersion(o, r, version));
       const limit = Number(q.get('limit') ?? 0);
-      const start = q.get('continue') ? Number(Buffer.from(q.get('continue')!, 'base64url').toString()) || 0 : 0;
+      const rv = store.resourceVersion();
+      // A continue token: "<offset>:<resourceVersion of the list's first page>"; it expires with compaction.
+      const [offset, since] = q.get('continue') ? Buffer.from(q.get('continue')!, 'base64url').toString().split(':') : ['0', rv];
+      if (Number(since) < store.compactedRevision()) throw Status.continueExpired();
+      const start = Number(offset) || 0;
       let cont: string | undefined;
       if (limit > 0) {
-        if (start + limit < items.length) cont = Buffer.from(String(start + limit)).toString('base64url');
+        if (start + limit < items.length) cont = Buffer.from(`${start + limit}:${since}`).toString('base64url');
         items = items.slice(start, start + limit);
       }
-      const rv = store.resourceVersion();
       if (table) { sendJson(res, 200, tableFor(r, items, { resourceVersion: rv, includeObject: table.includeObject, continueToken: cont })); return; }
       sendJson(res, 200, { kind: r.listKind, apiVersion: groupVersion(r.group, version), metadata: { resourceVersion: rv, ...(cont ? { continue: cont } : {}) }, items });
       return;

@@ -45,6 +45,7 @@ export const Status = {
   methodNotAllowed: (message = 'the server does not allow this method on the requested resource') => failure(405, 'MethodNotAllowed', message),
   unsupportedMediaType: (type: string) => failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got ${type})`),
   gone: (rv: string) => failure(410, 'Expired', `too old resource version: ${rv}`),
+  continueExpired: () => failure(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.'),
 };
 
 export function successStatus(details?: KubeStatus['details']): KubeStatus & { status: 'Success' } {
