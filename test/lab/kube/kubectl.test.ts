@@ -1,13 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startKubeApi, type KubeApi } from '../../../src/lab/kube/server.js';
 import { startFakeProxies, type FakeProxies } from './fake-proxies.js';
 
 const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+/** Versioned kubectl binaries installed beside kubectl (e.g. kubectl.1.27 ... kubectl.1.33 of the Cloud SDK). */
+const KUBECTL_MINORS = (() => {
+  if (!KUBECTL) return [];
+  const dir = dirname(realpathSync(KUBECTL));
+  return readdirSync(dir).filter((f) => /^kubectl\.1\.\d+$/.test(f)).sort((a, b) => Number(a.split('.')[2]) - Number(b.split('.')[2])).map((f) => join(dir, f));
+})();
 
 function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -90,8 +96,8 @@ describe.skipIf(!KUBECTL)(`kubectl (an independent client) against the API doubl
   });
 
   /** `kubectl port-forward` in the background: the local port it prints, and a way to stop it. */
-  async function portForward(args: string[], env: Record<string, string> = {}) {
-    const child = spawn(KUBECTL!, ['--kubeconfig', cfg, 'port-forward', ...args], { env: { ...process.env, KUBECONFIG: '', ...env } });
+  async function portForward(args: string[], env: Record<string, string> = {}, bin = KUBECTL!) {
+    const child = spawn(bin, ['--kubeconfig', cfg, 'port-forward', ...args], { env: { ...process.env, KUBECONFIG: '', ...env } });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     const port = await new Promise<number>((resolve, reject) => {
@@ -124,6 +130,26 @@ describe.skipIf(!KUBECTL)(`kubectl (an independent client) against the API doubl
       expect(pf.stderr()).not.toMatch(/error|fallback/i);
     });
   }
+
+  it.skipIf(KUBECTL_MINORS.length === 0)(`kubectl port-forward of every installed minor (${KUBECTL_MINORS.map((b) => b.split('kubectl.')[1]).join(', ') || 'skipped: no kubectl.1.NN beside kubectl'}): SPDY up to 1.30, the WebSocket tunnel from 1.31`, async () => {
+    const modes: string[] = [];
+    for (const bin of KUBECTL_MINORS) {
+      const pf = await portForward(['-n', 'mesh-verify', 'pod/bff-5d8c7f6b9d-abcde', ':15000', '-v=4'], {}, bin);
+      try {
+        const res = await fetch(`http://127.0.0.1:${pf.port}/server_info`);
+        expect(res.status, bin).toBe(200);
+        expect(await res.json()).toMatchObject({ state: 'LIVE' });
+      } finally {
+        await pf.stop();
+      }
+      const minor = Number(bin.split('.').pop());
+      const tunnel = /negotiated protocol/.test(pf.stderr());
+      expect(tunnel, `${bin}: ${pf.stderr().split('\n').filter((l) => /tunnel|fallback|negotiat/i.test(l)).join(' | ')}`).toBe(minor >= 31);
+      expect(pf.stderr()).not.toMatch(/fallback/);
+      modes.push(`${minor}:${tunnel ? 'tunnel' : 'spdy'}`);
+    }
+    expect(modes.length).toBe(KUBECTL_MINORS.length);
+  });
 
   it('kubectl port-forward to a port nothing listens on reports the refused connection from the error stream', async () => {
     const pf = await portForward(['-n', 'mesh-verify', 'pod/bff-5d8c7f6b9d-abcde', ':15001']);
