@@ -7,6 +7,7 @@ import type { MeshState } from '../types.js';
 import { LAB_ENVOY_REVISION, LAB_ISTIO_VERSION, type LabProxy } from './lab-proxy.js';
 import { inclusionPatterns } from './stats-matcher.js';
 import { autoMtlsMatches, gatewayDownstreamTls, istioDownstreamTls, xdsUpstreamTls } from './tls-config.js';
+import { dynamicEndpointConfig, lbEndpoint, staticEndpointConfigs } from './eds-config.js';
 
 /** Everything a proxy's /config_dump is built from; the dump follows the MeshState. */
 export interface ConfigDumpInput {
@@ -275,13 +276,6 @@ function routes(input: ConfigDumpInput): Record<string, unknown>[] {
   return [{ '@type': T('config.route.v3.RouteConfiguration'), name: String(APP_PORT), virtual_hosts: [vhost(bffHost), vhost(svcHost), { name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: '0s' } }] }], validate_clusters: false }];
 }
 
-function endpoint(ip: string, sidecar: boolean, workload: Workload): Record<string, unknown> {
-  const filter_metadata: Record<string, unknown> = { istio: { workload: `${workload.name};${workload.namespace};${workload.name};latest;Kubernetes` } };
-  // Only endpoints with an injected sidecar carry the label security.istio.io/tlsMode=istio.
-  if (sidecar) filter_metadata['envoy.transport_socket_match'] = { tlsMode: 'istio' };
-  return { endpoint: { address: { socket_address: { address: ip, port_value: APP_PORT } }, health_check_config: {} }, health_status: 'HEALTHY', metadata: { filter_metadata }, load_balancing_weight: 1 };
-}
-
 /** The full /config_dump of one lab proxy, Istio-shaped. */
 export function buildConfigDump(input: ConfigDumpInput): { configs: Record<string, unknown>[] } {
   const { proxy, state, role } = input;
@@ -304,12 +298,11 @@ export function buildConfigDump(input: ConfigDumpInput): { configs: Record<strin
     { '@type': T('admin.v3.ClustersConfigDump'), version_info: version, static_clusters: (boot.static_resources as { clusters: Record<string, unknown>[] }).clusters.map((cluster) => ({ cluster, last_updated: at })), dynamic_active_clusters: clusters },
   ];
   if (input.includeEds) {
-    const cla = (w: Workload, ip: string, sidecar: boolean): Record<string, unknown> => ({
-      endpoint_config: { '@type': T('config.endpoint.v3.ClusterLoadAssignment'), cluster_name: outboundCluster(APP_PORT, serviceFqdn(w.name, w.namespace)), endpoints: [{ locality: {}, lb_endpoints: [endpoint(ip, sidecar, w)], load_balancing_weight: 1 }], policy: { overprovisioning_factor: 140 } },
-    });
+    const cla = (w: Workload, ip: string, sidecar: boolean): Record<string, unknown> =>
+      dynamicEndpointConfig(outboundCluster(APP_PORT, serviceFqdn(w.name, w.namespace)), [lbEndpoint(ip, APP_PORT, `${w.name};${w.namespace};${w.name};latest;Kubernetes`, sidecar)]);
     configs.push({
       '@type': T('admin.v3.EndpointsConfigDump'),
-      static_endpoint_configs: [{ endpoint_config: { '@type': T('config.endpoint.v3.ClusterLoadAssignment'), cluster_name: 'prometheus_stats', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: ENVOY_ADMIN_PORT } } }, health_status: 'HEALTHY' }] }] } }],
+      static_endpoint_configs: staticEndpointConfigs(),
       dynamic_endpoint_configs: [cla(BFF_WORKLOAD, input.podIps.bff, true), cla(SVC_WORKLOAD, input.podIps.svc, state.svcSidecar)],
     });
   }

@@ -2,6 +2,7 @@ import type { InboundMode } from '../../envoy/types.js';
 import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type ProxySpec } from './plan.js';
 import { istioDownstreamTls, istioUpstreamTls, sdsSecret } from '../dataplane/tls-config.js';
 import { DUMP_FIELDS } from '../dataplane/config-dump-query.js';
+import { dynamicEndpointConfig, lbEndpoint, staticEndpointConfigs } from '../dataplane/eds-config.js';
 
 /**
  * Istio-shaped /config_dump sections for one fleet proxy, built on request (nothing is cached
@@ -199,25 +200,11 @@ function endpointsSection(d: DumpInputs): Json {
   const position = new Map(d.catalog.map((s, i) => [s, i]));
   const dynamic = visible(d).map((s) => {
     const i = position.get(s) ?? 0;
-    const lb_endpoints = Array.from({ length: 1 + (i % 3) }, (_, k) => ({
-      endpoint: { address: { socket_address: { address: `10.244.${(i >> 6) & 255}.${((i & 63) << 2) + k + 1}`, port_value: s.port } }, health_check_config: {} },
-      health_status: 'HEALTHY',
-      metadata: { filter_metadata: { 'envoy.transport_socket_match': { tlsMode: 'istio' }, istio: { workload: `${s.name}-v1;${s.namespace};${s.name};v1;Kubernetes` } } },
-      load_balancing_weight: 1,
-    }));
-    return {
-      endpoint_config: {
-        '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
-        cluster_name: `outbound|${s.port}||${s.host}`,
-        endpoints: [{ locality: {}, lb_endpoints, load_balancing_weight: lb_endpoints.length }],
-        policy: { overprovisioning_factor: 140 },
-      },
-    };
+    const endpoints = Array.from({ length: 1 + (i % 3) }, (_, k) =>
+      lbEndpoint(`10.244.${(i >> 6) & 255}.${((i & 63) << 2) + k + 1}`, s.port, `${s.name}-v1;${s.namespace};${s.name};v1;Kubernetes`, true));
+    return dynamicEndpointConfig(`outbound|${s.port}||${s.host}`, endpoints);
   });
-  return {
-    static_endpoint_configs: [{ endpoint_config: { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', cluster_name: 'prometheus_stats', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: 15000 } } }, health_status: 'HEALTHY' }] }] } }],
-    dynamic_endpoint_configs: dynamic,
-  };
+  return { static_endpoint_configs: staticEndpointConfigs(), dynamic_endpoint_configs: dynamic };
 }
 
 function clustersSection(d: DumpInputs): Json {
