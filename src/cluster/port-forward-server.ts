@@ -22,7 +22,7 @@ export function upgradeStatus(err: unknown): number | null {
 type Pod = { namespace: string; name: string };
 
 /** What client-node offers too: the API server (kubelet) picks one of the channel protocols. */
-export const CHANNEL_PROTOCOLS_OFFERED = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+const CHANNEL_PROTOCOLS_OFFERED = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
 
 const sharedAgentConfigs = new WeakMap<KubeConfig, KubeConfig>();
 

@@ -16,7 +16,7 @@ import { sendError, sendJson } from './http-io.js';
 import { kubeconfigYaml as renderKubeconfig } from './kubeconfig.js';
 import { ObjectStore, type KubeObject } from './object-store.js';
 import { logContainer, parseLogQuery, servePodLog } from './pod-logs.js';
-import { dialPodPort, PORT_FORWARD_PROTOCOLS, servePortForward } from './port-forward.js';
+import { PORT_FORWARD_PROTOCOLS, servePortForward } from './port-forward.js';
 import { podLookup, type PodLookup } from './pod-lookup.js';
 import { acceptSpdyUpgrade, aliasSpdyTunnel, isSpdyUpgrade, restoreSpdyTunnel, serveSpdyOverWebSocket, SPDY_TUNNEL_ALIAS } from './spdy-upgrade.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
@@ -201,7 +201,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       const lp = lab ?? { ...({} as LabPod), name: info.name!, namespace: info.namespace!, ports: {}, logs: () => [] };
       if (sub === 'portforward' && isSpdyUpgrade(req)) {
         // kubectl port-forward (<= 1.30, or its fallback): SPDY/3.1 straight on the connection.
-        const refused = acceptSpdyUpgrade(req, socket, head, lp, (port) => dialPodPort(lp, port));
+        const refused = acceptSpdyUpgrade(req, socket, head, lp);
         if (refused) return reject(Status.badRequest(refused).status);
         rec.code = 101;
         return;
@@ -217,7 +217,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       let container = '';
       if (protocol === SPDY_TUNNEL_ALIAS) {
         // kubectl port-forward >= 1.31: SPDY tunnelled in WebSocket messages; ports are in the streams.
-        wss.handleUpgrade(req, socket, head, (ws) => serveSpdyOverWebSocket(ws, lp, (port) => dialPodPort(lp, port)));
+        wss.handleUpgrade(req, socket, head, (ws) => serveSpdyOverWebSocket(ws, lp));
         rec.code = 101;
         return;
       }

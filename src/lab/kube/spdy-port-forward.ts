@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LabPod } from '../types.js';
-import { forwardErrorMessage, refusedPortMessage } from './port-forward.js';
+import { dialPodPort, forwardErrorMessage, refusedPortMessage } from './port-forward.js';
 import {
   dataFrame, FLAG_FIN, GOAWAY, goawayFrame, PING, pingFrame, RST_PROTOCOL_ERROR, RST_STREAM, rstStreamFrame,
   SpdyFrameReader, SpdyHeaderCodec, SYN_STREAM, type SpdyFrame,
@@ -10,9 +10,6 @@ import {
 export const SPDY_PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
 /** WebSocket subprotocol of SPDY tunnelled in a WebSocket (kubectl >= 1.31 tries it first). */
 export const SPDY_TUNNEL_PORT_FORWARD_PROTOCOL = `SPDY/3.1+${SPDY_PORT_FORWARD_PROTOCOL}`;
-
-/** How the session reaches a pod port: a connected stream, or null when nothing listens there. */
-export type DialPodPort = (port: number) => Duplex | null;
 
 /** The byte pipe the SPDY session runs over (an upgraded TLS socket, or a WebSocket tunnel). */
 export interface SpdyPipe {
@@ -34,7 +31,7 @@ interface Pair {
  * dialled and bytes are relayed on the data stream; a failure is written as text on the error
  * stream. RST_STREAM from the client drops the pod connection. PINGs are echoed.
  */
-export function serveSpdyPortForward(pipe: SpdyPipe, pod: LabPod, dial: DialPodPort): { receive(chunk: Buffer): void; close(): void; settled(): Promise<void> } {
+export function serveSpdyPortForward(pipe: SpdyPipe, pod: LabPod): { receive(chunk: Buffer): void; close(): void; settled(): Promise<void> } {
   const reader = new SpdyFrameReader();
   const codec = new SpdyHeaderCodec();
   const pairs = new Map<string, Pair>();
@@ -60,7 +57,7 @@ export function serveSpdyPortForward(pipe: SpdyPipe, pod: LabPod, dial: DialPodP
       fail(pair, key, `invalid port: ${String(port)}`);
       return;
     }
-    const socket = dial(port);
+    const socket = dialPodPort(pod, port);
     if (!socket) {
       fail(pair, key, refusedPortMessage(pod, port));
       return;

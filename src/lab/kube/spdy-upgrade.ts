@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { LabPod } from '../types.js';
-import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, SPDY_TUNNEL_PORT_FORWARD_PROTOCOL, type DialPodPort } from './spdy-port-forward.js';
+import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL, SPDY_TUNNEL_PORT_FORWARD_PROTOCOL } from './spdy-port-forward.js';
 
 /**
  * The two ways kubectl port-forward reaches kubelet's SPDY server through the API server:
@@ -27,14 +27,14 @@ function offeredStreamProtocols(req: IncomingMessage): string[] {
  * SPDY session on the raw connection. Returns an error message (for a 400) when the client
  * offers no protocol this server speaks, as httpstream.Handshake does.
  */
-export function acceptSpdyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pod: LabPod, dial: DialPodPort): string | null {
+export function acceptSpdyUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, pod: LabPod): string | null {
   const offered = offeredStreamProtocols(req);
   if (!offered.includes(SPDY_PORT_FORWARD_PROTOCOL)) {
     return `unable to upgrade connection: unable to negotiate protocol: client supports [${offered.join(' ')}], server supports [${SPDY_PORT_FORWARD_PROTOCOL}]`;
   }
   socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n'
     + `X-Stream-Protocol-Version: ${SPDY_PORT_FORWARD_PROTOCOL}\r\n\r\n`);
-  const session = serveSpdyPortForward({ write: (b) => { if (!socket.destroyed) socket.write(b); }, close: () => socket.end() }, pod, dial);
+  const session = serveSpdyPortForward({ write: (b) => { if (!socket.destroyed) socket.write(b); }, close: () => socket.end() }, pod);
   socket.on('data', (chunk: Buffer) => session.receive(chunk));
   socket.on('close', () => session.close());
   socket.on('error', () => session.close());
@@ -66,8 +66,8 @@ export function restoreSpdyTunnel(headers: string[]): void {
 }
 
 /** SPDY tunnelled in a WebSocket: every binary message carries bytes of the SPDY stream. */
-export function serveSpdyOverWebSocket(ws: WebSocket, pod: LabPod, dial: DialPodPort): void {
-  const session = serveSpdyPortForward({ write: (b) => { if (ws.readyState === ws.OPEN) ws.send(b); }, close: () => ws.close(1000) }, pod, dial);
+export function serveSpdyOverWebSocket(ws: WebSocket, pod: LabPod): void {
+  const session = serveSpdyPortForward({ write: (b) => { if (ws.readyState === ws.OPEN) ws.send(b); }, close: () => ws.close(1000) }, pod);
   ws.on('message', (data: Buffer, isBinary: boolean) => { if (isBinary) session.receive(data); });
   ws.on('close', () => session.close());
   ws.on('error', () => session.close());

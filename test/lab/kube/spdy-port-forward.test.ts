@@ -6,15 +6,17 @@ import {
 } from '../../../src/lab/kube/spdy-framing.js';
 import { serveSpdyPortForward } from '../../../src/lab/kube/spdy-port-forward.js';
 
-const pod = { name: 'p-1', namespace: 'ns' } as LabPod;
-
-/** A SPDY client speaking to serveSpdyPortForward through an in-memory pipe. */
-function client(dial: (port: number) => net.Socket | null) {
+/**
+ * A SPDY client speaking to serveSpdyPortForward through an in-memory pipe, for a pod whose port
+ * 15000 `dial` reaches (LabPod.connect), or, with null, a pod where nothing listens on it.
+ */
+function client(dial: ((port: number) => net.Socket) | null) {
+  const pod = { name: 'p-1', namespace: 'ns', ports: dial ? { 15000: 1 } : {}, connect: dial ?? undefined } as unknown as LabPod;
   const codec = new SpdyHeaderCodec();
   const reader = new SpdyFrameReader();
   const frames: SpdyFrame[] = [];
   let closed = false;
-  const session = serveSpdyPortForward({ write: (b) => frames.push(...reader.push(b)), close: () => { closed = true; } }, pod, dial);
+  const session = serveSpdyPortForward({ write: (b) => frames.push(...reader.push(b)), close: () => { closed = true; } }, pod);
   const open = async (id: number, type: string, port: string, requestId?: string) => {
     const headers: [string, string][] = [['streamType', type], ['port', port]];
     if (requestId !== undefined) headers.push(['requestID', requestId]);
@@ -54,7 +56,7 @@ describe('SPDY/3.1 port-forward session (kubelet semantics)', () => {
   });
 
   it('pairs streams without requestID by id (data = error + 2), and reports a refused port on the error stream', async () => {
-    const c = client(() => null);
+    const c = client(null);
     await c.open(5, 'error', '15000');
     await c.open(7, 'data', '15000');
     expect(c.dataOn(5)).toMatch(/^error forwarding port 15000 to pod p-1, uid : .*connection refused$/);
@@ -63,7 +65,7 @@ describe('SPDY/3.1 port-forward session (kubelet semantics)', () => {
   });
 
   it('echoes PING and ends the session on a frame it cannot read', async () => {
-    const c = client(() => null);
+    const c = client(null);
     c.session.receive(pingFrame(42));
     await c.session.settled();
     const ping = c.frames.find((f) => f.control && f.type === PING);
