@@ -101,16 +101,13 @@ async function kubectlPortForwardGet(kubeconfig: string, namespace: string, name
       });
       child.once('exit', () => { clearTimeout(timer); reject(new Error('kubectl exited')); });
     });
-    return await new Promise<string | null>((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(res.statusCode === 200 ? Buffer.concat(chunks).toString('utf8') : null));
-        res.on('error', () => resolve(null));
-      });
-      req.setTimeout(timeoutMs, () => req.destroy());
-      req.on('error', () => resolve(null));
-    });
+    const t = directTransport(port);
+    try {
+      const res = await t.get(path, { timeoutMs });
+      return res.status === 200 ? res.body : null;
+    } finally {
+      await t.close();
+    }
   } catch {
     return null;
   } finally {
