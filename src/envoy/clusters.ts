@@ -1,20 +1,12 @@
 import type { ClusterStatus } from './types.js';
-import { asArray, asNumber, asRecord, asString, type JsonRecord } from './json-access.js';
+import { asArray, asNumber, asRecord, asString, parseJsonOrText, type JsonRecord } from './json-access.js';
 
 /**
  * Parse Envoy's /clusters, text (`cluster::host::stat::value`) or `?format=json`, with both the
  * old camelCase (`hostStatuses`, `addedViaApi`) and the current snake_case field names.
  */
 export function parseClusters(body: string): ClusterStatus[] {
-  const trimmed = body.trimStart();
-  if (trimmed.startsWith('{')) {
-    try {
-      return parseClustersJson(JSON.parse(trimmed));
-    } catch {
-      // fall through to text
-    }
-  }
-  return parseClustersText(body);
+  return parseJsonOrText(body, parseClustersJson, parseClustersText);
 }
 
 /** Second fields of cluster-level (not host) lines in the text format. */

@@ -32,3 +32,20 @@ export function asBool(v: unknown): boolean {
   const r = asRecord(v);
   return r ? r.value === true : false;
 }
+
+/**
+ * Admin endpoints that answer text by default and JSON with `?format=json` (/stats, /clusters):
+ * a body that starts as a JSON object goes to `fromJson`; when it does not parse (or `fromJson`
+ * throws), and for anything else, the text goes to `fromText`.
+ */
+export function parseJsonOrText<T>(body: string, fromJson: (json: unknown) => T, fromText: (text: string) => T): T {
+  const trimmed = body.trimStart();
+  if (trimmed.startsWith('{')) {
+    try {
+      return fromJson(JSON.parse(trimmed));
+    } catch {
+      // not JSON after all: the text parser
+    }
+  }
+  return fromText(body);
+}

@@ -1,5 +1,5 @@
 import type { StatsSnapshot } from './types.js';
-import { asArray, asNumber, asRecord } from './json-access.js';
+import { asArray, asNumber, asRecord, parseJsonOrText } from './json-access.js';
 
 /**
  * Parse Envoy's /stats output, text (`name: value` lines) or `?format=json`
@@ -7,15 +7,7 @@ import { asArray, asNumber, asRecord } from './json-access.js';
  * Counters and gauges are kept; histograms and anything non-numeric are ignored.
  */
 export function parseStats(body: string): StatsSnapshot {
-  const trimmed = body.trimStart();
-  if (trimmed.startsWith('{')) {
-    try {
-      return parseStatsJson(JSON.parse(trimmed));
-    } catch {
-      // not JSON after all: fall through to the text parser
-    }
-  }
-  return parseStatsText(body);
+  return parseJsonOrText(body, parseStatsJson, parseStatsText);
 }
 
 function parseStatsText(body: string): StatsSnapshot {
