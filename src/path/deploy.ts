@@ -9,7 +9,7 @@ import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap } fro
 import { buildTopology } from '../topology/manifests.js';
 import { MESH_NAMESPACE } from '../topology/reference.js';
 import { SCENARIOS, type ScenarioName } from '../topology/scenarios.js';
-import { createdBy, leftovers, listManaged } from './managed-inventory.js';
+import { leftovers, listManaged, recordChanges, type RunChanges } from './managed-inventory.js';
 import { referenceTargets } from './targets.js';
 
 export interface DeployOptions {
@@ -20,12 +20,15 @@ export interface DeployOptions {
   /** Bound for rollouts and pod readiness (each). */
   timeoutMs: number;
   pollMs?: number;
+  /** Called with what the run is about to change, before the first apply (so a failed run can undo it). */
+  onChanges?: (changes: RunChanges) => void;
 }
 
 export interface Deployment {
   caPem: string;
   applied: AppliedRef[];
-  /** What did not exist before this run (what Ctrl-C / the end of the run removes). */
+  /** What did not exist before this run (what Ctrl-C / the end of the run removes; what it
+   *  applied over is put back from DeployOptions.onChanges). */
   created: AppliedRef[];
 }
 
@@ -39,6 +42,8 @@ export async function deployTopology(clients: KubeClients, opts: DeployOptions):
   const credential = await createGatewayCredential({ host: opts.host });
   const objects = [...buildTopology({ runId: opts.runId, scenario: opts.scenario, gatewayCredential: credential.secret }), gatewayCaConfigMap(credential.caPem)];
   if (opts.scenario) opts.progress?.info(`scenario ${opts.scenario}: ${SCENARIOS[opts.scenario].description}`);
+  const changes = await recordChanges(clients, objects);
+  opts.onChanges?.(changes);
   const applied = await applyObjects(clients, objects, { runId: opts.runId, progress: opts.progress });
   const stale = leftovers(before, applied);
   if (stale.length > 0) {
@@ -52,7 +57,7 @@ export async function deployTopology(clients: KubeClients, opts: DeployOptions):
     const requireSidecar = !(t.id === 'svc' && opts.scenario === 'no-sidecar-svc');
     await waitForPodsReady(clients, t.namespace, t.selector, { ...wait, requireSidecar });
   }
-  return { caPem: credential.caPem, applied, created: createdBy(applied, before) };
+  return { caPem: credential.caPem, applied, created: changes.created };
 }
 
 /** The gateway CA a previous deploy stored, or null when there is none. */

@@ -4,7 +4,8 @@ import { deleteRefs } from '../cluster/cleanup.js';
 import { resolveEntry } from '../cluster/entry.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { PUBLIC_HOST } from '../topology/reference.js';
-import { deployTopology, readDeployedCa, type Deployment } from './deploy.js';
+import { deployTopology, readDeployedCa } from './deploy.js';
+import { restorePrior, type RunChanges } from './managed-inventory.js';
 import { kubeCollectDeps } from './kube-collect-deps.js';
 import type { PreparedTarget } from './target.js';
 
@@ -26,31 +27,52 @@ export interface KubeTargetOptions {
 /** A PreparedTarget that does everything through the Kubernetes API of `clients`. */
 export function kubeTarget(o: KubeTargetOptions): PreparedTarget {
   const host = o.host ?? PUBLIC_HOST;
+  // Recorded before the first apply, so that a run failing or interrupted during the deploy is undone too.
+  let changes: RunChanges | null = null;
   return {
     target: o.target,
     istio: o.istio,
     host,
     notes: o.notes ?? [],
     async deploy({ runId, scenario, progress }) {
-      return deployTopology(o.clients, { runId, scenario, host, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
+      return deployTopology(o.clients, {
+        runId, scenario, host, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+        onChanges: (c) => { changes = c; },
+      });
     },
     deployedCa: () => readDeployedCa(o.clients),
     entry: async () => o.entry ?? resolveEntry(o.clients),
     collectDeps: () => kubeCollectDeps(o.clients),
     async release({ keep, created, progress }) {
-      if (!keep && created.length > 0) await deleteObjects(o.clients, created, progress);
-      await o.afterRelease?.(keep, progress);
+      try {
+        if (!keep) await undoRun(o.clients, changes ?? { prior: [], created }, progress);
+      } finally {
+        await o.afterRelease?.(keep, progress);
+      }
     },
   };
 }
 
-async function deleteObjects(clients: KubeClients, created: Deployment['created'], progress: Progress): Promise<void> {
-  const step = progress.step(`deleting the ${created.length} objects this run created`);
-  try {
-    const gone = await deleteRefs(clients, created);
-    step.succeed(`deleted ${gone.length} objects this run created`);
-  } catch (err) {
-    step.fail(`cleanup failed: ${(err as Error).message}`);
-    throw err;
+/** Put back what the run changed (as it was before), then delete what it created. */
+async function undoRun(clients: KubeClients, changes: RunChanges, progress: Progress): Promise<void> {
+  if (changes.prior.length > 0) {
+    const step = progress.step(`restoring the ${changes.prior.length} objects this run changed to their state before the run`);
+    try {
+      const back = await restorePrior(clients, changes.prior);
+      step.succeed(`restored ${back.length} objects to their state before the run`);
+    } catch (err) {
+      step.fail(`restore failed: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+  if (changes.created.length > 0) {
+    const step = progress.step(`deleting the ${changes.created.length} objects this run created`);
+    try {
+      const gone = await deleteRefs(clients, changes.created);
+      step.succeed(`deleted ${gone.length} objects this run created`);
+    } catch (err) {
+      step.fail(`cleanup failed: ${(err as Error).message}`);
+      throw err;
+    }
   }
 }
