@@ -59,8 +59,13 @@ export interface PathReport {
   segments: SegmentVerdict[];
   findings: Finding[];
   counts: { proven: number; contradicted: number; inconclusive: number };
-  /** Exit code for this report: 0 all proven, 1 something contradicted, 3 inconclusive. */
+  /**
+   * The exit status of the process for this report: without --expect 0 all proven,
+   * 1 something contradicted, 3 inconclusive; with --expect 0 met, 1 not met.
+   */
   exitCode: 0 | 1 | 3;
+  /** Added under `path --expect`: what was expected, whether it was met, and the verdicts' own exit code. */
+  expectation?: { expected: 'proven' | 'contradicted'; met: boolean; verdictExitCode: 0 | 1 | 3 };
   generatedAt: string;
   /** Added: the path's nodes in order (for diagrams). */
   nodes?: { id: string; kind: string; label: string }[];

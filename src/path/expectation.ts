@@ -20,3 +20,13 @@ export function expectationLine(report: Pick<PathReport, 'overall' | 'counts'>, 
   const seen = `${report.counts.proven} proven, ${report.counts.contradicted} contradicted, ${report.counts.inconclusive} inconclusive`;
   return met ? `expected ${expect}: met (${seen})` : `expected ${expect}: NOT met (${seen})`;
 }
+
+/**
+ * The report as the process ends it: under --expect, its exit code is the one the process
+ * returns and it says what was expected and whether that was met (every renderer prints it).
+ */
+export function withExpectation(report: PathReport, expect: Expectation | null): PathReport {
+  if (expect === null) return report;
+  const exitCode = exitCodeFor(report, expect) as 0 | 1;
+  return { ...report, exitCode, expectation: { expected: expect, met: exitCode === ExitCode.OK, verdictExitCode: report.exitCode } };
+}

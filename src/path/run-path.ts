@@ -9,7 +9,7 @@ import { waitForEntry } from '../probe/wait-entry.js';
 import { referencePathSpec } from '../topology/path-spec.js';
 import { VERSION } from '../version.js';
 import type { Deployment } from './deploy.js';
-import { exitCodeFor, expectationLine } from './expectation.js';
+import { expectationLine, withExpectation } from './expectation.js';
 import type { OutputFormat, PathOptions } from './options.js';
 import { newRunId } from './run-id.js';
 import { referenceTargets } from './targets.js';
@@ -145,10 +145,11 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const bundle = bundleFile ? await deps.saveBundle(bundleFile, built) : built;
     if (bundleFile) files.push(bundleFile);
 
-    const report = await deps.analyze(bundle, { now: now() });
+    const verdicts = await deps.analyze(bundle, { now: now() });
+    const line = expectationLine(verdicts, opts.expect);
+    const report = withExpectation(verdicts, opts.expect);
+    const exitCode = report.exitCode;
     if (opts.reportDir) files.push(...await deps.writeReports(opts.reportDir, report, bundle));
-    const exitCode = exitCodeFor(report, opts.expect);
-    const line = expectationLine(report, opts.expect);
     if (line) progress.info(line);
     for (const f of files) progress.info(`wrote ${f}`);
     return { bundle, report, exitCode, output: await deps.render(report, opts.output, bundle), files };

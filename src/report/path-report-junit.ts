@@ -21,7 +21,10 @@ export function renderPathJunit(r: PathReport, pathName = 'path'): string {
   return renderJUnit([{
     name: `mesh-verify ${pathName} ${r.runId}`,
     timestamp: r.generatedAt.replace(/\.\d{3}Z$/, ''),
-    properties: { target: r.target.kind, simulated: String(r.target.simulated), overall: r.overall, exitCode: String(r.exitCode) },
+    properties: {
+      target: r.target.kind, simulated: String(r.target.simulated), overall: r.overall, exitCode: String(r.exitCode),
+      ...(r.expectation ? { expected: r.expectation.expected, expectationMet: String(r.expectation.met) } : {}),
+    },
     cases,
     systemOut: [targetLine(r), ...(r.notes ?? []), `overall ${r.overall}: ${countsLine(r)}`, ...findings].join('\n'),
   }]);

@@ -5,8 +5,11 @@ import type { Protection } from '../bundle/types.js';
 export const STATUS_WORD: Record<SegmentStatus, string> = { proven: 'PROVEN', contradicted: 'CONTRADICTED', inconclusive: 'INCONCLUSIVE' };
 export const PROTECTION_WORD: Record<Protection | 'unknown', string> = { tls: 'TLS', mtls: 'mTLS', plaintext: 'plaintext', unknown: 'unknown' };
 
+/** The counts and the exit status the process returns (with --expect: and whether it was met). */
 export function countsLine(r: PathReport): string {
-  return `${r.counts.proven} proven, ${r.counts.contradicted} contradicted, ${r.counts.inconclusive} inconclusive (exit ${r.exitCode})`;
+  const e = r.expectation;
+  const expected = e ? `; expected ${e.expected}: ${e.met ? 'met' : 'NOT met'}` : '';
+  return `${r.counts.proven} proven, ${r.counts.contradicted} contradicted, ${r.counts.inconclusive} inconclusive (exit ${r.exitCode}${expected})`;
 }
 
 export function targetLine(r: PathReport): string {
