@@ -69,6 +69,7 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
+  if (opts.kubeconfigOut !== undefined) await (await import('../output-paths.js')).checkOutputFile('--kubeconfig-out', opts.kubeconfigOut);
   const progress = await createProgress({ quiet: opts.quiet });
   const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''}`);
   let lab;

@@ -24,8 +24,8 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--entry <host:port>', 'connect the client here (the NLB) instead of the gateway Service address')
     .option('--requests <n>', 'number of requests, each with its own x-request-id', '10')
     .option('--fresh-connections', 'open a new TLS connection per request (default: one kept-alive connection)')
-    .option('--no-deploy', 'verify the topology already deployed (mesh-verify up) without applying it')
-    .option('--keep', 'leave what this run created (cluster, objects) in place')
+    .option('--no-deploy', 'verify the topology already deployed (mesh-verify up; with --lab: as the lab started) without applying it')
+    .option('--keep', 'leave what this run created or changed (cluster, objects) in place; not with --lab')
     .addOption(new Option('--expect <verdict>', 'exit 0 only if the run ends this way (contradicted: a negative CI run)').choices(['proven', 'contradicted']))
     .addOption(new Option('-o, --output <format>', 'report format on stdout').choices(['table', 'json', 'junit', 'markdown']).default('table'))
     .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
@@ -43,6 +43,9 @@ Examples:
         import('../../path/options.js'), import('../../path/run-path.js'), import('../../path/default-deps.js'), import('../progress.js'),
       ]);
       const opts = parsePathOptions(raw);
+      const { checkOutputDir, checkOutputFile } = await import('../output-paths.js');
+      if (opts.reportDir !== null) await checkOutputDir('--report-dir', opts.reportDir);
+      if (opts.bundle !== null) await checkOutputFile('--bundle', opts.bundle);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
       const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: Math.max(100, process.stdout.columns ?? 120) }), progress);
       process.stdout.write(result.output);
