@@ -14,7 +14,10 @@ import { VERSION } from '../version.js';
  */
 export interface CliContext {
   exitCode: number;
+  /** --verbose: list every evidence item behind each verdict (path, analyze). */
   verbose(): boolean;
+  /** --debug: print stack traces on errors. */
+  debug(): boolean;
   quiet(): boolean;
 }
 
@@ -27,7 +30,8 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('mesh-verify')
     .description('Prove where traffic in an Istio mesh is encrypted, decrypted and re-encrypted.')
     .version(VERSION, '-V, --version')
-    .addOption(new Option('--verbose', 'print stack traces and debug detail on errors'))
+    .addOption(new Option('--verbose', 'list every evidence item behind each verdict (path, analyze)'))
+    .addOption(new Option('--debug', 'print stack traces on errors'))
     .addOption(new Option('-q, --quiet', 'no progress output (results only)'))
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false })
@@ -43,24 +47,41 @@ export function buildProgram(ctx: CliContext): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let verbose = argv.includes('--verbose');
+/**
+ * kubectl accepts a short option's value after `=` (`-o=json`, `-n=prod`); commander would take
+ * `=json` as the value. Split those into two arguments (up to a `--`).
+ */
+export function splitShortOptionValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let rest = false;
+  for (const a of argv) {
+    if (a === '--') rest = true;
+    const m = rest ? null : /^(-[a-zA-Z])=(.*)$/s.exec(a);
+    if (m) out.push(m[1], m[2]);
+    else out.push(a);
+  }
+  return out;
+}
+
+export async function main(rawArgv: string[]): Promise<number> {
+  const argv = splitShortOptionValues(rawArgv);
+  const before = (flag: string) => { const i = argv.indexOf(flag); const end = argv.indexOf('--'); return i !== -1 && (end === -1 || i < end); };
   const ctx: CliContext = {
     exitCode: ExitCode.OK,
-    verbose: () => verbose,
-    quiet: () => argv.includes('--quiet') || argv.includes('-q'),
+    verbose: () => before('--verbose'),
+    debug: () => before('--debug'),
+    quiet: () => before('--quiet') || before('-q'),
   };
   const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv);
-    verbose = Boolean(program.opts().verbose) || verbose;
     return ctx.exitCode;
   } catch (err) {
-    return handleError(err, verbose);
+    return handleError(err, ctx.debug());
   }
 }
 
-function handleError(err: unknown, verbose: boolean): number {
+function handleError(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // Help and version are not errors; commander already printed them.
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
@@ -71,11 +92,11 @@ function handleError(err: unknown, verbose: boolean): number {
   }
   if (err instanceof MeshVerifyError) {
     process.stderr.write(`mesh-verify: ${formatError(err)}\n`);
-    if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
   process.stderr.write(`mesh-verify: internal error: ${(err as Error)?.message ?? String(err)}\n`);
-  if (verbose) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
-  else process.stderr.write('mesh-verify: (run with --verbose for the stack trace; this is a bug, please report it)\n');
+  if (debug) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+  else process.stderr.write('mesh-verify: (run with --debug for the stack trace; this is a bug, please report it)\n');
   return ExitCode.INTERNAL;
 }

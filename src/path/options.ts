@@ -56,6 +56,11 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
   if (lab && (raw.context !== undefined || raw.kubeconfig !== undefined)) {
     throw new UsageError('--lab cannot be combined with --context or --kubeconfig', 'drop --lab to target a cluster');
   }
+  if (lab && raw.keep === true) {
+    // The lab runs inside this process and stops with it: there is nothing --keep could leave.
+    throw new UsageError('--keep cannot be combined with --lab (the lab runs inside this process and stops with it)',
+      'start a lab that stays up with `mesh-verify lab up`, then run `mesh-verify path --kubeconfig <its kubeconfig> --keep`');
+  }
   if (raw.fault !== undefined && raw.scenario !== undefined) {
     throw new UsageError('--fault and --scenario cannot be combined (both break the mesh)', 'pick one');
   }

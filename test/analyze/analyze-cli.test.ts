@@ -53,7 +53,7 @@ describe.skipIf(!BUILT)(`mesh-verify analyze (built CLI${BUILT ? '' : ': skipped
     expect(JSON.parse(later.stdout).findings.map((f: { code: string }) => f.code)).toContain('cert-expired');
   });
 
-  it('turns bad input into one line naming the file, exit 2, no stack trace unless --verbose', async () => {
+  it('turns bad input into one line naming the file, exit 2, no stack trace unless --debug', async () => {
     const empty = join(dir, 'empty.json');
     const text = join(dir, 'notes.txt');
     const other = join(dir, 'v2.json');
@@ -71,7 +71,7 @@ describe.skipIf(!BUILT)(`mesh-verify analyze (built CLI${BUILT ? '' : ': skipped
       expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(r.stderr).toContain(`mesh-verify: ${cases[i][0]}: ${cases[i][1]}`);
     });
-    const verbose = spawnSync(process.execPath, [bin, '--verbose', 'analyze', empty], { encoding: 'utf8' });
+    const verbose = spawnSync(process.execPath, [bin, '--debug', 'analyze', empty], { encoding: 'utf8' });
     expect(verbose.status).toBe(2);
     expect(verbose.stderr).toMatch(/\n\s+at /);
   });

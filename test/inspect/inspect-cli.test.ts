@@ -51,8 +51,8 @@ describe('mesh-verify inspect: bad input gets one line and exit 2', () => {
       expect(lines[0]).toMatch(/^mesh-verify: /);
     });
   }
-  it('prints the stack trace only with --verbose', async () => {
-    const r = await run('--file', fixture('plain-envoy-config_dump.json'), '--verbose');
+  it('prints the stack trace only with --debug', async () => {
+    const r = await run('--file', fixture('plain-envoy-config_dump.json'), '--debug');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\n\s+at /);
   });
