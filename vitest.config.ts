@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    reporters: ['default'],
+    // The default reporter does not say which tests were skipped or why: skip-reasons lists them.
+    reporters: ['default', './test/reporters/skip-reasons.ts'],
   },
 });

@@ -114,7 +114,7 @@ describe('cluster adapters against the lab Kubernetes API double', () => {
     });
 
     it('kubectl sees what apply created (skipped without kubectl)', async (ctx) => {
-      if (!existsSync('/usr/bin/kubectl') && !process.env.PATH?.split(':').some((d) => existsSync(join(d, 'kubectl')))) ctx.skip();
+      if (!existsSync('/usr/bin/kubectl') && !process.env.PATH?.split(':').some((d) => existsSync(join(d, 'kubectl')))) ctx.skip('kubectl is not installed');
       const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, '-n', MESH_NAMESPACE, 'get', 'deployments',
         '-l', 'app.kubernetes.io/managed-by=mesh-verify', '-o', 'jsonpath={.items[*].metadata.name}'], { timeout: 15_000 });
       expect(stdout.split(' ').sort()).toEqual(['bff', 'svc']);
