@@ -9,7 +9,7 @@ import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap } fro
 import { buildTopology } from '../topology/manifests.js';
 import { MESH_NAMESPACE } from '../topology/reference.js';
 import { SCENARIOS, type ScenarioName } from '../topology/scenarios.js';
-import { leftovers, listManaged, recordChanges, type RunChanges } from './managed-inventory.js';
+import { leftovers, listManaged, recordChanges, specOf, type RunChanges } from './managed-inventory.js';
 import { referenceTargets } from './targets.js';
 
 export interface DeployOptions {
@@ -48,6 +48,8 @@ export async function deployTopology(clients: KubeClients, opts: DeployOptions):
   const stale = leftovers(before, applied);
   if (stale.length > 0) {
     const step = opts.progress?.step(`removing ${stale.length} objects left by an earlier run`);
+    // Saved first: they are put back with the rest when the run ends.
+    changes.prior.push(...(await recordChanges(clients, stale.map(specOf))).prior);
     await deleteRefs(clients, stale);
     step?.succeed(`removed ${stale.length} objects left by an earlier run: ${stale.map((r) => `${r.kind} ${r.name}`).join(', ')}`);
   }

@@ -61,7 +61,8 @@ function refOf(o: KubernetesObject): AppliedRef {
 }
 
 type ObjectHeader = Parameters<KubeClients['objects']['read']>[0];
-function specOf(r: AppliedRef): ObjectHeader {
+/** The apiVersion/kind/name(/namespace) of `r`, as the object API reads and deletes by. */
+export function specOf(r: AppliedRef): ObjectHeader {
   return { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, ...(r.namespace ? { namespace: r.namespace } : {}) } };
 }
 

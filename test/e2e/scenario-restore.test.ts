@@ -91,4 +91,24 @@ describe('path --scenario dr-disable on an existing topology (the lab through it
     expect(proc.killed).toEqual(['SIGINT']);
     await expectRestored();
   });
+
+  it('objects an earlier scenario left, which a run removes, are put back at its end too', async () => {
+    const at = ['--kubeconfig', lab.kubeconfigPath, '--entry', `${lab.nlb.host}:${lab.nlb.port}`, '--requests', '2', '-o', 'json', '-q'];
+    const caller = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'plaintext-caller', namespace: MESH_NAMESPACE } };
+    const left = await runCli('path', ...at, '--scenario', 'permissive-svc', '--expect', 'contradicted', '--keep');
+    expect(left.status).toBe(0);
+    const before = await clients.objects.read(caller);
+    let during: number | undefined;
+    const deps = labDeps({
+      probe: async () => {
+        during = (await clients.objects.list('apps/v1', 'Deployment', MESH_NAMESPACE)).items.filter((d) => d.metadata?.name === 'plaintext-caller').length;
+        throw new Error('stop after the deploy');
+      },
+    });
+    await expect(runPath(parsePathOptions({ kubeconfig: lab.kubeconfigPath, requests: '2' }), deps, silentProgress)).rejects.toThrow('stop after the deploy');
+    expect(during).toBe(0);
+    const after = await clients.objects.read(caller) as typeof before & { spec?: unknown };
+    expect(after.spec).toEqual((before as typeof after).spec);
+    expect(after.metadata?.labels).toEqual(before.metadata?.labels);
+  });
 });
