@@ -106,7 +106,9 @@ describe('--scenario on one lab, one after the other (as scripts/e2e-kind.sh run
   beforeAll(async () => { lab = await startLab({}); });
   afterAll(async () => { await lab.stop(); });
   // Every run reaches the same lab through prepareLab (its kubeconfig, API and NLB); none stops it.
-  const onLab = (raw: RawPathOptions) => runPath(parsePathOptions({ lab: true, requests: '3', ...raw }), {
+  // Not `lab: true`: the CLI refuses --keep with --lab (its in-process lab stops with it); this lab
+  // outlives the runs, as a cluster does.
+  const onLab = (raw: RawPathOptions) => runPath(parsePathOptions({ requests: '3', ...raw }), {
     ...defaultPathDeps(), interrupt: noSignals,
     prepare: (_o, p) => prepareLab({ fault: null }, p, async () => ({ ...lab, stop: async () => {} })),
   }, silentProgress);
@@ -119,8 +121,9 @@ describe('--scenario on one lab, one after the other (as scripts/e2e-kind.sh run
       expect(r.exitCode).toBe(1);
     }
     // The healthy deploy repairs the DestinationRule and the svc Deployment (server-side apply)
-    // and removes what permissive-svc left (PeerAuthentication, plaintext caller).
-    const again = await onLab({});
+    // and removes what permissive-svc left (PeerAuthentication, plaintext caller); --keep leaves
+    // that (without it the end of the run would put the earlier state back).
+    const again = await onLab({ keep: true });
     expect(again.report.segments.filter((s) => s.status !== 'proven').map((s) => s.id)).toEqual([]);
     expect(lab.api.store.list('PeerAuthentication').map((o) => o.metadata.name)).toEqual(['default']);
   });
