@@ -111,4 +111,17 @@ describe('path --scenario dr-disable on an existing topology (the lab through it
     expect(after.spec).toEqual((before as typeof after).spec);
     expect(after.metadata?.labels).toEqual(before.metadata?.labels);
   });
+
+  it("a user's own object of the same name (not labelled by mesh-verify) is restored, not deleted as if the run had created it", async () => {
+    await clients.objects.delete(drRef);
+    const mine = { ...drRef, metadata: { ...drRef.metadata, labels: { owner: 'me' } }, spec: { host: 'bff.mesh-verify.svc.cluster.local', trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } } };
+    await clients.objects.create(mine);
+    const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--entry', `${lab.nlb.host}:${lab.nlb.port}`,
+      '--scenario', 'dr-disable', '--expect', 'contradicted', '--requests', '2', '-o', 'json', '-q');
+    expect(r.status).toBe(0);
+    const now = await readDr(clients);
+    expect(now.metadata?.labels).toEqual({ owner: 'me' });
+    expect(now.spec).toEqual(mine.spec);
+  });
 });
+
