@@ -45,7 +45,8 @@ describe('posture table', () => {
     const reversed = { ...posture, listeners: [...posture.listeners].reverse(), clusters: [...posture.clusters].reverse() };
     const a = renderPostureTable(posture);
     expect(renderPostureTable(reversed)).toBe(a);
-    const ports = a.split('LISTENERS\n')[1].split('\n\n')[0].split('\n').slice(1).map((l) => Number(l.split(/ +/)[1]));
+    const rows = a.split('LISTENERS\n')[1].split('\n\n')[0].split('\n').slice(1).filter((l) => !/^\S+: /.test(l));
+    const ports = rows.map((l) => Number(l.split(/ +/)[1]));
     expect(ports).toEqual([8080, 8443, 8444, 9443, 15021]);
   });
 });
