@@ -26,7 +26,9 @@ export function daysUntil(notAfter: string | null, now: Date): number | null {
   if (notAfter === null) return null;
   const t = new Date(notAfter).getTime();
   if (Number.isNaN(t)) return null;
-  return Math.trunc((t - now.getTime()) / DAY_MS) || 0;
+  // Envoy's clock for this is whole seconds (an ASN1_TIME made from time_t).
+  const nowSeconds = Math.floor(now.getTime() / 1000) * 1000;
+  return Math.trunc((t - nowSeconds) / DAY_MS) || 0;
 }
 
 function certificateFacts(posture: ProxyPosture, certs: CertsEntry[], now: Date): CertificateFacts {
