@@ -94,6 +94,15 @@ describe('C2: Envoy <= 1.12 layouts (envoy.admin.v2alpha)', () => {
     expect(details).toMatchObject({ upstreamTls: 'mtls', certificateSecrets: ['/etc/certs/cert-chain.pem'], sans: ['spiffe://cluster.local/ns/default/sa/bookinfo-details'] });
   });
 
+  it('reads camelCase and the old layout together (istioctl 1.1 testdata, Envoy 1.7)', () => {
+    // istio/istio 1.1.0 istioctl/pkg/writer/envoy/configdump/testdata/configdump.json.
+    const old = inspectConfigDump(fixture('istio-1.1-envoy-1.7-sidecar-config_dump-camelcase.json'), { now: NOW });
+    expect(old.listeners.map((l) => [l.name, l.port, l.state])).toEqual([['172.21.134.116_443', 443, 'active'], ['0.0.0.0_8080', 8080, 'active']]);
+    expect(old.clusters.map((c) => c.name)).toEqual(['xds-grpc', 'outbound|15004||istio-policy.istio-system.svc.cluster.local']);
+    expect(old.proxy).toMatchObject({ type: 'sidecar', envoyVersion: '1.7.0-dev', namespace: 'default', podName: 'details-v1-9cb87c69-t2fdz' });
+    expect(old.layout).toEqual(['camelCase JSON names (jsonpb, e.g. istiod /debug/config_dump)', 'Envoy <= 1.12 listener lists (dynamic_active_listeners, ...)']);
+  });
+
   it('reads the configs map of Envoy < 1.8 and bare static resources', () => {
     // Envoy 1.7 admin.v2alpha.ConfigDump: `map<string, Any> configs`, static_listeners bare Listeners.
     const old = parseConfigDump({ configs: { listeners: { '@type': 'type.googleapis.com/envoy.admin.v2alpha.ListenersConfigDump', static_listeners: [{ name: 'admin', address: { socket_address: { address: '0.0.0.0', port_value: 15090 } } }] } } });
