@@ -102,9 +102,13 @@ function listenersTable(listeners: ListenerTls[]): string {
   return text;
 }
 
-/** The SNI names the listener's TLS chains match (gateway hosts); `*` wildcards as configured. */
+/** Names shown per listener in the SNI column; -o json lists them all. */
+const MAX_SNI = 3;
+
+/** The SNI names the listener's chains match (gateway hosts), as configured (`*.` wildcards too). */
 function sniHosts(l: ListenerTls): string {
-  return [...new Set(l.filterChains.flatMap((c) => c.serverNames))].join(',');
+  const hosts = [...new Set(l.filterChains.flatMap((c) => c.serverNames))];
+  return hosts.length > MAX_SNI ? `${hosts.slice(0, MAX_SNI).join(',')} (+${hosts.length - MAX_SNI} more)` : hosts.join(',');
 }
 
 function chainSummary(l: ListenerTls): string {
