@@ -4,11 +4,12 @@ import { isIstioConfigDump, parseConfigDump, postureOf } from '../envoy/config-d
 import { parseCerts } from '../envoy/certs.js';
 import { parseStats } from '../envoy/stats.js';
 import { asRecord } from '../envoy/json-access.js';
+import type { ProxyPosture } from '../envoy/types.js';
 import type { InspectResult } from './types.js';
 import { assembleInspectResult } from './assemble.js';
 
-/** Was anything at all read from the dump (a node, a listener, a cluster, a secret)? */
-export function readAnything(result: InspectResult): boolean {
+/** Was anything at all read from the dump (a node id, a listener, a cluster, a secret)? */
+export function readAnything(result: ProxyPosture): boolean {
   return result.proxy.id !== null || result.listeners.length > 0 || result.clusters.length > 0 || result.secrets.length > 0;
 }
 
@@ -27,15 +28,14 @@ export async function runInspect(opts: InspectOptions): Promise<InspectResult> {
     throw new InputError(opts.file, 'is not an Envoy config dump (no "configs" list)', 'capture it with: kubectl exec <pod> -c istio-proxy -- pilot-agent request GET config_dump');
   }
   const dump = parseConfigDump(json);
+  const posture = postureOf(dump, opts.now ?? new Date());
   // Nothing read at all is no verdict on the proxy (exit 3 in the CLI), not "not Istio".
-  const nothing = !asRecord(dump.bootstrap?.node) && dump.listeners.length === 0 && dump.clusters.length === 0 && dump.secrets.length === 0;
-  if (!nothing && !isIstioConfigDump(dump)) {
+  if (readAnything(posture) && !isIstioConfigDump(dump)) {
     throw new InputError(
       opts.file,
-      'not an Istio proxy config dump (no sidecar~/router~ node id and no Istio listeners); mesh-verify inspects Istio proxies',
+      'not an Istio proxy config dump (no sidecar~/router~/waypoint~ node id and no Istio listeners); mesh-verify inspects Istio proxies',
     );
   }
-  const posture = postureOf(dump, opts.now ?? new Date());
   let certs;
   if (opts.certs) {
     const certsJson = await readInputJson(opts.certs, '/certs file');
