@@ -1,4 +1,4 @@
-import type { DownstreamTls, FilterChainTls, InboundMode, InboundPortMode, ListenerTls } from './types.js';
+import type { DownstreamTls, FilterChainTls, InboundMode, InboundPortMode, ListenerTls, SecretInfo } from './types.js';
 import type { DumpListener } from './config-dump.js';
 import { asArray, asNumber, asRecord, asString, type JsonRecord } from './json-access.js';
 import { readTlsContext, tlsContextOf } from './tls-context.js';
@@ -17,6 +17,7 @@ export function inspectListeners(listeners: DumpListener[]): ListenerTls[] {
     for (const fc of chains) {
       for (const s of fc.certificateSecrets) addSecret(s);
       if (fc.validationSecret) addSecret(fc.validationSecret);
+      if (fc.validationFile) addSecret(fc.validationFile);
     }
     const port = asNumber(sock?.port_value);
     const out: ListenerTls = {
@@ -57,6 +58,7 @@ function filterChainTls(fc: JsonRecord): FilterChainTls {
     validationSecret: ctx?.validationSecret ?? null,
   };
   if (ctx && ctx.sanMatchers.length > 0) out.peerSanMatchers = ctx.sanMatchers;
+  if (ctx?.validationFile) out.validationFile = ctx.validationFile;
   return out;
 }
 
@@ -123,4 +125,24 @@ function modeOf(chains: FilterChainTls[]): InboundMode {
   if (mtls && !other) return 'STRICT';
   if (mtls) return 'PERMISSIVE';
   return 'PLAINTEXT';
+}
+
+/**
+ * Mark listeners that cannot complete a TLS handshake because every certificate of a
+ * terminating chain is an SDS secret still warming (listed in dynamic_warming_secrets without
+ * an active copy): Envoy has no certificate to present on that chain.
+ */
+export function markCertificateWarming(listeners: ListenerTls[], secrets: SecretInfo[]): void {
+  const active = new Set(secrets.filter((s) => s.state === 'active').map((s) => s.name));
+  const warming = new Set(secrets.filter((s) => s.state === 'warming' && !active.has(s.name)).map((s) => s.name));
+  if (warming.size === 0) return;
+  for (const l of listeners) {
+    const terminating = l.filterChains.filter((c) => (c.tls === 'tls' || c.tls === 'mtls') && c.certificateSecrets.length > 0);
+    const blocked = terminating.filter((c) => c.certificateSecrets.every((name) => warming.has(name)));
+    if (blocked.length === 0) continue;
+    const names = [...new Set(blocked.flatMap((c) => c.certificateSecrets))].join(', ');
+    const hosts = [...new Set(blocked.flatMap((c) => c.serverNames))];
+    const scope = blocked.length === terminating.length ? '' : ` for ${hosts.length > 0 ? hosts.join(', ') : `${blocked.length} of ${terminating.length} TLS chains`}`;
+    l.certificateWarming = `cannot complete a TLS handshake${scope}: its only certificate ${names} is still warming (SDS has not delivered it)`;
+  }
 }

@@ -3,7 +3,8 @@ import { asNumber, asRecord, asString, type JsonRecord } from './json-access.js'
 
 /**
  * Who the proxy is, from the bootstrap's node: Istio ids look like
- * `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` (gateways: `router~`).
+ * `sidecar~<ip>~<pod>.<namespace>~<namespace>.svc.cluster.local` (gateways: `router~`, ambient
+ * waypoints: `waypoint~`; istio pkg/model/proxy.go NodeType, 1.30.3).
  */
 export function describeNode(bootstrap: JsonRecord | null): ProxyPosture['proxy'] {
   const node = asRecord(bootstrap?.node);
@@ -11,7 +12,7 @@ export function describeNode(bootstrap: JsonRecord | null): ProxyPosture['proxy'
   const metadata = asRecord(node?.metadata);
   const parts = id ? id.split('~') : [];
   const kind = parts[0];
-  const type = kind === 'sidecar' || kind === 'router' ? kind : null;
+  const type = kind === 'sidecar' || kind === 'router' || kind === 'waypoint' ? kind : null;
   let podName = asString(metadata?.NAME);
   let namespace = asString(metadata?.NAMESPACE);
   if (type && parts[2]) {
@@ -29,9 +30,16 @@ export function describeNode(bootstrap: JsonRecord | null): ProxyPosture['proxy'
   };
 }
 
+/**
+ * Envoy >= 1.13: `user_agent_build_version.version`; earlier: `build_version`, a string
+ * `<sha>/<version>/<status>/<build type>/<ssl>` (e.g. `48bc83d8.../1.12.0-dev/Clean/RELEASE/BoringSSL`).
+ */
 function envoyVersion(node: JsonRecord | null): string | null {
   const v = asRecord(asRecord(node?.user_agent_build_version)?.version);
-  if (!v) return null;
+  if (!v) {
+    const legacy = asString(node?.build_version)?.split('/')[1];
+    return legacy && /^\d+\.\d+/.test(legacy) ? legacy : null;
+  }
   const major = asNumber(v.major_number) ?? 0;
   const minor = asNumber(v.minor_number) ?? 0;
   const patch = asNumber(v.patch) ?? 0;

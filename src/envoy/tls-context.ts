@@ -3,9 +3,13 @@ import { asArray, asBool, asRecord, asString, type JsonRecord } from './json-acc
 
 /** What a (Downstream|Upstream)TlsContext says about certificates and peer verification. */
 export interface TlsContextFacts {
-  /** SDS names of the certificates this side presents; '<inline>' for inline/file certificates. */
+  /** SDS names of the certificates this side presents; the file path of a file-mounted
+   *  certificate (`certificate_chain.filename`, Istio < 1.5 mounted /etc/certs), '<inline>' for
+   *  inline PEM. */
   certificateSecrets: string[];
   validationSecret: string | null;
+  /** The trusted CA file of a file-mounted validation context (`trusted_ca.filename`), or null. */
+  validationFile: string | null;
   /** A trust anchor is configured (trusted_ca, validation SDS secret, SPIFFE validator bundles). */
   verifiesPeer: boolean;
   sanMatchers: SanMatcher[];
@@ -40,7 +44,9 @@ export function readTlsContext(ctx: JsonRecord): TlsContextFacts {
     const name = asString(asRecord(sds)?.name);
     if (name) certificateSecrets.push(name);
   }
-  if (asArray(common.tls_certificates).length > 0) certificateSecrets.push('<inline>');
+  for (const cert of asArray(common.tls_certificates)) {
+    certificateSecrets.push(asString(asRecord(asRecord(cert)?.certificate_chain)?.filename) || '<inline>');
+  }
   if (asRecord(common.tls_certificate_provider_instance)) certificateSecrets.push('<provider>');
 
   const combined = asRecord(common.combined_validation_context);
@@ -52,10 +58,12 @@ export function readTlsContext(ctx: JsonRecord): TlsContextFacts {
   const sanMatchers: SanMatcher[] = [];
   const trustDomains: string[] = [];
   let trustAnchor = validationSecret !== null;
+  let validationFile: string | null = null;
   let acceptUntrusted = false;
   for (const vc of contexts) {
     sanMatchers.push(...readSanMatchers(vc));
     if (asRecord(vc.trusted_ca) || asRecord(vc.ca_certificate_provider_instance)) trustAnchor = true;
+    validationFile ??= asString(asRecord(vc.trusted_ca)?.filename) || null;
     if (vc.trust_chain_verification === 'ACCEPT_UNTRUSTED') acceptUntrusted = true;
     const custom = asRecord(vc.custom_validator_config);
     const spiffe = asRecord(custom?.typed_config);
@@ -69,6 +77,7 @@ export function readTlsContext(ctx: JsonRecord): TlsContextFacts {
   return {
     certificateSecrets,
     validationSecret,
+    validationFile,
     verifiesPeer: trustAnchor && !acceptUntrusted,
     sanMatchers,
     trustDomains,

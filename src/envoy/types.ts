@@ -35,8 +35,10 @@ export interface FilterChainTls {
    *  passthrough: matches TLS but has no DownstreamTlsContext (does not terminate). */
   tls: 'none' | 'tls' | 'mtls' | 'passthrough';
   requireClientCertificate: boolean;
-  certificateSecrets: string[];         // SDS names, e.g. 'default', 'kubernetes://cred'
+  certificateSecrets: string[];         // SDS names, e.g. 'default', 'kubernetes://cred'; a path for file-mounted certificates
   validationSecret: string | null;      // e.g. 'ROOTCA'
+  /** Added: the trusted CA file of a file-mounted validation context (e.g. /etc/certs/root-cert.pem). */
+  validationFile?: string;
   /** Added: SAN matchers applied to the client certificate (mTLS chains), [] when none. */
   peerSanMatchers?: SanMatcher[];
 }
@@ -53,6 +55,9 @@ export interface ListenerTls {
   error?: string | null;
   /** Added: from the bootstrap (static_listeners: admin, health, prometheus), not from xDS. */
   static?: boolean;
+  /** Added: set when a TLS chain's only certificate is an SDS secret still warming: the
+   *  listener cannot complete a TLS handshake there. */
+  certificateWarming?: string;
 }
 
 export interface InboundPortMode {
@@ -120,11 +125,25 @@ export interface SecretInfo {
   expired: boolean | null;
   /** Decoded chain (leaf first) for certificates, all roots for trust bundles; [] if none inline. */
   chain: CertificateInfo[];
+  /** Added: the file a file-based secret reads (`filename` DataSource); its PEM is not in the dump. */
+  file?: string;
+  /** Added: per-trust-domain roots of a SPIFFE validator trust bundle (SPIRE, multi-trust-domain Istio). */
+  trustDomains?: TrustDomainBundle[];
+}
+
+/** One trust domain of an `envoy.tls.cert_validator.spiffe` validation context. */
+export interface TrustDomainBundle {
+  name: string;
+  roots: CertificateInfo[];
+  notAfter: string | null;
+  expired: boolean | null;
+  file?: string;
 }
 
 export interface ProxyPosture {
   proxy: {
-    type: 'sidecar' | 'router' | null;
+    /** From the node id's first field; 'waypoint' is an ambient-mode L7 proxy (Istio >= 1.18). */
+    type: 'sidecar' | 'router' | 'waypoint' | null;
     id: string | null;
     istioVersion: string | null;
     envoyVersion?: string | null;
@@ -137,6 +156,10 @@ export interface ProxyPosture {
   secrets: SecretInfo[];
   /** Added: the config dump sections present (short @type names, e.g. 'ListenersConfigDump'). */
   sections?: string[];
+  /** Added: how the dump was written when not Envoy's current snake_case v3 layout. */
+  layout?: string[];
+  /** Added: sections present that gave nothing, and similar problems reading the dump. */
+  warnings?: string[];
 }
 
 /** Counters and gauges from /stats (text or JSON). Histograms are ignored. */

@@ -2,17 +2,36 @@ import type { CertsEntry, ProxyPosture, StatsSnapshot } from '../envoy/types.js'
 import type { CertificateFacts, InspectResult, StatsFacts, TlsCounter } from './types.js';
 import { CONTROL_PLANE_CLUSTERS } from '../envoy/cluster-tls.js';
 
-/** Join the posture with optional /certs and /stats facts (pure). */
-export function assembleInspectResult(posture: ProxyPosture, certs?: CertsEntry[], stats?: StatsSnapshot): InspectResult {
+/**
+ * Join the posture with optional /certs and /stats facts (pure). Days left on a /certs
+ * certificate are computed at `now` (default: the current time), never copied from the capture.
+ */
+export function assembleInspectResult(posture: ProxyPosture, certs?: CertsEntry[], stats?: StatsSnapshot, now: Date = new Date()): InspectResult {
   const result: InspectResult = { ...posture };
-  if (certs) result.certificates = certificateFacts(posture, certs);
+  if (certs) result.certificates = certificateFacts(posture, certs, now);
   if (stats) result.stats = statsFacts(posture, stats);
   return result;
 }
 
 const normalizeSerial = (s: string) => s.toLowerCase().replace(/^0+(?=.)/, '');
 
-function certificateFacts(posture: ProxyPosture, certs: CertsEntry[]): CertificateFacts {
+const DAY_MS = 86_400_000;
+
+/**
+ * Whole days from `now` to `notAfter`, truncated toward zero as Envoy's
+ * `Utility::getDaysUntilExpiration` does (ASN1_TIME_diff; source/common/tls/utility.cc); negative
+ * once expired. Null when the expiry is unknown.
+ */
+export function daysUntil(notAfter: string | null, now: Date): number | null {
+  if (notAfter === null) return null;
+  const t = new Date(notAfter).getTime();
+  if (Number.isNaN(t)) return null;
+  // Envoy's clock for this is whole seconds (an ASN1_TIME made from time_t).
+  const nowSeconds = Math.floor(now.getTime() / 1000) * 1000;
+  return Math.trunc((t - nowSeconds) / DAY_MS) || 0;
+}
+
+function certificateFacts(posture: ProxyPosture, certs: CertsEntry[], now: Date): CertificateFacts {
   // A CA from /certs belongs to a trust bundle (ROOTCA); a chain certificate to a certificate
   // secret's leaf. Workload secrets also carry their root, so index by role first.
   const caSerials = new Map<string, string>();
@@ -31,16 +50,24 @@ function certificateFacts(posture: ProxyPosture, certs: CertsEntry[]): Certifica
     const key = normalizeSerial(serial);
     return (role === 'ca' ? caSerials : leafSerials).get(key) ?? anySerials.get(key) ?? null;
   };
+  const notAfterBySerial = new Map<string, string>();
+  for (const secret of posture.secrets) for (const cert of secret.chain) notAfterBySerial.set(normalizeSerial(cert.serial), cert.notAfter);
   const entries: CertificateFacts['entries'] = [];
   for (const entry of certs) {
     for (const [role, list] of [['ca', entry.caCert], ['chain', entry.certChain]] as const) {
       for (const d of list) {
+        // The expiry itself (from /certs, else the same certificate in the dump) decides; the
+        // captured days_until_expiration was true only when the capture was taken.
+        const notAfter = d.expirationTime ?? (d.serialNumber ? notAfterBySerial.get(normalizeSerial(d.serialNumber)) ?? null : null);
+        const days = daysUntil(notAfter, now);
         entries.push({
           role,
           serialNumber: d.serialNumber,
           uriSans: d.uriSans,
-          daysUntilExpiration: d.daysUntilExpiration,
-          expirationTime: d.expirationTime,
+          daysUntilExpiration: days,
+          expired: days === null ? null : new Date(notAfter as string).getTime() <= now.getTime(),
+          capturedDaysUntilExpiration: d.daysUntilExpiration,
+          expirationTime: d.expirationTime ?? notAfter,
           secret: secretFor(role, d.serialNumber),
         });
       }

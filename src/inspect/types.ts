@@ -13,12 +13,18 @@ export interface CertificateFacts {
     role: 'ca' | 'chain';
     serialNumber: string | null;
     uriSans: string[];
+    /** Whole days from --now (default: the current time) to the expiry; negative once expired;
+     *  null when the expiry is unknown. Never the captured value. */
     daysUntilExpiration: number | null;
+    /** Added: expired at --now (null when the expiry is unknown). */
+    expired: boolean | null;
+    /** Added: `days_until_expiration` as Envoy reported it when the capture was taken. */
+    capturedDaysUntilExpiration: number | null;
     expirationTime: string | null;
     /** Name of the config-dump secret holding a certificate with the same serial, or null. */
     secret: string | null;
   }[];
-  /** The smallest days_until_expiration of any certificate, or null. */
+  /** The smallest daysUntilExpiration (computed at --now) of any certificate, or null. */
   minDaysUntilExpiration: number | null;
 }
 

@@ -22,6 +22,8 @@ export async function readInputText(file: string, what = 'file'): Promise<string
   } catch (err) {
     throw new InputError(file, `cannot read ${what}: ${(err as Error).message}`);
   }
+  // Editors on Windows (and PowerShell's `>` redirection) start UTF-8 files with a BOM.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new InputError(file, `${what} is empty`);
   return text;
 }
@@ -36,6 +38,7 @@ export async function readInputJson(file: string, what = 'JSON file'): Promise<u
 }
 
 export function parseJsonInput(file: string, text: string): unknown {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -47,6 +50,15 @@ export function parseJsonInput(file: string, text: string): unknown {
     if (/Unexpected end of JSON input|Unterminated string|end of data/i.test(msg)) {
       throw new InputError(file, `JSON is truncated (${text.length} bytes read; the document ends early)`, 'capture it again');
     }
-    throw new InputError(file, `is not valid JSON: ${msg}`);
+    // V8 quotes the offending input in some messages ("Unexpected token 'a', \"{...}\" is not
+    // valid JSON"): report only where parsing stopped, never the file's bytes.
+    const at = /at position (\d+)/.exec(msg);
+    throw new InputError(file, `is not valid JSON${at ? ` (${lineColumn(text, Number(at[1]))})` : ''}`, 'check that the file holds one complete JSON document');
   }
+}
+
+function lineColumn(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  return `line ${line}, column ${position - before.lastIndexOf('\n')}`;
 }

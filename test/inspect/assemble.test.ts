@@ -34,6 +34,16 @@ describe('assembleInspectResult', () => {
     const none = assembleInspectResult(strict, []);
     expect(none.certificates).toEqual({ entries: [], minDaysUntilExpiration: null });
   });
+  it('computes days left from the matching secret when /certs has no expiration_time', () => {
+    // A /certs entry without expiration_time (an optional Timestamp in envoy.admin.v3
+    // CertificateDetails) still has its serial, and the dump holds the certificate itself.
+    const strict = inspectConfigDump(JSON.parse(fixture('sidecar-strict-config_dump.json')), { now: NOW });
+    const certs = parseCerts(JSON.parse(fixture('sidecar-strict-certs.json')));
+    for (const d of certs.flatMap((e) => [...e.caCert, ...e.certChain])) d.expirationTime = null;
+    const r = assembleInspectResult(strict, certs, undefined, new Date('2025-12-31T12:00:00Z'));
+    const chain = r.certificates!.entries.find((e) => e.role === 'chain')!;
+    expect(chain).toMatchObject({ daysUntilExpiration: 0, expired: false, capturedDaysUntilExpiration: 214, expirationTime: '2026-01-01T00:00:00.000Z', secret: 'default' });
+  });
 });
 
 describe('posture table', () => {
@@ -45,7 +55,8 @@ describe('posture table', () => {
     const reversed = { ...posture, listeners: [...posture.listeners].reverse(), clusters: [...posture.clusters].reverse() };
     const a = renderPostureTable(posture);
     expect(renderPostureTable(reversed)).toBe(a);
-    const ports = a.split('LISTENERS\n')[1].split('\n\n')[0].split('\n').slice(1).map((l) => Number(l.split(/ +/)[1]));
+    const rows = a.split('LISTENERS\n')[1].split('\n\n')[0].split('\n').slice(1).filter((l) => !/^\S+: /.test(l));
+    const ports = rows.map((l) => Number(l.split(/ +/)[1]));
     expect(ports).toEqual([8080, 8443, 8444, 9443, 15021]);
   });
 });

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
 import { UsageError } from '../errors.js';
+import { ExitCode } from '../exit-codes.js';
 
 interface InspectCliOptions {
   file: string;
@@ -34,8 +35,16 @@ Capture the inputs with, e.g.:
         now = new Date(opts.now);
         if (Number.isNaN(now.getTime())) throw new UsageError(`--now ${opts.now}: not a date`, 'use ISO 8601, e.g. 2025-06-01T00:00:00Z');
       }
-      const { runInspect } = await import('../../inspect/run-inspect.js');
+      const { runInspect, readAnything } = await import('../../inspect/run-inspect.js');
       const result = await runInspect({ file: opts.file, certs: opts.certs, stats: opts.stats, now });
+      for (const w of result.warnings ?? []) process.stderr.write(`mesh-verify: warning: ${opts.file}: ${w}\n`);
+      if (!readAnything(result)) {
+        // Exit 3: no listener, cluster, secret or node could be read, so nothing can be said.
+        const sections = result.sections?.length ? result.sections.join(', ') : 'none';
+        process.stderr.write(`mesh-verify: ${opts.file}: nothing in this config dump could be read (sections: ${sections}); capture it again with: kubectl exec <pod> -c istio-proxy -- pilot-agent request GET config_dump\n`);
+        ctx.exitCode = ExitCode.INCONCLUSIVE;
+        return;
+      }
       if (opts.output === 'json') {
         const { renderPostureJson } = await import('../../report/posture-json.js');
         process.stdout.write(renderPostureJson(result));
@@ -43,6 +52,6 @@ Capture the inputs with, e.g.:
         const { renderPostureTable } = await import('../../report/posture-table.js');
         process.stdout.write(renderPostureTable(result));
       }
-      ctx.exitCode = 0;
+      ctx.exitCode = ExitCode.OK;
     });
 }
