@@ -126,7 +126,7 @@ function xfccEvidence(ctx: AnalysisContext, seg: SegmentSpec, to: ProxyFacts, fr
   if (echoes.length === 0) return [{ level: 'request', proxy: to.id, source: 'xfcc', subject: selection, observed: 'no answer of the app recorded', indicates: null }];
   const callerFp = from?.workloadCert?.chain[0]?.fingerprint256 ?? null;
   const readings = echoes.flatMap((e): { id: string; reading: EntryReading }[] => {
-    const id = e.requestId ?? '';
+    const id = e.runRequestId;
     const header = Object.entries(e.headers).find(([k]) => k.toLowerCase() === XFCC)?.[1];
     if (!header) {
       return [{ id, reading: { subject: 'header', observed: 'absent', indicates: null, note: 'the sidecar sets it only for mTLS connections: consistent with plaintext, but not proof' } }];
