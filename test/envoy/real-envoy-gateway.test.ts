@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_LOG_FORMAT } from '../../src/envoy/access-log-format.js';
 import { parseAccessLogLine } from '../../src/envoy/access-log.js';
 import { parseStats } from '../../src/envoy/stats.js';
+import type { StatsSnapshot } from '../../src/envoy/types.js';
+import { listenerTraffic, upstreamClusterTraffic } from '../../src/analyze/stats-evidence.js';
+import type { ProxyFacts } from '../../src/analyze/proxy-facts.js';
 import { runCorrelation, runRequestOf } from '../../src/bundle/correlation.js';
 import type { AppEcho, RequestRecord } from '../../src/bundle/types.js';
 import { parseAppEcho } from '../../src/probe/app-echo.js';
@@ -52,8 +55,9 @@ function hcm(dir: string, statPrefix: string, extra: Record<string, unknown> = {
   };
 }
 
-const listener = (name: string, chain: Record<string, unknown>) => ({
-  name, address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, filter_chains: [chain],
+/** Listener stats are rooted at listener.<stat_prefix>; Istio's are named after the address (0.0.0.0_8443). */
+const listener = (name: string, statPrefix: string, chain: Record<string, unknown>) => ({
+  name, stat_prefix: statPrefix, address: { socket_address: { address: '127.0.0.1', port_value: 0 } }, filter_chains: [chain],
 });
 
 interface Answer { status: number; echo: AppEcho | null }
@@ -78,6 +82,7 @@ describe.skipIf(!envoy.path)(`real Envoy as an Istio-like gateway ${envoy.reason
   let proxy: RunningEnvoy;
   let ports: { edge: number; preserve: number; tls: number };
   let ca: string;
+  let statsBefore: StatsSnapshot;
   const answers = new Map<string, Answer>();
 
   beforeAll(async () => {
@@ -91,9 +96,9 @@ describe.skipIf(!envoy.path)(`real Envoy as an Istio-like gateway ${envoy.reason
     proxy = await startEnvoy(envoy.path as string, (dir) => ({
       static_resources: {
         listeners: [
-          listener('edge', { filters: [hcm(dir, 'edge')] }),
-          listener('preserve', { filters: [hcm(dir, 'preserve', { preserve_external_request_id: true })] }),
-          listener('tls', {
+          listener('edge', '0.0.0.0_8080', { filters: [hcm(dir, 'edge')] }),
+          listener('preserve', '0.0.0.0_8081', { filters: [hcm(dir, 'preserve', { preserve_external_request_id: true })] }),
+          listener('tls', '0.0.0.0_8443', {
             transport_socket: {
               name: 'envoy.transport_sockets.tls',
               typed_config: {
@@ -111,6 +116,7 @@ describe.skipIf(!envoy.path)(`real Envoy as an Istio-like gateway ${envoy.reason
       },
     }));
     ports = { edge: await proxy.listenerPort('edge'), preserve: await proxy.listenerPort('preserve'), tls: await proxy.listenerPort('tls') };
+    statsBefore = parseStats(await proxy.admin('/stats'));
     answers.set('mv-real-1', await send(ports.edge, 'mv-real-1'));
     answers.set('mv-real-2', await send(ports.preserve, 'mv-real-2'));
     answers.set('mv-real-3', await send(ports.tls, 'mv-real-3', { ca }));
@@ -168,16 +174,25 @@ describe.skipIf(!envoy.path)(`real Envoy as an Istio-like gateway ${envoy.reason
 
   it('names cluster stats after alt_stat_name, creates ssl.* only where a TLS context exists', async () => {
     const stats = parseStats(await proxy.admin('/stats'));
-    if (process.env.DUMP_STATS) console.log([...parseStats(await proxy.admin("/stats")).keys()].filter((n) => n.startsWith("listener.") || n.startsWith("cluster.outbound")).join("\n"));
     const names = [...stats.keys()];
     expect(stats.get(`cluster.${CLUSTER};.upstream_rq_total`)).toBe(3);
     expect(names.filter((n) => n.startsWith(`cluster.${CLUSTER}.`))).toEqual([]);
     // The plaintext cluster has no ssl.* stats at all: absence is how Envoy is built, not evidence.
     expect(names.filter((n) => n.startsWith(`cluster.${CLUSTER};.ssl.`))).toEqual([]);
     // The TLS listener counts its handshake; the plaintext listeners have no ssl.* stats.
-    const tlsListener = `listener.127.0.0.1_${ports.tls}`;
-    expect(stats.get(`${tlsListener}.ssl.handshake`)).toBe(1);
-    expect(names.filter((n) => n.startsWith(`listener.127.0.0.1_${ports.edge}.ssl.`))).toEqual([]);
-    expect(stats.get(`listener.127.0.0.1_${ports.edge}.downstream_cx_total`)).toBe(1);
+    expect(stats.get('listener.0.0.0.0_8443.ssl.handshake')).toBe(1);
+    expect(names.filter((n) => n.startsWith('listener.0.0.0.0_8080.ssl.'))).toEqual([]);
+    expect(stats.get('listener.0.0.0.0_8080.downstream_cx_total')).toBe(1);
+  });
+
+  it('the analyzer reads the real counters: a handshake on the TLS listener, and no ssl.* on the plaintext cluster as no evidence', async () => {
+    const statsAfter = parseStats(await proxy.admin('/stats'));
+    const facts = { id: 'gateway', statsBefore, statsAfter } as ProxyFacts;
+    const cluster = upstreamClusterTraffic(facts, CLUSTER, 'mtls');
+    expect(cluster).toHaveLength(1);
+    expect(cluster[0]).toMatchObject({ subject: `cluster.${CLUSTER};.ssl.*`, indicates: null });
+    expect(cluster[0].observed).toContain('upstream_rq_total +3');
+    expect(cluster.filter((o) => o.indicates === 'plaintext' || o.effect === 'contradicts')).toEqual([]);
+    expect(listenerTraffic(facts, '0.0.0.0_8443')).toEqual([expect.objectContaining({ indicates: 'tls', observed: expect.stringMatching(/^\+1 /) })]);
   });
 });
