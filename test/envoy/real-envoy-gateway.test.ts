@@ -177,6 +177,8 @@ describe.skipIf(!envoy.path)(`real Envoy as an Istio-like gateway ${envoy.reason
     const names = [...stats.keys()];
     expect(stats.get(`cluster.${CLUSTER};.upstream_rq_total`)).toBe(3);
     expect(names.filter((n) => n.startsWith(`cluster.${CLUSTER}.`))).toEqual([]);
+    // /clusters shows the alt_stat_name as observability_name (fixtures/envoy/sidecar-clusters.txt).
+    expect(await proxy.admin('/clusters')).toContain(`${CLUSTER}::observability_name::${CLUSTER};\n`);
     // The plaintext cluster has no ssl.* stats at all: absence is how Envoy is built, not evidence.
     expect(names.filter((n) => n.startsWith(`cluster.${CLUSTER};.ssl.`))).toEqual([]);
     // The TLS listener counts its handshake; the plaintext listeners have no ssl.* stats.
