@@ -122,7 +122,10 @@ export interface ProxyCapture {
     prometheusBefore: AdminText | null;
     prometheusAfter: AdminText | null;
   };
-  /** Access-log lines of this proxy that carry one of the run's request ids (raw, as logged). */
+  /**
+   * Access-log lines of this proxy that carry one of the run's ids: our x-mesh-verify-id or an
+   * x-request-id an app saw for one of our requests (raw, as logged; src/bundle/correlation.ts).
+   */
   accessLog: string[];
 }
 

@@ -107,6 +107,14 @@ describe('tying access-log lines and app answers to the run', () => {
     expect(accessLogItems(b, 'bff-sidecar->svc-sidecar').every((i) => i.observed.endsWith('(5 of 5 requests)'))).toBe(true);
   });
 
+  it('reads upstream_cluster logged with %UPSTREAM_CLUSTER% (alt_stat_name `<name>;`, Istio >= 1.23) like the raw name', () => {
+    // istio pilot/pkg/networking/core/cluster_builder.go at 1.30.3: c.AltStatName = util.DelimitedStatsPrefix(name).
+    const b = loadFixture('healthy');
+    editLines(b, (e) => { if (typeof e.upstream_cluster === 'string' && e.upstream_cluster !== '-') e.upstream_cluster = `${e.upstream_cluster};`; });
+    expect(statuses(analyzeAtRun(b))).toEqual(statuses(analyzeAtRun(loadFixture('healthy'))));
+    for (const hop of HOPS) expect(accessLogItems(b, hop).every((i) => i.observed.endsWith('(5 of 5 requests)')), hop).toBe(true);
+  });
+
   it('matches a UUID whatever trace decision a proxy packed into it (envoy source/extensions/request_id/uuid/config.cc)', () => {
     expect(requestIdKey('93c81872-d174-46b4-8e7f-bd75b114efbb')).toBe(requestIdKey('93c81872-d174-b6b4-8e7f-bd75b114efbb'));
     expect(requestIdKey('93c81872-d174-96b4-8e7f-bd75b114efbb')).not.toBe(requestIdKey('93c81872-d174-46b4-8e7f-bd75b114efbc'));
