@@ -12,6 +12,14 @@
  * captures, access-log lines, app echoes and client handshake a collector would have recorded.
  * Certificates are valid for ten years from FIXTURE_NOW except where a fault needs otherwise;
  * tests pass `now = run.startedAt`, so nothing rots.
+ *
+ * Shapes of current Istio (the pinned release, fixtures/istio/versions.json):
+ *  - clusters Istio builds carry alt_stat_name `<name>;` (Istio >= 1.23; istio
+ *    pilot/pkg/networking/core/cluster_builder.go at 1.30.3), so their stats are
+ *    `cluster.<name>;.*`; the access log logs %UPSTREAM_CLUSTER_RAW% (the name without `;`);
+ *  - the gateway replaces the probe's x-request-id with a new UUID (use_remote_address true, no
+ *    preserve_external_request_id, Envoy >= 1.33: no internal addresses by default); every hop
+ *    logs and sees that UUID, and our own x-mesh-verify-id (logged as mesh_verify_id).
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
@@ -28,6 +36,9 @@ import { LAB_FAULTS, type LabFault, type MeshState } from '../src/lab/types.js';
 import { meshStateForFault } from '../src/lab/dataplane/fault-state.js';
 import { RAW_BUFFER, gatewayDownstreamTls, istioDownstreamTls, istioUpstreamTls, xdsUpstreamTls } from '../src/lab/dataplane/tls-config.js';
 import { TOOL_NAME, VERSION } from '../src/version.js';
+import { readFixture } from '../src/topology/fixture-files.js';
+import { requestIdFor } from '../src/probe/probe.js';
+import { withRequestIdTrails } from '../src/collect/request-ids.js';
 import type {
   AdminText, AppEcho, ClientObservation, EvidenceBundle, ProxyCapture, RequestRecord,
 } from '../src/bundle/types.js';
@@ -36,7 +47,14 @@ export const FIXTURE_NOW = new Date('2026-03-02T10:00:00.000Z');
 const DAY = 24 * 3600_000;
 const TEN_YEARS = 3650 * DAY;
 const REQUESTS = 5;
-const ISTIO_VERSION = '1.22.3';
+const PINS = JSON.parse(readFixture('istio', 'versions.json')) as { istio: string; istioProxyEnvoy: string };
+const ISTIO_VERSION = PINS.istio;
+/** The Envoy of the pinned Istio's istio/proxy, e.g. '1.38.4-dev'. */
+const ENVOY_VERSION = PINS.istioProxyEnvoy;
+const [ENVOY_MAJOR, ENVOY_MINOR, ENVOY_PATCH] = ENVOY_VERSION.split(/[.-]/).map(Number);
+
+/** Istio's alt_stat_name for a cluster it builds (util.DelimitedStatsPrefix): stats are `cluster.<name>;.*`. */
+const statName = (clusterName: string): string => `${clusterName};`;
 
 // ---------------------------------------------------------------------------------------------
 // The world of one run
@@ -185,8 +203,10 @@ function virtualInbound(port: number, mode: 'STRICT' | 'PERMISSIVE') {
   return listener('virtualInbound', '0.0.0.0', 15006, chains);
 }
 
-function cluster(name: string, body: Record<string, unknown>) {
-  return { cluster: { '@type': `${T}envoy.config.cluster.v3.Cluster`, name, connect_timeout: '10s', ...body }, last_updated: at(2000) };
+/** A cluster as Istio builds it (with its `;` alt_stat_name); `static` for bootstrap clusters such as xds-grpc. */
+function cluster(name: string, body: Record<string, unknown>, kind: 'istio' | 'static' = 'istio') {
+  const alt = kind === 'istio' ? { alt_stat_name: statName(name) } : {};
+  return { cluster: { '@type': `${T}envoy.config.cluster.v3.Cluster`, name, ...alt, connect_timeout: '10s', ...body }, last_updated: at(2000) };
 }
 
 function xdsGrpc() {
@@ -194,7 +214,7 @@ function xdsGrpc() {
     type: 'STRICT_DNS',
     load_assignment: { cluster_name: 'xds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 'istiod.istio-system.svc', port_value: 15012 } } } }] }] },
     transport_socket: xdsUpstreamTls(),
-  });
+  }, 'static');
 }
 
 function outboundAutoMtls(port: number, host: string, san: string) {
@@ -262,7 +282,7 @@ function configDump(pod: Pod, type: 'router' | 'sidecar', parts: { listeners: un
         node: {
           id: `${type}~${pod.ip}~${pod.name}.${ns}~${ns}.svc.cluster.local`, cluster: `${pod.workload.name}.${ns}`,
           metadata: { ISTIO_VERSION, NAMESPACE: ns, NAME: pod.name, SERVICE_ACCOUNT: pod.workload.serviceAccount, WORKLOAD_NAME: pod.workload.name, CLUSTER_ID: 'Kubernetes' },
-          user_agent_name: 'envoy', user_agent_build_version: { version: { major_number: 1, minor_number: 30, patch: 5 } },
+          user_agent_name: 'envoy', user_agent_build_version: { version: { major_number: ENVOY_MAJOR, minor_number: ENVOY_MINOR, patch: ENVOY_PATCH } },
         },
       }, last_updated: at() },
       { '@type': `${T}envoy.admin.v3.ClustersConfigDump`, version_info: at(), static_clusters: [xdsGrpc()], dynamic_active_clusters: parts.clusters },
@@ -323,9 +343,9 @@ function proxyCounters(w: World, which: 'gateway' | 'bff' | 'svc'): Counters {
     'cluster_manager.active_clusters': [3, 3], 'listener_manager.total_listeners_active': [2, 2], 'server.live': [1, 1],
   };
   if (!w.includeSslStats) return c;
-  const bffCluster = `cluster.${outboundCluster(APP_PORT, serviceFqdn(BFF_WORKLOAD.name, BFF_WORKLOAD.namespace))}`;
-  const svcCluster = `cluster.${outboundCluster(APP_PORT, serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace))}`;
-  const inbound = `cluster.inbound|${APP_PORT}||`;
+  const bffCluster = `cluster.${statName(outboundCluster(APP_PORT, serviceFqdn(BFF_WORKLOAD.name, BFF_WORKLOAD.namespace)))}`;
+  const svcCluster = `cluster.${statName(outboundCluster(APP_PORT, serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)))}`;
+  const inbound = `cluster.${statName(`inbound|${APP_PORT}||`)}`;
   if (which === 'gateway') {
     const gl = `listener.0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`;
     // One client connection carries all requests (connection reuse): one new handshake.
@@ -400,7 +420,13 @@ function prometheusText(series: RequestsSeries[], phase: 'before' | 'after'): st
 // Requests: ids, access-log lines, app echoes
 // ---------------------------------------------------------------------------------------------
 
+/** Our ids (x-mesh-verify-id, also sent as x-request-id), as the probe makes them. */
 function requestIds(w: World): string[] {
+  return Array.from({ length: REQUESTS }, (_, i) => requestIdFor(`fixture-${w.name}`, i + 1));
+}
+
+/** The UUIDs the gateway put in place of the probe's x-request-id (deterministic: version 4 shape). */
+function gatewayRequestIds(w: World): string[] {
   return Array.from({ length: REQUESTS }, (_, i) => {
     const h = createHash('sha256').update(`${w.name}/${i}`).digest('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -411,7 +437,7 @@ const sentAt = (i: number): string => new Date(FIXTURE_NOW.getTime() + 1000 + i 
 
 function accessLine(fields: Record<string, string | number>): string {
   const base: Record<string, string | number> = {
-    start_time: '', method: 'GET', path: '/', protocol: 'HTTP/1.1', response_code: 200, response_flags: '-', request_id: '',
+    start_time: '', method: 'GET', path: '/', protocol: 'HTTP/1.1', response_code: 200, response_flags: '-', request_id: '', mesh_verify_id: '',
     authority: '', route_name: 'default', upstream_cluster: '-', upstream_host: '-', upstream_local_address: '-',
     downstream_local_address: '-', downstream_remote_address: '-', requested_server_name: '-', downstream_peer_uri_san: '-',
     downstream_local_uri_san: '-', downstream_tls_version: '-', downstream_peer_cert_sha256: '-', upstream_peer_uri_san: '-',
@@ -422,7 +448,7 @@ function accessLine(fields: Record<string, string | number>): string {
 
 const TLS_VERIFY_FAILED = 'TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end';
 
-function accessLogs(w: World, pki: Pki, pods: ReturnType<typeof podsOf>, ids: string[]): Record<'gateway' | 'bff' | 'svc', string[]> {
+function accessLogs(w: World, pki: Pki, pods: ReturnType<typeof podsOf>, ids: string[], rids: string[]): Record<'gateway' | 'bff' | 'svc', string[]> {
   const out = { gateway: [] as string[], bff: [] as string[], svc: [] as string[] };
   if (!w.accessLogs) return out;
   const bffHost = serviceFqdn(BFF_WORKLOAD.name, BFF_WORKLOAD.namespace);
@@ -431,10 +457,13 @@ function accessLogs(w: World, pki: Pki, pods: ReturnType<typeof podsOf>, ids: st
   const hop = bffToSvc(w);
   const gwSha = certSha256Hex(pods.gateway.cert().certPem);
   const bffSha = certSha256Hex(pods.bff.cert().certPem);
-  ids.forEach((id, i) => {
+  ids.forEach((ours, i) => {
     const start = sentAt(i);
+    // Every hop logs the gateway's x-request-id and our x-mesh-verify-id.
+    const id = rids[i];
+    const mv = { mesh_verify_id: ours };
     out.gateway.push(accessLine({
-      start_time: start, protocol: 'HTTP/2', request_id: id, authority: PUBLIC_HOST, upstream_cluster: outboundCluster(APP_PORT, bffHost),
+      ...mv, start_time: start, protocol: 'HTTP/2', request_id: id, authority: PUBLIC_HOST, upstream_cluster: outboundCluster(APP_PORT, bffHost),
       upstream_host: `${pods.bff.ip}:${APP_PORT}`, upstream_local_address: `${pods.gateway.ip}:4${1200 + i}`,
       downstream_local_address: `${pods.gateway.ip}:${GATEWAY_HTTPS_TARGET_PORT}`, downstream_remote_address: `${NLB_ADDRESS}:3${3210}`,
       requested_server_name: PUBLIC_HOST, downstream_tls_version: 'TLSv1.3',
@@ -442,7 +471,7 @@ function accessLogs(w: World, pki: Pki, pods: ReturnType<typeof podsOf>, ids: st
       duration: 9,
     }));
     out.bff.push(accessLine({
-      start_time: start, request_id: id, authority: PUBLIC_HOST, route_name: 'default', upstream_cluster: `inbound|${APP_PORT}||`,
+      ...mv, start_time: start, request_id: id, authority: PUBLIC_HOST, route_name: 'default', upstream_cluster: `inbound|${APP_PORT}||`,
       upstream_host: `${pods.bff.ip}:${APP_PORT}`, upstream_local_address: `127.0.0.6:5${1100 + i}`,
       downstream_local_address: `${pods.bff.ip}:${APP_PORT}`, downstream_remote_address: `${pods.gateway.ip}:4${1200 + i}`,
       requested_server_name: gwMtls ? `outbound_.${APP_PORT}_._.${bffHost}` : '-',
@@ -451,7 +480,7 @@ function accessLogs(w: World, pki: Pki, pods: ReturnType<typeof podsOf>, ids: st
     }));
     const failed = hop === 'handshake-fails';
     out.bff.push(accessLine({
-      start_time: start, request_id: id, authority: `${svcHost}:${APP_PORT}`, upstream_cluster: outboundCluster(APP_PORT, svcHost),
+      ...mv, start_time: start, request_id: id, authority: `${svcHost}:${APP_PORT}`, upstream_cluster: outboundCluster(APP_PORT, svcHost),
       response_code: failed ? 503 : 200, response_flags: failed ? 'UF' : '-', upstream_host: `${pods.svc.ip}:${APP_PORT}`,
       upstream_local_address: failed ? '-' : `${pods.bff.ip}:3${4400 + i}`,
       downstream_local_address: `${SVC_CLUSTER_IP}:${APP_PORT}`, downstream_remote_address: `${pods.bff.ip}:4${5500 + i}`,
@@ -460,7 +489,7 @@ function accessLogs(w: World, pki: Pki, pods: ReturnType<typeof podsOf>, ids: st
     }));
     if (hop === 'mtls') {
       out.svc.push(accessLine({
-        start_time: start, request_id: id, authority: `${svcHost}:${APP_PORT}`, upstream_cluster: `inbound|${APP_PORT}||`,
+        ...mv, start_time: start, request_id: id, authority: `${svcHost}:${APP_PORT}`, upstream_cluster: `inbound|${APP_PORT}||`,
         upstream_host: `${pods.svc.ip}:${APP_PORT}`, upstream_local_address: `127.0.0.6:5${2200 + i}`,
         downstream_local_address: `${pods.svc.ip}:${APP_PORT}`, downstream_remote_address: `${pods.bff.ip}:3${4400 + i}`,
         requested_server_name: `outbound_.${APP_PORT}_._.${svcHost}`, downstream_peer_uri_san: BFF_WORKLOAD.spiffeId,
@@ -476,21 +505,22 @@ function xfcc(by: string, callerPem: string, callerId: string): string {
   return `By=${by};Hash=${certSha256Hex(callerPem)};Subject="";URI=${callerId}`;
 }
 
-function echoes(w: World, pods: ReturnType<typeof podsOf>, id: string): AppEcho {
+/** The apps' answers: the x-request-id they saw is the gateway's (`id`), and our header came through. */
+function echoes(w: World, pods: ReturnType<typeof podsOf>, ours: string, id: string): AppEcho {
   const svcHost = serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace);
   const hop = bffToSvc(w);
-  const svcHeaders: Record<string, string> = { host: `${svcHost}:${APP_PORT}`, 'x-request-id': id, 'x-forwarded-proto': 'http', 'x-envoy-attempt-count': '1' };
+  const svcHeaders: Record<string, string> = { host: `${svcHost}:${APP_PORT}`, 'x-mesh-verify-id': ours, 'x-request-id': id, 'x-forwarded-proto': 'http', 'x-envoy-attempt-count': '1' };
   if (hop === 'mtls') svcHeaders['x-forwarded-client-cert'] = xfcc(SVC_WORKLOAD.spiffeId, pods.bff.cert().certPem, BFF_WORKLOAD.spiffeId);
   else svcHeaders['x-envoy-peer-metadata-id'] = `sidecar~${pods.bff.ip}~${pods.bff.name}.mesh-verify~mesh-verify.svc.cluster.local`;
-  const svcEcho: AppEcho = { service: 'svc', pod: pods.svc.name, requestId: id, method: 'GET', path: '/', headers: svcHeaders };
+  const svcEcho: AppEcho = { service: 'svc', pod: pods.svc.name, requestId: id, meshVerifyId: ours, method: 'GET', path: '/', headers: svcHeaders };
   const bffHeaders: Record<string, string> = {
-    host: PUBLIC_HOST, 'x-request-id': id, 'x-forwarded-proto': 'https', 'x-envoy-attempt-count': '1', 'user-agent': `${TOOL_NAME}/${VERSION}`,
+    host: PUBLIC_HOST, 'x-mesh-verify-id': ours, 'x-request-id': id, 'x-forwarded-proto': 'https', 'x-envoy-attempt-count': '1', 'user-agent': `${TOOL_NAME}/${VERSION}`,
   };
   if (w.gatewayToBff === 'mtls') bffHeaders['x-forwarded-client-cert'] = xfcc(BFF_WORKLOAD.spiffeId, pods.gateway.cert().certPem, GATEWAY_WORKLOAD.spiffeId);
   const upstream = hop === 'handshake-fails'
     ? { url: `http://${svcHost}:${APP_PORT}/`, status: 503, error: `non-JSON answer: upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: ${TLS_VERIFY_FAILED}`, body: null }
     : { url: `http://${svcHost}:${APP_PORT}/`, status: 200, error: null, body: svcEcho };
-  return { service: 'bff', pod: pods.bff.name, requestId: id, method: 'GET', path: '/', headers: bffHeaders, upstream };
+  return { service: 'bff', pod: pods.bff.name, requestId: id, meshVerifyId: ours, method: 'GET', path: '/', headers: bffHeaders, upstream };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,7 +538,7 @@ function capture(w: World, pod: Pod, role: 'gateway' | 'sidecar', which: 'gatewa
     id: pod.workload.id, role, pod: { namespace: pod.workload.namespace, name: pod.name, ip: pod.ip },
     expectedIdentity: pod.workload.spiffeId, via: 'fixture', reachable: true, errors: [],
     admin: {
-      serverInfo: admin('/server_info', JSON.stringify({ version: 'a3d9bdc3a36fc6cd1aa0d8a36b9b3c95d0a87e6f/1.30.5/Clean/RELEASE/BoringSSL', state: 'LIVE', uptime_current_epoch: '86400s', node: { id: `${role === 'gateway' ? 'router' : 'sidecar'}~${pod.ip}~${pod.name}.${pod.workload.namespace}~${pod.workload.namespace}.svc.cluster.local`, metadata: { ISTIO_VERSION } } }), 'json', 0),
+      serverInfo: admin('/server_info', JSON.stringify({ version: `a3d9bdc3a36fc6cd1aa0d8a36b9b3c95d0a87e6f/${ENVOY_VERSION}/Clean/RELEASE/BoringSSL`, state: 'LIVE', uptime_current_epoch: '86400s', node: { id: `${role === 'gateway' ? 'router' : 'sidecar'}~${pod.ip}~${pod.name}.${pod.workload.namespace}~${pod.workload.namespace}.svc.cluster.local`, metadata: { ISTIO_VERSION } } }), 'json', 0),
       configDump: admin('/config_dump?include_eds', JSON.stringify(dump), 'json', 100),
       certs: null,
       clusters: null,
@@ -536,7 +566,8 @@ function clientObservation(w: World, pki: Pki): ClientObservation {
 async function buildFixtureBundle(w: World, pki: Pki): Promise<EvidenceBundle> {
   const pods = podsOf(w, pki);
   const ids = requestIds(w);
-  const logs = accessLogs(w, pki, pods, ids);
+  const rids = gatewayRequestIds(w);
+  const logs = accessLogs(w, pki, pods, ids, rids);
   const proxies: ProxyCapture[] = [
     capture(w, pods.gateway, 'gateway', 'gateway', gatewayDump(w, pki, pods), logs.gateway),
     capture(w, pods.bff, 'sidecar', 'bff', sidecarDump(w, pki, pods, 'bff'), logs.bff),
@@ -552,10 +583,10 @@ async function buildFixtureBundle(w: World, pki: Pki): Promise<EvidenceBundle> {
       accessLog: [],
     });
   }
-  const requests: RequestRecord[] = ids.map((id, i) => ({
-    id, sentAt: sentAt(i), path: '/', status: 200, error: null, durationMs: 12 + i, reusedConnection: i > 0,
-    response: w.echoes ? echoes(w, pods, id) : null,
-  }));
+  const requests: RequestRecord[] = withRequestIdTrails(ids.map((id, i) => ({
+    id, requestIds: { sent: id, seen: [] }, sentAt: sentAt(i), path: '/', status: 200, error: null, durationMs: 12 + i, reusedConnection: i > 0,
+    response: w.echoes ? echoes(w, pods, id, rids[i]) : null,
+  })), proxies);
   return {
     schemaVersion: 1,
     kind: 'mesh-verify/evidence-bundle',
@@ -565,7 +596,10 @@ async function buildFixtureBundle(w: World, pki: Pki): Promise<EvidenceBundle> {
       target: { kind: 'fixture', simulated: false, context: null, server: null, description: `hand-made fixture: ${w.description}` },
       istio: { version: ISTIO_VERSION, revision: null }, scenario: null, fault: w.fault,
       options: { requests: REQUESTS, freshConnections: false },
-      notes: w.echoes ? [] : ['app answers were not recorded in this fixture'],
+      notes: [
+        `shapes of Istio ${ISTIO_VERSION} (Envoy ${ENVOY_VERSION}): cluster alt_stat_name '<name>;' (stats cluster.<name>;.*), access log with %UPSTREAM_CLUSTER_RAW% and mesh_verify_id; the gateway replaced the probe's x-request-id with a new UUID (requests[].requestIds)`,
+        ...(w.echoes ? [] : ['app answers were not recorded in this fixture']),
+      ],
     },
     path: referencePathSpec({ entry: { address: '127.0.0.1', port: KIND_HOST_PORT, kind: 'nodeport' }, gatewayCaPem: pki.externalCa.certPem }),
     proxies,

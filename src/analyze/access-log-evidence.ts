@@ -2,7 +2,7 @@ import type { Protection } from '../bundle/types.js';
 import type { AccessLogEntry } from '../envoy/types.js';
 import type { EvidenceItem, EvidenceLevel } from './types.js';
 import type { Observation } from './observation.js';
-import type { ProxyFacts } from './proxy-facts.js';
+import type { ProxyFacts, RunAccessEntry } from './proxy-facts.js';
 
 /** How one access-log entry reads for a segment; equal readings are merged into one item. */
 export interface EntryReading {
@@ -45,7 +45,7 @@ export function mergeReadings(
 }
 
 /** Request-level evidence from the access-log lines of this run's requests. */
-export function accessLogEvidence(p: ProxyFacts, entries: AccessLogEntry[], selection: string, ...readers: ((e: AccessLogEntry) => EntryReading | null)[]): Observation[] {
+export function accessLogEvidence(p: ProxyFacts, entries: RunAccessEntry[], selection: string, ...readers: ((e: AccessLogEntry) => EntryReading | null)[]): Observation[] {
   if (entries.length === 0) {
     return [{
       level: 'request', proxy: p.id, source: 'access_log', subject: selection, indicates: null,
@@ -56,7 +56,7 @@ export function accessLogEvidence(p: ProxyFacts, entries: AccessLogEntry[], sele
   }
   return readers.flatMap((read) => mergeReadings(
     { proxy: p.id, source: 'access_log', selection },
-    entries.map((e, i) => ({ id: e.requestId ?? `entry-${i}`, reading: read(e) })),
+    entries.map((e) => ({ id: e.runRequestId, reading: read(e) })),
   ));
 }
 

@@ -34,7 +34,7 @@ function inboundDelivery(ctx: AnalysisContext, seg: SegmentSpec, p: ProxyFacts):
   const echoes = echoesOf(ctx, to);
   if (echoes.length > 0) {
     out.push(...mergeReadings({ proxy: null, source: 'app_echo', selection: `answer of app ${to.id}` }, echoes.map((e) => ({
-      id: e.requestId ?? '',
+      id: e.runRequestId,
       reading: { subject: 'x-request-id', observed: 'the app parsed the HTTP request itself (it arrived in cleartext)', indicates: 'plaintext' as const },
     }))));
   } else {
@@ -53,7 +53,7 @@ function outboundCapture(ctx: AnalysisContext, seg: SegmentSpec, p: ProxyFacts):
       const url = e.upstream?.url ?? '';
       const scheme = url.split(':')[0];
       return {
-        id: e.requestId ?? '',
+        id: e.runRequestId,
         reading: { subject: 'upstream.url', observed: `${scheme}:// (${url})`, indicates: scheme === 'https' ? 'tls' as const : scheme === 'http' ? 'plaintext' as const : null },
       };
     })));

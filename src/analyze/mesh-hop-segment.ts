@@ -5,7 +5,7 @@ import { parseXfcc } from '../envoy/xfcc.js';
 import type { Observation } from './observation.js';
 import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
 import { appBehind, echoesOf, nodeOf } from './path-nodes.js';
-import { upstreamClusterTraffic } from './stats-evidence.js';
+import { VIRTUAL_INBOUND_STATS, clusterNewConnections, inboundListenerTraffic, upstreamClusterTraffic } from './stats-evidence.js';
 import { accessLogEvidence, mergeReadings, readDownstream, readPeerIdentity, readUpstream, type EntryReading } from './access-log-evidence.js';
 import { isWorkloadOf, requestDeltas, seriesSubject } from './telemetry-evidence.js';
 import { workloadCertChecks } from './certificate-evidence.js';
@@ -126,7 +126,7 @@ function xfccEvidence(ctx: AnalysisContext, seg: SegmentSpec, to: ProxyFacts, fr
   if (echoes.length === 0) return [{ level: 'request', proxy: to.id, source: 'xfcc', subject: selection, observed: 'no answer of the app recorded', indicates: null }];
   const callerFp = from?.workloadCert?.chain[0]?.fingerprint256 ?? null;
   const readings = echoes.flatMap((e): { id: string; reading: EntryReading }[] => {
-    const id = e.requestId ?? '';
+    const id = e.runRequestId;
     const header = Object.entries(e.headers).find(([k]) => k.toLowerCase() === XFCC)?.[1];
     if (!header) {
       return [{ id, reading: { subject: 'header', observed: 'absent', indicates: null, note: 'the sidecar sets it only for mTLS connections: consistent with plaintext, but not proof' } }];
@@ -179,6 +179,10 @@ export function meshHopObservations(ctx: AnalysisContext, seg: SegmentSpec): Obs
   if (from && seg.hints.cluster) {
     out.push(...upstreamClusterTraffic(from, seg.hints.cluster, cluster && cluster.upstreamTls !== 'tls' ? 'mtls' : 'tls'));
     out.push(...sourceTelemetry(from, cluster, seg));
+  }
+  if (to && to.capture.role === 'sidecar') {
+    const callerCx = from && seg.hints.cluster ? clusterNewConnections(from, seg.hints.cluster) : null;
+    out.push(...inboundListenerTraffic(to, VIRTUAL_INBOUND_STATS, callerCx));
   }
   if (to) out.push(...destinationTelemetry(to, from, seg));
   if (from && seg.hints.cluster) {

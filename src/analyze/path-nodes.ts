@@ -1,5 +1,5 @@
-import type { AppEcho, PathNode, SegmentSpec } from '../bundle/types.js';
-import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
+import type { PathNode, SegmentSpec } from '../bundle/types.js';
+import type { AnalysisContext, ProxyFacts, RunEcho } from './proxy-facts.js';
 
 /** Lookups over the bundle's path: nodes by id, the proxy behind a node, an app's answers. */
 export function nodeOf(ctx: AnalysisContext, id: string): PathNode {
@@ -28,9 +28,8 @@ export function appBehind(ctx: AnalysisContext, proxyId: string | null): PathNod
 }
 
 /** This run's answers from an app node (matched by the app's `service` name = node id or proxy id). */
-export function echoesOf(ctx: AnalysisContext, node: PathNode): AppEcho[] {
-  return ctx.echoes.filter((e) => (e.service === node.id || e.service === node.proxy)
-    && (ctx.requestIds.size === 0 || (e.requestId !== null && ctx.requestIds.has(e.requestId))));
+export function echoesOf(ctx: AnalysisContext, node: PathNode): RunEcho[] {
+  return ctx.echoes.filter((e) => e.service === node.id || e.service === node.proxy);
 }
 
 export function isProxyNode(node: PathNode): boolean {

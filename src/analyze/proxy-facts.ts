@@ -6,6 +6,17 @@ import { isIstioConfigDump, parseConfigDump, postureOf } from '../envoy/config-d
 import { parseStats } from '../envoy/stats.js';
 import { istioRequests, parsePrometheus } from '../envoy/prometheus.js';
 import { parseAccessLogLine } from '../envoy/access-log.js';
+import { echoesOfRequest, runCorrelation, runRequestOf, type RunCorrelation } from '../bundle/correlation.js';
+
+/** An access-log entry tied to one of this run's requests (`runRequestId` = RequestRecord.id). */
+export interface RunAccessEntry extends AccessLogEntry {
+  runRequestId: string;
+}
+
+/** An app's answer to one of this run's requests. */
+export interface RunEcho extends AppEcho {
+  runRequestId: string;
+}
 
 /** Everything the analyzer knows about one proxy, parsed once from its capture. */
 export interface ProxyFacts {
@@ -18,8 +29,12 @@ export interface ProxyFacts {
   statsAfter: StatsSnapshot | null;
   requestsBefore: IstioRequestSeries[] | null;
   requestsAfter: IstioRequestSeries[] | null;
-  /** Access-log entries that belong to this run's requests. */
-  access: AccessLogEntry[];
+  /**
+   * Access-log entries that belong to this run's requests: tied through mesh_verify_id, or
+   * through the x-request-id an app saw for one of them; never through the probe's x-request-id
+   * alone (src/bundle/correlation.ts).
+   */
+  access: RunAccessEntry[];
   /** Workload certificate: SDS secret `default` (leaf first), and the ROOTCA trust bundle. */
   workloadCert: SecretInfo | null;
   roots: CertificateInfo[];
@@ -32,9 +47,9 @@ export interface AnalysisContext {
   now: Date;
   certWarnDays: number;
   proxies: Map<string, ProxyFacts>;
-  requestIds: Set<string>;
-  /** Every app answer recorded for this run's requests (bff's and, nested, svc's). */
-  echoes: AppEcho[];
+  correlation: RunCorrelation;
+  /** Every app answer recorded for this run's requests (bff's and, nested, svc's) that belongs to it. */
+  echoes: RunEcho[];
 }
 
 function parseJsonBody(text: string): unknown {
@@ -45,7 +60,7 @@ function parseJsonBody(text: string): unknown {
   }
 }
 
-function proxyFacts(capture: ProxyCapture, now: Date, requestIds: Set<string>): ProxyFacts {
+function proxyFacts(capture: ProxyCapture, now: Date, correlation: RunCorrelation): ProxyFacts {
   const facts: ProxyFacts = {
     id: capture.id, capture, posture: null, gaps: [], statsBefore: null, statsAfter: null,
     requestsBefore: null, requestsAfter: null, access: [], workloadCert: null, roots: [],
@@ -76,7 +91,8 @@ function proxyFacts(capture: ProxyCapture, now: Date, requestIds: Set<string>): 
   }
   for (const line of capture.accessLog) {
     const entry = parseAccessLogLine(line);
-    if (entry && (requestIds.size === 0 || (entry.requestId !== null && requestIds.has(entry.requestId)))) facts.access.push(entry);
+    const runRequestId = entry && runRequestOf(correlation, entry);
+    if (entry && runRequestId) facts.access.push({ ...entry, runRequestId });
   }
   const secrets = facts.posture?.secrets ?? [];
   facts.workloadCert = secrets.find((s) => s.name === 'default' && s.kind === 'certificate' && s.chain.length > 0) ?? null;
@@ -84,19 +100,12 @@ function proxyFacts(capture: ProxyCapture, now: Date, requestIds: Set<string>): 
   return facts;
 }
 
-function collectEchoes(echo: AppEcho | null | undefined, out: AppEcho[]): void {
-  if (!echo) return;
-  out.push(echo);
-  collectEchoes(echo.upstream?.body, out);
-}
-
 export function buildContext(bundle: EvidenceBundle, now: Date, certWarnDays: number): AnalysisContext {
-  const requestIds = new Set(bundle.requests.map((r) => r.id));
+  const correlation = runCorrelation(bundle.requests);
   const proxies = new Map<string, ProxyFacts>();
-  for (const capture of bundle.proxies) proxies.set(capture.id, proxyFacts(capture, now, requestIds));
-  const echoes: AppEcho[] = [];
-  for (const r of bundle.requests) collectEchoes(r.response, echoes);
-  return { bundle, now, certWarnDays, proxies, requestIds, echoes };
+  for (const capture of bundle.proxies) proxies.set(capture.id, proxyFacts(capture, now, correlation));
+  const echoes = bundle.requests.flatMap((r) => echoesOfRequest(r).map((e): RunEcho => ({ ...e, runRequestId: r.id })));
+  return { bundle, now, certWarnDays, proxies, correlation, echoes };
 }
 
 /** A proxy's name for humans: `gateway (istio-system/istio-ingressgateway-...)`. */

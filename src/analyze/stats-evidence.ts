@@ -61,6 +61,13 @@ function clusterStatPrefix(after: Map<string, number>, cluster: string): string 
   return `cluster.${cluster}.`;
 }
 
+/** New upstream connections of a cluster during the run (`upstream_cx_total` delta), or null. */
+export function clusterNewConnections(p: ProxyFacts, cluster: string): number | null {
+  const s = snapshots(p);
+  if (!s) return null;
+  return statDelta(s.before, s.after, `${clusterStatPrefix(s.after, cluster)}upstream_cx_total`);
+}
+
 /**
  * Upstream cluster counters (`cluster.<name>.*` or `cluster.<name>;.*`). `handshakeMeans` is what a new handshake on
  * this cluster shows (mtls when the cluster presents a client certificate).
@@ -114,6 +121,40 @@ export function upstreamClusterTraffic(p: ProxyFacts, cluster: string, handshake
       note: 'no ssl.* stats under this cluster: either it has no TLS socket or proxyStatsMatcher leaves them out; absence is not plaintext' });
   }
   return out;
+}
+
+/** Stat name of a sidecar's virtualInbound listener (0.0.0.0:15006): stats are named after the address. */
+export const VIRTUAL_INBOUND_STATS = '0.0.0.0_15006';
+
+/**
+ * The receiving sidecar's inbound listener (virtualInbound, stats `listener.0.0.0.0_15006.*`):
+ * its mTLS handshakes during the run. Envoy creates a listener's ssl.* stats only when one of its
+ * filter chains has a TLS context, so their absence says nothing by itself. The listener serves
+ * every caller of the proxy: a handshake supports the hop only when the caller opened new
+ * connections on the hop's cluster during the run (`callerNewConnections`); plaintext
+ * connections there may be another caller's, so they never count against this run's requests.
+ */
+export function inboundListenerTraffic(p: ProxyFacts, listener: string, callerNewConnections: number | null): Observation[] {
+  const prefix = `listener.${listener}.`;
+  const s = snapshots(p);
+  if (!s) return [];
+  const hs = statDelta(s.before, s.after, `${prefix}ssl.handshake`);
+  const cx = statDelta(s.before, s.after, `${prefix}downstream_cx_total`);
+  const base = { level: 'traffic' as const, proxy: p.id, source: 'stats', subject: `${prefix}ssl.handshake` };
+  if (hs === null) {
+    return [{ ...base, observed: 'not present', indicates: null,
+      note: 'Envoy creates listener ssl.* stats only for listeners with a TLS context, and proxyStatsMatcher may drop them: absence is not plaintext' }];
+  }
+  const failures = SSL_FAILURES.map((n) => [n, statDelta(s.before, s.after, prefix + n) ?? 0] as const).filter(([, v]) => v > 0);
+  const failed = failures.length > 0 ? `; ${failures.map(([n, v]) => `${n} +${v}`).join(', ')}` : '';
+  const counts = `+${hs} (downstream_cx_total +${cx ?? '?'}${failed})`;
+  if (hs > 0 && callerNewConnections !== null && callerNewConnections > 0) {
+    return [{ ...base, observed: counts, indicates: 'mtls', note: 'mTLS handshakes received while the caller opened new connections to this hop' }];
+  }
+  return [{ ...base, observed: counts, indicates: null,
+    note: hs > 0
+      ? 'handshakes received, but the caller opened no new connection to this hop during the run: they may be other callers'
+      : 'no new mTLS connection during the run (pooled connections, or connections of other callers)' }];
 }
 
 /** Downstream listener counters (`listener.<address>.*`, e.g. listener.0.0.0.0_8443.ssl.handshake). */

@@ -122,7 +122,10 @@ export interface ProxyCapture {
     prometheusBefore: AdminText | null;
     prometheusAfter: AdminText | null;
   };
-  /** Access-log lines of this proxy that carry one of the run's request ids (raw, as logged). */
+  /**
+   * Access-log lines of this proxy that carry one of the run's ids: our x-mesh-verify-id or an
+   * x-request-id an app saw for one of our requests (raw, as logged; src/bundle/correlation.ts).
+   */
   accessLog: string[];
 }
 
@@ -152,7 +155,14 @@ export interface ClientObservation {
 }
 
 export interface RequestRecord {
-  id: string;                     // the x-request-id mesh-verify sent
+  /** mesh-verify's id of this request, sent as x-mesh-verify-id (and as x-request-id). */
+  id: string;
+  /**
+   * The x-request-id each hop saw for this request: an edge Envoy (>= 1.33, Istio's gateway)
+   * replaces the one we send, so log lines and echoes are tied to the run through `id` and
+   * through these. Absent in bundles written before it was recorded.
+   */
+  requestIds?: RequestIdTrail;
   sentAt: string;
   path: string;
   status: number | null;
@@ -164,11 +174,29 @@ export interface RequestRecord {
   response: AppEcho | null;
 }
 
+export interface RequestIdTrail {
+  /** The x-request-id the probe sent. */
+  sent: string;
+  /** In path order: the access-log line of each proxy, then each app's echo. */
+  seen: HopRequestId[];
+}
+
+export interface HopRequestId {
+  /** ProxyCapture.id for an access-log line, AppEcho.service for an app's echo. */
+  at: string;
+  source: 'access_log' | 'app_echo';
+  /** The x-request-id it logged or received (null: it had none). */
+  requestId: string | null;
+}
+
 /** What the reference app returns (fixtures/topology/app/app.mjs). */
 export interface AppEcho {
   service: string;                // 'bff' | 'svc'
   pod: string | null;
+  /** The x-request-id the app received. */
   requestId: string | null;
+  /** The x-mesh-verify-id the app received (absent: an app that predates it). */
+  meshVerifyId?: string | null;
   method: string;
   path: string;
   headers: Record<string, string>;

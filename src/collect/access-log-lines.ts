@@ -1,17 +1,21 @@
+import { requestIdKey } from '../bundle/correlation.js';
+
 /**
- * The access-log lines of one run: those that carry one of its request ids. Envoy logs the id
- * quoted in both Istio's JSON and text formats ("request_id":"mv-..." / "mv-..."), so matching
- * the quoted id tells `mv-r-1` from `mv-r-10`.
+ * The access-log lines of one run: those that carry one of its ids (our x-mesh-verify-id, or an
+ * x-request-id an app saw for one of our requests; see src/bundle/correlation.ts). Envoy logs
+ * values quoted in both Istio's JSON and text formats ("mesh_verify_id":"mv-..." / "mv-..."), so
+ * matching a quoted value tells `mv-r-1` from `mv-r-10`. UUIDs match whatever trace decision a
+ * proxy packed into them (requestIdKey).
  */
-export function runLogLines(logText: string, requestIds: readonly string[]): string[] {
-  if (requestIds.length === 0) return [];
-  const ids = new Set(requestIds);
+export function runLogLines(logText: string, ids: readonly string[]): string[] {
+  if (ids.length === 0) return [];
+  const keys = new Set(ids.map(requestIdKey));
   const out: string[] = [];
   for (const raw of logText.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (!line) continue;
     for (const m of line.matchAll(/"([^"\s]{1,200})"/g)) {
-      if (ids.has(m[1])) { out.push(line); break; }
+      if (keys.has(requestIdKey(m[1]))) { out.push(line); break; }
     }
   }
   return out;

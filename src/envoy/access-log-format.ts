@@ -12,9 +12,12 @@ export const ACCESS_LOG_FORMAT: Record<string, string> = {
   response_code: '%RESPONSE_CODE%',
   response_flags: '%RESPONSE_FLAGS%',
   request_id: '%REQ(X-REQUEST-ID)%',
+  mesh_verify_id: '%REQ(X-MESH-VERIFY-ID)%',
   authority: '%REQ(:AUTHORITY)%',
   route_name: '%ROUTE_NAME%',
-  upstream_cluster: '%UPSTREAM_CLUSTER%',
+  // The cluster's name; %UPSTREAM_CLUSTER% is its alt_stat_name, which Istio >= 1.23 sets to
+  // `<name>;` (istio pilot/pkg/networking/core/cluster_builder.go at 1.30.3).
+  upstream_cluster: '%UPSTREAM_CLUSTER_RAW%',
   upstream_host: '%UPSTREAM_HOST%',
   upstream_local_address: '%UPSTREAM_LOCAL_ADDRESS%',
   downstream_local_address: '%DOWNSTREAM_LOCAL_ADDRESS%',
@@ -32,5 +35,17 @@ export const ACCESS_LOG_FORMAT: Record<string, string> = {
   bytes_sent: '%BYTES_SENT%',
 };
 
-/** The header every probe request carries; Envoy keeps an incoming x-request-id. */
+/**
+ * The probe also sends its id as x-request-id, but an edge proxy replaces that one: Istio's
+ * gateway has use_remote_address true and no preserve_external_request_id (istio
+ * pilot/pkg/networking/core/gateway.go at 1.30.3), and since Envoy 1.33 no address is internal
+ * unless internal_address_config says so, so every external request is an edge request and gets a
+ * new UUID (envoy source/common/http/conn_manager_utility.cc, mutateRequestHeaders).
+ */
 export const REQUEST_ID_HEADER = 'x-request-id';
+
+/**
+ * Our own correlation header: sent on every probe request, forwarded and echoed by the reference
+ * app, and logged by ACCESS_LOG_FORMAT as `mesh_verify_id`. No proxy touches it.
+ */
+export const MESH_VERIFY_ID_HEADER = 'x-mesh-verify-id';

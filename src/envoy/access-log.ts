@@ -28,6 +28,7 @@ export function parseAccessLogLine(line: string): AccessLogEntry | null {
   const codeNum = code === null ? NaN : Number(code);
   return {
     requestId: str('request_id'),
+    meshVerifyId: str('mesh_verify_id'),
     startTime: str('start_time'),
     method: str('method'),
     path: str('path'),
@@ -35,7 +36,7 @@ export function parseAccessLogLine(line: string): AccessLogEntry | null {
     // Envoy logs 0 when no response was sent.
     responseCode: Number.isFinite(codeNum) ? codeNum : null,
     responseFlags: str('response_flags'),
-    upstreamCluster: str('upstream_cluster'),
+    upstreamCluster: clusterName(str('upstream_cluster')),
     upstreamHost: str('upstream_host'),
     downstreamLocalAddress: str('downstream_local_address'),
     downstreamRemoteAddress: str('downstream_remote_address'),
@@ -48,4 +49,15 @@ export function parseAccessLogLine(line: string): AccessLogEntry | null {
     upstreamTransportFailureReason: str('upstream_transport_failure_reason'),
     raw,
   };
+}
+
+/**
+ * %UPSTREAM_CLUSTER% logs a cluster's alt_stat_name when it has one, and Istio >= 1.23 sets
+ * alt_stat_name to `<name>;` on every cluster it builds (so that stat tag extraction can tell the
+ * name from the stat; istio pilot/pkg/networking/core/cluster_builder.go at 1.30.3); meshes that
+ * log that operator instead of %UPSTREAM_CLUSTER_RAW% give `outbound|8080||bff...local;`.
+ */
+function clusterName(logged: string | null): string | null {
+  if (logged === null || !logged.endsWith(';')) return logged;
+  return logged.slice(0, -1) || null;
 }

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { ACCESS_LOG_FORMAT, REQUEST_ID_HEADER } from './access-log-format.js';
+export { ACCESS_LOG_FORMAT, MESH_VERIFY_ID_HEADER, REQUEST_ID_HEADER } from './access-log-format.js';
 export { parseConfigDump, isIstioConfigDump, inspectConfigDump, postureOf } from './config-dump.js';
 export type { ConfigDump, DumpListener, DumpCluster, DumpSecret, DumpState } from './config-dump.js';
 export { decodeCertificates, chainsTo } from './certificate.js';

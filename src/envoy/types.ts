@@ -224,13 +224,17 @@ export interface ServerInfo {
 
 /** A parsed JSON access-log line (keys of ACCESS_LOG_FORMAT; '-' and empty become null). */
 export interface AccessLogEntry {
+  /** x-request-id as this proxy saw it (an edge proxy logs the one it generated). */
   requestId: string | null;
+  /** x-mesh-verify-id: the probe's own id, which no proxy replaces (null when not logged). */
+  meshVerifyId: string | null;
   startTime: string | null;
   method: string | null;
   path: string | null;
   authority: string | null;
   responseCode: number | null;
   responseFlags: string | null;
+  /** The cluster's name, without the `;` of an alt_stat_name logged by %UPSTREAM_CLUSTER%. */
   upstreamCluster: string | null;
   upstreamHost: string | null;
   downstreamLocalAddress: string | null;

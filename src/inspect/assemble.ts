@@ -78,7 +78,8 @@ function certificateFacts(posture: ProxyPosture, certs: CertsEntry[], now: Date)
 }
 
 const LISTENER_SSL = /^listener\.(.+)\.ssl\.(handshake|connection_error)$/;
-const CLUSTER_SSL = /^cluster\.(.+)\.ssl\.(handshake|connection_error|fail_verify_san|fail_verify_error|fail_verify_no_cert|fail_verify_cert_hash)$/;
+// Istio >= 1.23 clusters have alt_stat_name `<name>;`: their stats are cluster.<name>;.ssl.* (the name is without ';').
+const CLUSTER_SSL = /^cluster\.(.+?);?\.ssl\.(handshake|connection_error|fail_verify_san|fail_verify_error|fail_verify_no_cert|fail_verify_cert_hash)$/;
 
 function statsFacts(posture: ProxyPosture, stats: StatsSnapshot): StatsFacts {
   const listeners = new Map<string, TlsCounter>();

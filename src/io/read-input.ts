@@ -47,7 +47,11 @@ export function parseJsonInput(file: string, text: string): unknown {
     if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) {
       throw new InputError(file, 'is not JSON (it does not start with "{" or "[")');
     }
-    if (/Unexpected end of JSON input|Unterminated string|end of data/i.test(msg)) {
+    // V8 reports a document cut after a complete value as "Expected ',' or ']' after array
+    // element in JSON at position N" with N at the end of the text.
+    const at = /at position (\d+)/.exec(msg);
+    const atEnd = at !== null && Number(at[1]) >= text.trimEnd().length;
+    if (atEnd || /Unexpected end of JSON input|Unterminated string|end of data/i.test(msg)) {
       throw new InputError(file, `JSON is truncated (${text.length} bytes read; the document ends early)`, 'capture it again');
     }
     // V8 quotes the offending input in some messages ("Unexpected token 'a', \"{...}\" is not

@@ -4,6 +4,8 @@ import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle, type RequestRe
 import type { Progress } from '../cli/progress.js';
 import { onInterrupt, type InterruptHook } from '../cluster/cleanup.js';
 import { startCollection } from '../collect/collector.js';
+import { withRequestIdTrails } from '../collect/request-ids.js';
+import { correlationIds } from '../bundle/correlation.js';
 import { runProbe, type ProbeOptions, type ProbeResult } from '../probe/probe.js';
 import { waitForEntry } from '../probe/wait-entry.js';
 import { referencePathSpec } from '../topology/path-spec.js';
@@ -113,7 +115,8 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       send.succeed(probeSummary(probe));
 
       const after = progress.step('collecting evidence from the proxies');
-      proxies = await collection.after(probe.requests.map((r) => r.id), probeStart, reachedSvc(probe.requests));
+      // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).
+      proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests));
       const reached = proxies.filter((p) => p.reachable).length;
       after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
     } finally {
@@ -138,7 +141,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       path,
       proxies,
       client: probe.client,
-      requests: probe.requests,
+      requests: withRequestIdTrails(probe.requests, proxies),
     };
     const files: string[] = [];
     const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);

@@ -1,7 +1,8 @@
 import https from 'node:https';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import type { AppEcho, ClientObservation, RequestRecord } from '../bundle/types.js';
-import { REQUEST_ID_HEADER } from '../envoy/access-log-format.js';
+import { MESH_VERIFY_ID_HEADER, REQUEST_ID_HEADER } from '../envoy/access-log-format.js';
+import { echoHops } from '../bundle/correlation.js';
 import { describePeerChain } from './chain.js';
 import { parseAppEcho } from './app-echo.js';
 
@@ -29,7 +30,10 @@ export interface ProbeResult {
   requests: RequestRecord[];
 }
 
-/** The request id of request n (1-based) of a run: what access logs and echoes are matched on. */
+/**
+ * The id of request n (1-based) of a run, sent as x-mesh-verify-id (what access logs and echoes
+ * are matched on) and as x-request-id (which an edge proxy may replace).
+ */
 export function requestIdFor(runId: string, n: number): string {
   return `mv-${runId}-${n}`;
 }
@@ -46,7 +50,7 @@ type Handshake = Pick<ClientObservation, 'tlsVersion' | 'alpn' | 'cipher' | 'pee
 
 /**
  * The external client: TLS to the NLB-equivalent with SNI and Host = the public host, then N
- * HTTP/1.1 requests, each with its own x-request-id. A chain that does not verify is recorded,
+ * HTTP/1.1 requests, each with its own x-mesh-verify-id (and the same x-request-id). A chain that does not verify is recorded,
  * not fatal: a wrong certificate is evidence. Never throws for network failures.
  */
 export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
@@ -97,11 +101,13 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
         response = parseAppEcho(ex.body);
         if (!response && !error) error = `HTTP ${ex.status}: not the app's JSON answer: ${ex.body.slice(0, 120).replace(/\s+/g, ' ')}`;
       }
-      records.push({
+      const record: RequestRecord = {
         id, sentAt: sentAt.toISOString(), path, status: ex.status, error,
         durationMs: ex.status === null ? null : Math.round(durationMs * 10) / 10,
         reusedConnection: ex.reused, response,
-      });
+      };
+      record.requestIds = { sent: id, seen: echoHops(record) };
+      records.push(record);
     }
   } finally {
     shared?.destroy();
@@ -163,7 +169,7 @@ function exchange(opts: ProbeOptions, agent: https.Agent, path: string, id: stri
       path,
       agent,
       servername: opts.host,
-      headers: { host: opts.host, [REQUEST_ID_HEADER]: id, 'user-agent': 'mesh-verify' },
+      headers: { host: opts.host, [MESH_VERIFY_ID_HEADER]: id, [REQUEST_ID_HEADER]: id, 'user-agent': 'mesh-verify' },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

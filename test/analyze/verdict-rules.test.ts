@@ -81,28 +81,30 @@ describe('verdict rules', () => {
     const b = loadFixture('healthy');
     const hop = segment(analyzeAtRun(b), 'gateway->bff-sidecar');
     expect(hop.status).toBe('proven');
-    const pooled = hop.evidence.find((e) => e.subject === 'cluster.outbound|8080||bff.mesh-verify.svc.cluster.local.ssl.handshake');
+    // Istio >= 1.23 names cluster stats after alt_stat_name `<name>;` (the fixtures have that shape).
+    const pooled = hop.evidence.find((e) => e.subject === 'cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.ssl.handshake');
     expect(pooled).toMatchObject({ effect: 'neutral', observed: '+0 (upstream_rq_total +5, upstream_cx_total +0)' });
     expect(pooled?.note).toContain('pooled connections');
   });
 
-  it("reads cluster stats whose name ends with ';' (cluster.<name>;.ssl.handshake) like the plain spelling", () => {
+  it("reads cluster stats without the ';' of Istio >= 1.23 (cluster.<name>.ssl.handshake) like the ';' spelling", () => {
     const b = loadFixture('healthy');
     const bff = proxy(b, 'bff');
     const c = 'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local';
+    // The fixtures have Istio >= 1.23's `;` spelling; check the plain one (older Istio) reads the same.
     for (const snap of [bff.admin.statsBefore, bff.admin.statsAfter] as { body: string }[]) {
-      snap.body = snap.body.split(`${c}.`).join(`${c};.`);
+      snap.body = snap.body.split(`${c};.`).join(`${c}.`);
     }
-    setStat(bff, `${c};.upstream_cx_total`, 9);
-    setStat(bff, `${c};.ssl.handshake`, 2);
+    setStat(bff, `${c}.upstream_cx_total`, 9);
+    setStat(bff, `${c}.ssl.handshake`, 2);
     const hop = segment(analyzeAtRun(b), 'bff-sidecar->svc-sidecar');
-    expect(hop.evidence.find((e) => e.subject === `${c};.ssl.handshake`)).toMatchObject({ level: 'traffic', proxy: 'bff' });
+    expect(hop.evidence.find((e) => e.subject === `${c}.ssl.handshake`)).toMatchObject({ level: 'traffic', proxy: 'bff' });
   });
 
   it('new upstream connections without a TLS handshake contradict an mTLS hop', () => {
     const b = loadFixture('healthy');
     const bff = proxy(b, 'bff');
-    const c = 'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local';
+    const c = 'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;';
     setStat(bff, `${c}.upstream_cx_total`, 9);
     setStat(bff, `${c}.ssl.handshake`, 2);
     setStat(bff, `${c}.tlsMode-istio.total_match_count`, 2);

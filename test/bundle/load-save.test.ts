@@ -35,6 +35,8 @@ describe('loadBundle', () => {
     await writeFile(file('text.json'), 'hello, world');
     const full = await readFile(fixturePath('healthy'), 'utf8');
     await writeFile(file('truncated.json'), full.slice(0, 2000));
+    // Cut right after a complete value: V8 says "Expected ',' or ']' after array element ... at position <end>".
+    await writeFile(file('cut-after-value.json'), '{"requests":[1,2');
     await writeFile(file('v2.json'), JSON.stringify({ ...JSON.parse(full), schemaVersion: 2 }));
     await writeFile(file('dump.json'), JSON.stringify({ configs: [] }));
     await mkdir(file('adir'));
@@ -44,6 +46,7 @@ describe('loadBundle', () => {
       [file('empty.json'), 'bundle file is empty'],
       [file('text.json'), 'is not JSON'],
       [file('truncated.json'), 'JSON is truncated'],
+      [file('cut-after-value.json'), 'JSON is truncated'],
       [file('v2.json'), 'bundle schemaVersion 2 is not supported by this mesh-verify (reads 1)'],
       [file('dump.json'), 'is an Envoy config dump, not an evidence bundle'],
     ];

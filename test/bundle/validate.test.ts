@@ -33,6 +33,15 @@ describe('evidence bundle v1 validation', () => {
     expect(invalid(b).problem).toBe('bundle schemaVersion 2 is not supported by this mesh-verify (reads 1)');
   });
 
+  it('checks the per-request x-request-id trail, and accepts bundles written before it existed', () => {
+    const b = loadFixture('healthy');
+    (b.requests[0].requestIds!.seen[0] as { source: string }).source = 'guess';
+    expect(invalid(b).pointer).toBe('/requests/0/requestIds/seen/0/source');
+    const old = loadFixture('healthy');
+    for (const r of old.requests) delete r.requestIds;
+    expect(validateBundle(old).valid).toBe(true);
+  });
+
   it('names the JSON pointer of a schema violation', () => {
     const b = loadFixture('healthy') as unknown as { proxies: { role: string }[]; run: Record<string, unknown> };
     b.proxies[1].role = 'waypoint';

@@ -58,7 +58,24 @@ describe('mesh-verify path --lab (in process)', () => {
       expect(p.accessLog.length).toBeGreaterThanOrEqual(3);
     }
     expect(b.client?.authorized).toBe(true);
-    expect(b.requests.every((r) => r.status === 200 && r.response?.upstream?.body?.requestId === r.id)).toBe(true);
+    expect(b.requests.every((r) => r.status === 200 && r.response?.upstream?.body?.meshVerifyId === r.id)).toBe(true);
+  });
+
+  it('ties every hop to the run through x-mesh-verify-id although the gateway replaced x-request-id', () => {
+    // The lab's gateway regenerates x-request-id as Envoy >= 1.33 does behind Istio's gateway
+    // (use_remote_address true, no preserve_external_request_id; istio
+    // pilot/pkg/networking/core/gateway.go at 1.30.3, envoy source/common/http/conn_manager_utility.cc).
+    for (const r of healthy.bundle.requests) {
+      const trail = r.requestIds!;
+      expect(trail.sent).toBe(r.id);
+      const gw = trail.seen.find((h) => h.at === 'gateway' && h.source === 'access_log')!;
+      expect(gw.requestId).not.toBe(r.id);
+      expect(trail.seen.map((h) => [h.at, h.source])).toEqual([
+        ['gateway', 'access_log'], ['bff', 'access_log'], ['svc', 'access_log'], ['bff', 'app_echo'], ['svc', 'app_echo'],
+      ]);
+      expect(new Set(trail.seen.map((h) => h.requestId))).toEqual(new Set([gw.requestId]));
+    }
+    expect(healthy.report.overall).toBe('proven');
   });
 
   it('says plainly that the target was the lab, a simulation', async () => {

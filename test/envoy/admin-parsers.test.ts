@@ -13,13 +13,13 @@ describe('/stats', () => {
   it('parses text, skipping histograms', () => {
     const s = parseStats(fixtureText('gateway-stats.txt'));
     expect(s.get('listener.0.0.0.0_8443.ssl.handshake')).toBe(7);
-    expect(s.get('cluster.outbound|8080||bff.mesh-verify.svc.cluster.local.ssl.handshake')).toBe(3);
+    expect(s.get('cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.ssl.handshake')).toBe(3);
     expect(s.get('listener.0.0.0.0_8443.ssl.versions.TLSv1.3')).toBe(7);
-    expect(s.has('cluster.outbound|8080||bff.mesh-verify.svc.cluster.local.upstream_rq_time')).toBe(false);
+    expect(s.has('cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.upstream_rq_time')).toBe(false);
   });
   it('parses ?format=json with string and omitted (zero) values', () => {
     const s = parseStats(fixtureText('sidecar-stats.json'));
-    expect(s.get('cluster.outbound|8080||bff.mesh-verify.svc.cluster.local.upstream_cx_total')).toBe(4);
+    expect(s.get('cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.upstream_cx_total')).toBe(4);
     expect(s.get('cluster.xds-grpc.ssl.handshake')).toBe(0);
     expect(s.size).toBe(5);
   });

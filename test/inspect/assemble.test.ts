@@ -13,6 +13,8 @@ const NOW = new Date('2025-06-01T00:00:00Z');
 describe('assembleInspectResult', () => {
   const posture = inspectConfigDump(JSON.parse(fixture('gateway-tls-config_dump.json')), { now: NOW });
   it('counts ssl handshakes per listener and cluster, control plane flagged', () => {
+    // gateway-stats.txt has Istio >= 1.23 names (cluster.<name>;.ssl.*, alt_stat_name `<name>;`,
+    // istio pilot/pkg/networking/core/cluster_builder.go at 1.30.3); the cluster is named without ';'.
     const r = assembleInspectResult(posture, undefined, parseStats(fixture('gateway-stats.txt')));
     expect(r.stats?.listeners).toEqual([{ name: '0.0.0.0_8443', handshakes: 7, connectionErrors: 1 }]);
     expect(r.stats?.clusters).toEqual([

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -35,6 +36,30 @@ describe('runProbe', () => {
     expect(r.requests.every((q) => q.status === 200 && q.error === null)).toBe(true);
     expect(r.requests[1].response?.requestId).toBe('mv-r1-2');
     expect(r.requests[1].response?.upstream?.body?.service).toBe('svc');
+  });
+
+  it('sends its id as x-mesh-verify-id too, and records the x-request-id each app saw (the gateway replaced it)', async () => {
+    // What the reference app answers behind Istio's gateway, which gives every external request a
+    // new x-request-id (Envoy >= 1.33, use_remote_address true; envoy source/common/http/conn_manager_utility.cc).
+    const replaced = (id: string) => `7f1c2a9e-0b1d-4e5f-9a8b-${createHash('sha256').update(id).digest('hex').slice(0, 12)}`;
+    const gw = await startServer(serverCert, (id) => JSON.stringify({
+      service: 'bff', pod: 'bff-1', requestId: replaced(id), meshVerifyId: id, method: 'GET', path: '/', headers: { 'x-request-id': replaced(id), 'x-mesh-verify-id': id },
+      upstream: { url: 'http://svc:8080/', status: 200, error: null, body: { service: 'svc', pod: 'svc-1', requestId: replaced(id), meshVerifyId: id, method: 'GET', path: '/', headers: {} } },
+    }));
+    try {
+      const r = await runProbe({ address: '127.0.0.1', port: gw.port, host: HOST, caPem: ca.certPem, runId: 'rid', requests: 2 });
+      expect(gw.seen.meshVerifyIds).toEqual(['mv-rid-1', 'mv-rid-2']);
+      expect(gw.seen.ids).toEqual(['mv-rid-1', 'mv-rid-2']);
+      expect(r.requests[0].requestIds).toEqual({
+        sent: 'mv-rid-1',
+        seen: [
+          { at: 'bff', source: 'app_echo', requestId: replaced('mv-rid-1') },
+          { at: 'svc', source: 'app_echo', requestId: replaced('mv-rid-1') },
+        ],
+      });
+    } finally {
+      await gw.close();
+    }
   });
 
   it('records the handshake: version, ALPN, cipher, the chain leaf first, and that it verified', async () => {

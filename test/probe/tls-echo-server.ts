@@ -3,15 +3,16 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { IssuedCert } from '../../src/pki/ca.js';
 
-export interface Seen { ids: string[]; hosts: string[]; snis: string[]; connections: number }
+export interface Seen { ids: string[]; meshVerifyIds: string[]; hosts: string[]; snis: string[]; connections: number }
 
 /** A local HTTPS server standing in for the gateway: records ids, Host, SNI and connections. */
 export async function startServer(cert: IssuedCert, answer: (id: string) => string): Promise<{ port: number; seen: Seen; close(): Promise<void> }> {
-  const seen: Seen = { ids: [], hosts: [], snis: [], connections: 0 };
+  const seen: Seen = { ids: [], meshVerifyIds: [], hosts: [], snis: [], connections: 0 };
   const server = https.createServer({ cert: cert.chainPem, key: cert.keyPem }, (req, res) => {
     if (req.url === '/healthz') { res.writeHead(200); res.end('ok'); return; }
     const id = String(req.headers['x-request-id'] ?? '');
     seen.ids.push(id);
+    seen.meshVerifyIds.push(String(req.headers['x-mesh-verify-id'] ?? ''));
     seen.hosts.push(String(req.headers.host));
     seen.snis.push(String((req.socket as TLSSocket).servername));
     res.writeHead(200, { 'content-type': 'application/json' });

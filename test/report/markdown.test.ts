@@ -41,7 +41,7 @@ describe('path report as Markdown', () => {
     expect(md).toContain('**Overall:** `contradicted`: 5 proven, 1 contradicted, 1 inconclusive (exit 1)');
     expect(md).toContain('| warning | proxy-not-captured | proxy svc (mesh-verify/svc-5f7b8c9d4-k8m2p) |');
     expect(md.match(/<details><summary>/g)).toHaveLength(report.segments.length);
-    expect(md).toContain('| contradicts | traffic | bff | stats | cluster.outbound\\|8080\\|\\|svc.mesh-verify.svc.cluster.local.tlsMode-disabled.total_match_count | +1');
+    expect(md).toContain('| contradicts | traffic | bff | stats | cluster.outbound\\|8080\\|\\|svc.mesh-verify.svc.cluster.local;.tlsMode-disabled.total_match_count | +1');
   });
 
   it('says so when the run was against the simulated lab', () => {

@@ -35,7 +35,7 @@ describe('path report as a table', () => {
     const report = analyzeAtRun(loadFixture('healthy'));
     const out = renderPathReport(report, 'table', { verbose: true });
     for (const s of report.segments) expect(out).toContain(`EVIDENCE ${s.id} (PROVEN, ${s.evidence.length} items)`);
-    expect(out).toContain('  NEUTRAL     traffic  gateway stats: cluster.outbound|8080||bff.mesh-verify.svc.cluster.local.ssl.handshake');
+    expect(out).toContain('  NEUTRAL     traffic  gateway stats: cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.ssl.handshake');
   });
 
   it('renders JSON that is the PathReport itself', () => {

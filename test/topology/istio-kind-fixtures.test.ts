@@ -25,7 +25,7 @@ describe('fixtures/istio/istio-operator.yaml', () => {
     }
   });
 
-  it('keeps the ssl.* stats and connection totals that Istio drops by default', () => {
+  it('keeps the ssl.* stats, connection and request totals and socket match counts that Istio drops by default', () => {
     const regexps: string[] = iop.spec.meshConfig.defaultConfig.proxyStatsMatcher.inclusionRegexps;
     // Envoy matches the whole stat name (RE2 full match).
     const kept = (stat: string) => regexps.some((r) => new RegExp(`^(?:${r})$`).test(stat));
@@ -40,9 +40,13 @@ describe('fixtures/istio/istio-operator.yaml', () => {
       'cluster.outbound|8080||bff.mesh-verify.svc.cluster.local;.ssl.handshake',
       'cluster.inbound|8080||;.ssl.handshake',
       'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.upstream_cx_total',
+      // read by the analyzer too (test/analyze/stats-matcher.test.ts derives the full list)
+      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.upstream_rq_total',
+      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.tlsMode-istio.total_match_count',
+      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.tlsMode-disabled.total_match_count',
     ]) expect(kept(stat), stat).toBe(true);
-    for (const stat of ['cluster.outbound|8080||svc.mesh-verify.svc.cluster.local.upstream_rq_total', 'server.uptime', 'http.inbound_0.0.0.0_8080.downstream_rq_2xx',
-      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.upstream_rq_total', 'http.outbound_0.0.0.0_8080;.downstream_rq_total']) {
+    for (const stat of ['server.uptime', 'http.inbound_0.0.0.0_8080.downstream_rq_2xx',
+      'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;.upstream_rq_time', 'http.outbound_0.0.0.0_8080;.downstream_rq_total']) {
       expect(kept(stat), stat).toBe(false);
     }
   });

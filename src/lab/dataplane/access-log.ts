@@ -13,6 +13,8 @@ export interface AccessLogRecord {
   responseCode: number;
   responseFlags: string[];
   requestId: string | null;
+  /** %REQ(X-MESH-VERIFY-ID)%. */
+  meshVerifyId: string | null;
   authority: string | null;
   routeName: string | null;
   upstreamCluster: string | null;
@@ -41,6 +43,7 @@ const VALUES: Record<string, (r: AccessLogRecord) => string | number | null> = {
   response_code: (r) => r.responseCode,
   response_flags: (r) => (r.responseFlags.length ? r.responseFlags.join(',') : '-'),
   request_id: (r) => r.requestId,
+  mesh_verify_id: (r) => r.meshVerifyId,
   authority: (r) => r.authority,
   route_name: (r) => r.routeName,
   upstream_cluster: (r) => r.upstreamCluster,

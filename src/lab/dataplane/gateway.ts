@@ -45,6 +45,7 @@ export class IngressGateway {
       statPrefix: `outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`,
       xfcc: 'SANITIZE_SET',
       outbound: true,
+      edge: true,
       route: (req) => (isPublicHost(req) ? { cluster: this.bffCluster, routeName: null } : null),
       metricLabels: (_facts, result, flags) => requestMetricLabels({
         reporter: 'source',

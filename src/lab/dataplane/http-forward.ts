@@ -20,6 +20,13 @@ export interface HttpListenerConfig {
   xfcc: XfccMode;
   /** true on an outbound/gateway listener: adds x-envoy-attempt-count and retries connect failures. */
   outbound: boolean;
+  /**
+   * use_remote_address true without internal_address_config (Istio's gateway): every request is
+   * an edge request, and Envoy >= 1.33 replaces its x-request-id with a new UUID
+   * (envoy source/common/http/conn_manager_utility.cc: edge_request = !internal && use_remote_address;
+   * keep_external_id = !edge_request || preserve_external_request_id).
+   */
+  edge?: boolean;
   route(req: IncomingMessage): RouteMatch | null;
   /** Awaited before the answer is written (work that must finish within the request). */
   beforeResponse?: () => Promise<void>;
@@ -37,7 +44,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /**
- * One HTTP request through an Envoy HTTP connection manager: route, set x-request-id and
+ * One HTTP request through an Envoy HTTP connection manager: route, set (at the edge: replace) x-request-id and
  * x-forwarded-client-cert, forward over the cluster's pooled connections, answer, count and
  * write one JSON access-log line.
  */
@@ -48,7 +55,8 @@ export async function forwardRequest(cfg: HttpListenerConfig, req: IncomingMessa
   const http = (k: string): void => proxy.stats.inc(`http.${statPrefix}.${k}`);
   http('downstream_rq_total');
   const body = await readBody(req);
-  const requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+  const incoming = cfg.edge ? undefined : (req.headers['x-request-id'] as string | undefined);
+  const requestId = incoming ?? randomUUID();
   const match = cfg.route(req);
   let result: UpstreamResult | null = null;
   let flags: string[] = [];
@@ -100,6 +108,7 @@ export async function forwardRequest(cfg: HttpListenerConfig, req: IncomingMessa
     responseCode: status,
     responseFlags: flags,
     requestId,
+    meshVerifyId: (req.headers['x-mesh-verify-id'] as string | undefined) ?? null,
     authority: req.headers.host ?? null,
     routeName: match?.routeName ?? null,
     upstreamCluster: match?.cluster.name ?? null,

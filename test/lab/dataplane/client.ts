@@ -11,7 +11,10 @@ export interface ProbeAnswer {
   peerCertificate: PeerCertificate;
 }
 
-/** An external client: HTTPS through the NLB, SNI and Host PUBLIC_HOST, trusting the external CA. */
+/**
+ * An external client: HTTPS through the NLB, SNI and Host PUBLIC_HOST, trusting the external CA.
+ * Sends `requestId` as x-mesh-verify-id and as x-request-id (as the probe does).
+ */
 export function probe(plane: DataPlane, requestId: string, opts: { trust?: 'external' | 'none' } = {}): Promise<ProbeAnswer> {
   return new Promise((resolve, reject) => {
     const req = https.get({
@@ -21,7 +24,7 @@ export function probe(plane: DataPlane, requestId: string, opts: { trust?: 'exte
       servername: plane.publicHost,
       ca: plane.externalCaPem,
       rejectUnauthorized: opts.trust !== 'none',
-      headers: { host: plane.publicHost, 'x-request-id': requestId },
+      headers: { host: plane.publicHost, 'x-mesh-verify-id': requestId, 'x-request-id': requestId },
       agent: false,
     }, (res) => {
       const peerCertificate = (res.socket as import('node:tls').TLSSocket).getPeerCertificate(false);

@@ -22,8 +22,8 @@ async function start(fault: LabFault): Promise<DataPlane> {
   return plane;
 }
 
-const logOf = (p: DataPlane, app: string, requestId: string) =>
-  pod(p, app).logs('istio-proxy').map(parseAccessLogLine).filter((e) => e?.requestId === requestId);
+const logOf = (p: DataPlane, app: string, id: string) =>
+  pod(p, app).logs('istio-proxy').map(parseAccessLogLine).filter((e) => e?.meshVerifyId === id);
 
 describe('faults change the sockets and the admin output together', () => {
   it('plaintext-gateway-bff: gateway sends plaintext, bff is PERMISSIVE, no XFCC reaches bff', async () => {
@@ -63,7 +63,7 @@ describe('faults change the sockets and the admin output together', () => {
     expect(FORGED_XFCC).toContain('forged');
     const svcEntries = pod(p, 'svc').logs('istio-proxy').map(parseAccessLogLine);
     expect(svcEntries.find((e) => e?.requestId === callerLog[0].requestId)).toMatchObject({ downstreamTlsVersion: null, downstreamPeerUriSan: null, responseCode: 200 });
-    expect(svcEntries.find((e) => e?.requestId === 'f-perm-1')).toMatchObject({ downstreamTlsVersion: 'TLSv1.3', downstreamPeerUriSan: BFF_WORKLOAD.spiffeId });
+    expect(svcEntries.find((e) => e?.meshVerifyId === 'f-perm-1')).toMatchObject({ downstreamTlsVersion: 'TLSv1.3', downstreamPeerUriSan: BFF_WORKLOAD.spiffeId });
     const series = istioRequests(parsePrometheus(await admin(pod(p, 'svc'), '/stats/prometheus'))).filter((s) => s.reporter === 'destination');
     expect(series.map((s) => s.connectionSecurityPolicy).sort()).toEqual(['mutual_tls', 'none']);
     expect(series.find((s) => s.connectionSecurityPolicy === 'none')).toMatchObject({ sourcePrincipal: 'unknown', value: 1 });

@@ -68,8 +68,27 @@ describe('healthy data plane: mTLS on both mesh hops, plaintext only on loopback
     expect(bff.get('listener.0.0.0.0_8080.downstream_cx_total')).toBe(4);
   });
 
+  it('the gateway replaces x-request-id as Envoy >= 1.33 does; x-mesh-verify-id reaches every hop unchanged', () => {
+    // Istio's gateway HCM: use_remote_address true, no preserve_external_request_id (istio
+    // pilot/pkg/networking/core/gateway.go at 1.30.3); Envoy >= 1.33 has no internal addresses by
+    // default, so the request is an edge request and gets a new UUID (envoy
+    // source/common/http/conn_manager_utility.cc, mutateRequestHeaders). Sidecars keep it.
+    const a = answers[2]!;
+    const lines = (app: string) => pod(plane, app).logs('istio-proxy').map(parseAccessLogLine).filter((e) => e?.meshVerifyId === 'healthy-2');
+    const [gw] = lines(GATEWAY_APP);
+    expect(gw!.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(gw!.requestId).not.toBe('healthy-2');
+    expect(a.json).toMatchObject({ requestId: gw!.requestId, meshVerifyId: 'healthy-2' });
+    expect(a.json.upstream.body).toMatchObject({ requestId: gw!.requestId, meshVerifyId: 'healthy-2' });
+    for (const app of ['bff', 'svc']) {
+      expect(lines(app).length).toBeGreaterThan(0);
+      for (const e of lines(app)) expect(e!.requestId).toBe(gw!.requestId);
+    }
+    expect(pod(plane, 'svc').logs('istio-proxy').map(parseAccessLogLine).some((e) => e?.requestId === 'healthy-2')).toBe(false);
+  });
+
   it('access-log lines carry the request id and the TLS facts of each hop', () => {
-    const entries = (app: string) => pod(plane, app).logs('istio-proxy').map(parseAccessLogLine).filter((e) => e?.requestId === 'healthy-2');
+    const entries = (app: string) => pod(plane, app).logs('istio-proxy').map(parseAccessLogLine).filter((e) => e?.meshVerifyId === 'healthy-2');
     const [gw] = entries(GATEWAY_APP);
     expect(gw).toMatchObject({ downstreamTlsVersion: 'TLSv1.3', requestedServerName: 'web.mesh-verify.test', downstreamPeerUriSan: null, upstreamPeerUriSan: BFF_WORKLOAD.spiffeId, upstreamTlsVersion: 'TLSv1.3', upstreamCluster: BFF_CLUSTER, responseCode: 200 });
     const bff = entries('bff');
