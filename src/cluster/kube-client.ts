@@ -114,6 +114,19 @@ function stripCredentials(url: string): string {
   }
 }
 
+/**
+ * The URL of an API path on a server URL that may itself have a path (Rancher-style
+ * `https://host/k8s/clusters/c-1`): the server's path is kept, as client-node does
+ * (`cluster.server + path`). `new URL('/version', server)` would drop it.
+ */
+export function apiUrl(server: string, path: string): URL {
+  const base = new URL(server);
+  const [pathname, query = ''] = path.split(/\?(.*)/s, 2);
+  base.pathname = `${base.pathname.replace(/\/+$/, '')}/${pathname.replace(/^\/+/, '')}`;
+  base.search = query ? `?${query}` : '';
+  return base;
+}
+
 export interface ApiResponse {
   status: number;
   body: string;
@@ -127,7 +140,7 @@ export async function apiRequest(kc: KubeConfig, method: string, path: string,
   opts: { body?: unknown; timeoutMs?: number; contentType?: string } = {}): Promise<ApiResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new EnvironmentError('no current cluster in the kubeconfig', 'pass --context NAME');
-  const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : cluster.server + '/');
+  const url = apiUrl(cluster.server, path);
   const options: https.RequestOptions = { method, headers: {} };
   await kc.applyToHTTPSOptions(options);
   const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
