@@ -10,13 +10,16 @@ import { connectKube, type KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
 import { lastLine, runTool } from './process-runner.js';
 
+/** What a user without Docker can run instead of the kind cluster. */
+const NO_DOCKER_ALTERNATIVES = 'or run against the local lab without Docker with --lab (a simulation), or target an existing cluster with --context/--kubeconfig';
+
 /** Docker must answer `docker info` (kind runs its node as a container). */
 export async function checkDocker(): Promise<{ serverVersion: string | null }> {
   const r = await runTool('docker', ['info', '--format', '{{.ServerVersion}}'], {
-    timeoutMs: 20_000, what: 'Docker', installHint: 'install Docker (kind needs it), or target an existing cluster with --context',
+    timeoutMs: 20_000, what: 'Docker', installHint: `install Docker (kind needs it), ${NO_DOCKER_ALTERNATIVES}`,
   });
   if (r.code !== 0) {
-    throw new EnvironmentError(`Docker is not running (docker info: ${lastLine(r)})`, 'start Docker (Docker Desktop or systemctl start docker), or target an existing cluster with --context');
+    throw new EnvironmentError(`Docker is not running (docker info: ${lastLine(r)})`, `start Docker (Docker Desktop or systemctl start docker), ${NO_DOCKER_ALTERNATIVES}`);
   }
   return { serverVersion: r.stdout.trim() || null };
 }
@@ -215,7 +218,8 @@ export async function runPreflight(opts: PreflightOptions): Promise<{ clients: K
     for (const w of warnings) opts.progress?.warn(w);
     return { clients, warnings };
   } catch (err) {
-    step?.fail(`preflight: ${(err as Error).message}`);
+    // The error itself is printed once, by the CLI's error funnel (also with -q).
+    step?.fail('preflight checks failed');
     throw err;
   }
 }
