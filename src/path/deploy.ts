@@ -7,7 +7,7 @@ import { waitForPodsReady, waitForRollouts } from '../cluster/wait.js';
 import { EnvironmentError } from '../cli/errors.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap } from '../topology/credentials.js';
 import { buildTopology } from '../topology/manifests.js';
-import { MESH_NAMESPACE } from '../topology/reference.js';
+import { DEFAULT_GATEWAY, MESH_NAMESPACE, type IngressGateway } from '../topology/reference.js';
 import { SCENARIOS, type ScenarioName } from '../topology/scenarios.js';
 import { createdBy, leftovers, listManaged } from './managed-inventory.js';
 import { referenceTargets } from './targets.js';
@@ -20,6 +20,8 @@ export interface DeployOptions {
   /** Bound for rollouts and pod readiness (each). */
   timeoutMs: number;
   pollMs?: number;
+  /** The ingress gateway found from its Service (default: istioctl's). */
+  gateway?: IngressGateway;
 }
 
 export interface Deployment {
@@ -36,8 +38,9 @@ export interface Deployment {
  */
 export async function deployTopology(clients: KubeClients, opts: DeployOptions): Promise<Deployment> {
   const before = await listManaged(clients);
-  const credential = await createGatewayCredential({ host: opts.host });
-  const objects = [...buildTopology({ runId: opts.runId, scenario: opts.scenario, gatewayCredential: credential.secret }), gatewayCaConfigMap(credential.caPem)];
+  const gateway = opts.gateway ?? DEFAULT_GATEWAY;
+  const credential = await createGatewayCredential({ host: opts.host, namespace: gateway.namespace });
+  const objects = [...buildTopology({ runId: opts.runId, scenario: opts.scenario, gatewayCredential: credential.secret, gateway }), gatewayCaConfigMap(credential.caPem)];
   if (opts.scenario) opts.progress?.info(`scenario ${opts.scenario}: ${SCENARIOS[opts.scenario].description}`);
   const applied = await applyObjects(clients, objects, { runId: opts.runId, progress: opts.progress });
   const stale = leftovers(before, applied);
@@ -48,7 +51,7 @@ export async function deployTopology(clients: KubeClients, opts: DeployOptions):
   }
   const wait = { timeoutMs: opts.timeoutMs, progress: opts.progress, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) };
   await waitForRollouts(clients, applied, wait);
-  for (const t of referenceTargets()) {
+  for (const t of referenceTargets(gateway)) {
     const requireSidecar = !(t.id === 'svc' && opts.scenario === 'no-sidecar-svc');
     await waitForPodsReady(clients, t.namespace, t.selector, { ...wait, requireSidecar });
   }

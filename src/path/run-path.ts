@@ -83,7 +83,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       if (!caPem) progress.warn('no gateway CA stored by an earlier deploy: the client verifies the gateway against the system roots');
     }
     const entry = await prepared.entry();
-    const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host });
+    const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host, gateway: prepared.gateway });
 
     const ready = progress.step(`waiting for https://${prepared.host} through ${entry.address}:${entry.port}`);
     const notReady = await waitForEntry({ address: entry.address, port: entry.port, host: prepared.host, timeoutMs: deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000) });
@@ -91,7 +91,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     else ready.succeed(`the path answers through ${entry.address}:${entry.port}`);
 
     const open = progress.step('opening the admin ports of gateway, bff and svc');
-    const collection = await startCollection(referenceTargets(), prepared.collectDeps(), {
+    const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
       timeoutMs: deps.timeouts?.admin ?? 10_000,
       logWaitMs: deps.timeouts?.logWait ?? 12_000,
       onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
