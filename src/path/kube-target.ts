@@ -18,6 +18,8 @@ export interface KubeTargetOptions {
   host?: string;
   /** The ingress gateway found from its Service (default: istioctl's istio-system/istio-ingressgateway). */
   gateway?: IngressGateway;
+  /** The API server is the lab's: an entry its gateway Service publishes is the lab's NLB. */
+  labApi?: boolean;
   /** Bound for rollouts and readiness waits. */
   waitTimeoutMs: number;
   pollMs?: number;
@@ -39,7 +41,7 @@ export function kubeTarget(o: KubeTargetOptions): PreparedTarget {
       return deployTopology(o.clients, { runId, scenario, host, gateway, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}) });
     },
     deployedCa: () => readDeployedCa(o.clients),
-    entry: async () => o.entry ?? resolveEntry(o.clients, { namespace: gateway.namespace, service: gateway.service }),
+    entry: async () => o.entry ?? resolveEntry(o.clients, { namespace: gateway.namespace, service: gateway.service, lab: o.labApi === true }),
     collectDeps: () => kubeCollectDeps(o.clients),
     async release({ keep, created, progress }) {
       if (!keep && created.length > 0) await deleteObjects(o.clients, created, progress);

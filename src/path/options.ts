@@ -1,4 +1,5 @@
 import { UsageError } from '../cli/errors.js';
+import { parseHostPort } from '../cluster/entry.js';
 import type { GatewayRef } from '../cluster/gateway.js';
 import { LAB_FAULTS, isLabFault, type LabFault } from '../lab/types.js';
 import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../topology/scenarios.js';
@@ -113,10 +114,9 @@ function parseGatewayRef(text: string, lab: boolean): GatewayRef {
 
 function parseEntry(text: string, lab: boolean): { address: string; port: number } {
   if (lab) throw new UsageError('--entry cannot be combined with --lab (the lab knows its NLB)', 'drop --entry');
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) {
+  const hp = parseHostPort(text);
+  if (!hp) {
     throw new UsageError(`--entry must be HOST:PORT (got "${text}")`, 'e.g. --entry 127.0.0.1:9443 or --entry nlb.example.com:443');
   }
-  return { address: m[1].replace(/^\[|\]$/g, ''), port };
+  return hp;
 }

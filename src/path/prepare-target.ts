@@ -31,6 +31,7 @@ export async function prepareCluster(opts: TargetOptions, progress: Progress): P
   return kubeTarget({
     clients: c,
     gateway,
+    labApi: simulated,
     target: simulated
       ? { kind: 'lab', simulated: true, context: c.context, server: c.server, description: `${labDescription(null)}, reached through kubeconfig context ${c.context}` }
       : clusterTarget('cluster', c, `Kubernetes cluster (context ${c.context})`),

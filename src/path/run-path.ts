@@ -110,7 +110,9 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
         address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
         requests: opts.requests, freshConnections: opts.freshConnections, now,
       });
-      send.succeed(probeSummary(probe));
+      // Never "ok" for a probe that got no answer at all.
+      if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
+      else send.fail(probeSummary(probe));
 
       const after = progress.step('collecting evidence from the proxies');
       proxies = await collection.after(probe.requests.map((r) => r.id), probeStart, reachedSvc(probe.requests));
