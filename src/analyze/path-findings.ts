@@ -8,6 +8,7 @@ import { hasDataPlaneSslStats } from './stats-evidence.js';
 import { requestDeltas, seriesSubject } from './telemetry-evidence.js';
 import { compareCredential } from './edge-segment.js';
 import { nodeOf } from './path-nodes.js';
+import { entryFindings } from './entry-findings.js';
 
 /**
  * Problems worth telling that are not a segment verdict: how proxies accept traffic, the state
@@ -159,7 +160,7 @@ function edgeFindings(ctx: AnalysisContext): Finding[] {
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
 
 export function pathFindings(ctx: AnalysisContext): Finding[] {
-  const out: Finding[] = [...edgeFindings(ctx)];
+  const out: Finding[] = [...entryFindings(ctx.bundle), ...edgeFindings(ctx)];
   for (const p of ctx.proxies.values()) {
     out.push(...captureFindings(p), ...notIstioFindings(p), ...permissiveFindings(p), ...plaintextAcceptedFindings(p), ...certificateFindings(p, ctx), ...statsFindings(p));
   }

@@ -51,7 +51,7 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
     const status = upgradeStatus(err);
     const reason = `port-forward to ${where} refused${status ? ` (HTTP ${status})` : ''}: ${(err as Error).message}`;
     if (!allowExec) {
-      throw new EnvironmentError(reason, status === 403 ? 'grant create on pods/portforward, or allow the exec fallback' : 'check that the pod exists and is running', { cause: err });
+      throw new EnvironmentError(reason, status === 403 ? 'grant get and create on pods/portforward, or allow the exec fallback' : 'check that the pod exists and is running', { cause: err });
     }
     return await openExecTransport(clients, pod, container, port, reason, timeoutMs);
   }
@@ -142,7 +142,7 @@ async function openExecTransport(clients: KubeClients, pod: Pod, container: stri
     } catch (err) {
       const status = upgradeStatus(err);
       throw new EnvironmentError(`exec into ${where} refused${status ? ` (HTTP ${status})` : ''} after ${fallbackReason}`,
-        status === 403 ? 'grant create on pods/portforward (or pods/exec) to this context' : undefined, { cause: err });
+        status === 403 ? 'grant get and create on pods/portforward (or pods/exec) to this context' : undefined, { cause: err });
     }
     const parsed = parsePilotAgentResult(r.exitCode, r.stdout, r.stderr);
     if (!parsed) {

@@ -114,6 +114,19 @@ function stripCredentials(url: string): string {
   }
 }
 
+/**
+ * The URL of an API path on a server URL that may itself have a path (Rancher-style
+ * `https://host/k8s/clusters/c-1`): the server's path is kept, as client-node does
+ * (`cluster.server + path`). `new URL('/version', server)` would drop it.
+ */
+export function apiUrl(server: string, path: string): URL {
+  const base = new URL(server);
+  const [pathname, query = ''] = path.split(/\?(.*)/s, 2);
+  base.pathname = `${base.pathname.replace(/\/+$/, '')}/${pathname.replace(/^\/+/, '')}`;
+  base.search = query ? `?${query}` : '';
+  return base;
+}
+
 export interface ApiResponse {
   status: number;
   body: string;
@@ -127,7 +140,7 @@ export async function apiRequest(kc: KubeConfig, method: string, path: string,
   opts: { body?: unknown; timeoutMs?: number; contentType?: string } = {}): Promise<ApiResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new EnvironmentError('no current cluster in the kubeconfig', 'pass --context NAME');
-  const url = new URL(path, cluster.server.endsWith('/') ? cluster.server : cluster.server + '/');
+  const url = apiUrl(cluster.server, path);
   const options: https.RequestOptions = { method, headers: {} };
   await kc.applyToHTTPSOptions(options);
   const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
@@ -150,6 +163,49 @@ export async function apiRequest(kc: KubeConfig, method: string, path: string,
   });
 }
 
+/** Node's codes for a peer certificate that does not chain to the CA we trust. */
+const UNTRUSTED_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED',
+]);
+
+/**
+ * Why a connection to the API server failed, as one line and a fix: the TLS failures (an
+ * untrusted certificate, a certificate for another host name, an expired one, a port that speaks
+ * plain HTTP) each get their own words; only what is left is "unreachable".
+ */
+export function describeConnectFailure(err: unknown, where: { server: string; context: string; cluster?: string }): { message: string; fix: string } {
+  const e = err as NodeJS.ErrnoException & { reason?: string };
+  const code = e?.code ?? '';
+  const api = `Kubernetes API ${where.server} (context ${where.context})`;
+  const host = (() => { try { return new URL(where.server).hostname; } catch { return where.server; } })();
+  if (UNTRUSTED_CODES.has(code)) {
+    return {
+      message: `${api}: certificate not trusted (${code}): the server's certificate does not chain to the certificate-authority of the kubeconfig`,
+      fix: `use the kubeconfig this cluster issued (its certificate-authority-data${where.cluster ? ` for cluster ${where.cluster}` : ''}), e.g. kind get kubeconfig --name NAME, or check that the server URL points at this cluster`,
+    };
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return {
+      message: `${api}: the server's certificate is not valid for host ${host} (${e.reason ?? e.message})`,
+      fix: 'use a server address the certificate names, or set tls-server-name for this cluster in the kubeconfig',
+    };
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return { message: `${api}: the server's certificate ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'}`, fix: "renew the API server's certificate, or check this machine's clock" };
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/i.test(e?.message ?? '')) {
+    return {
+      message: `${api}: the server does not speak TLS on this port (plain HTTP on an https:// URL?)`,
+      fix: 'check the port of the server URL in the kubeconfig, or use http:// for a plain-HTTP endpoint such as kubectl proxy',
+    };
+  }
+  return {
+    message: `${api} is unreachable: ${e?.message ?? String(err)}`,
+    fix: 'start the cluster (mesh-verify up) or check --context / --kubeconfig',
+  };
+}
+
 /** GET /version; EnvironmentError naming the server when it does not answer or rejects us. */
 export async function checkApiReachable(kc: KubeConfig, timeoutMs = 10_000): Promise<{ gitVersion: string | null }> {
   const server = stripCredentials(kc.getCurrentCluster()?.server ?? '');
@@ -157,8 +213,13 @@ export async function checkApiReachable(kc: KubeConfig, timeoutMs = 10_000): Pro
   try {
     res = await apiRequest(kc, 'GET', '/version', { timeoutMs });
   } catch (err) {
-    throw new EnvironmentError(`Kubernetes API ${server} (context ${kc.getCurrentContext()}) is unreachable: ${(err as Error).message}`,
-      'start the cluster (mesh-verify up) or check --context / --kubeconfig', { cause: err });
+    const d = describeConnectFailure(err, { server, context: kc.getCurrentContext(), cluster: kc.getCurrentCluster()?.name });
+    throw new EnvironmentError(d.message, d.fix, { cause: err });
+  }
+  if (res.status === 400 && /HTTP request to an HTTPS server/i.test(res.body)) {
+    // Go's net/http answers a plain request on a TLS port with this 400.
+    throw new EnvironmentError(`Kubernetes API ${server} speaks HTTPS, but the kubeconfig's server URL says http://`,
+      'change the server URL in the kubeconfig to https://');
   }
   if (res.status === 401 || res.status === 403) {
     throw new EnvironmentError(`Kubernetes API ${server} rejected our credentials (HTTP ${res.status} on /version)`,

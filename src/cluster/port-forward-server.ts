@@ -3,7 +3,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
-import type { KubeClients } from './kube-client.js';
+import { apiUrl, type KubeClients } from './kube-client.js';
 
 /**
  * A Kubernetes port-forward WebSocket as a socket-like Duplex that an HTTP client can speak over
@@ -53,8 +53,9 @@ function withSharedAgent(kc: KubeConfig): KubeConfig {
 
 /** The WebSocket URL of `pods/<name>/portforward?ports=<port>` on the cluster's server URL. */
 export function portForwardUrl(server: string, pod: Pod, port: number): string {
-  const base = server.replace(/^http(s?):\/\//, 'ws$1://').replace(/\/+$/, '');
-  return `${base}/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/portforward?ports=${port}`;
+  const url = apiUrl(server, `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/portforward?ports=${port}`);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
 }
 
 /**

@@ -10,13 +10,16 @@ import { connectKube, type KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
 import { lastLine, runTool } from './process-runner.js';
 
+/** What a user without Docker can run instead of the kind cluster. */
+const NO_DOCKER_ALTERNATIVES = 'or run against the local lab without Docker with --lab (a simulation), or target an existing cluster with --context/--kubeconfig';
+
 /** Docker must answer `docker info` (kind runs its node as a container). */
 export async function checkDocker(): Promise<{ serverVersion: string | null }> {
   const r = await runTool('docker', ['info', '--format', '{{.ServerVersion}}'], {
-    timeoutMs: 20_000, what: 'Docker', installHint: 'install Docker (kind needs it), or target an existing cluster with --context',
+    timeoutMs: 20_000, what: 'Docker', installHint: `install Docker (kind needs it), ${NO_DOCKER_ALTERNATIVES}`,
   });
   if (r.code !== 0) {
-    throw new EnvironmentError(`Docker is not running (docker info: ${lastLine(r)})`, 'start Docker (Docker Desktop or systemctl start docker), or target an existing cluster with --context');
+    throw new EnvironmentError(`Docker is not running (docker info: ${lastLine(r)})`, `start Docker (Docker Desktop or systemctl start docker), ${NO_DOCKER_ALTERNATIVES}`);
   }
   return { serverVersion: r.stdout.trim() || null };
 }
@@ -44,6 +47,11 @@ export interface AccessCheck {
   resource: string;
   subresource?: string;
   namespace?: string;
+  /**
+   * Checks that share `oneOf` are alternatives, grouped by `subresource`: one group whose every
+   * check is allowed is enough (e.g. port-forward, else the exec fallback).
+   */
+  oneOf?: string;
 }
 
 export function describeAccess(c: AccessCheck): string {
@@ -51,16 +59,33 @@ export function describeAccess(c: AccessCheck): string {
   return `${c.verb} ${res}${c.namespace ? ` in ${c.namespace}` : ''}`;
 }
 
+/**
+ * The rights a connection to a pod's subresource needs (pods/portforward, pods/exec). The API
+ * server takes the verb from the HTTP method: the WebSocket upgrade (a GET, what mesh-verify and
+ * kubectl >= 1.31 use) is `get`, SPDY (a POST) is `create`
+ * (k8s.io/apiserver pkg/endpoints/request/requestinfo.go). From Kubernetes 1.35 the WebSocket
+ * upgrade also needs `create` (KEP-4006, kubernetes/kubernetes#134577, feature gate
+ * AuthorizePodWebsocketUpgradeCreatePermission, beta and on by default). So both are checked.
+ */
+export function connectChecks(subresource: 'portforward' | 'exec', namespace: string, oneOf?: string): AccessCheck[] {
+  return ['get', 'create'].map((verb) => ({ verb, resource: 'pods', subresource, namespace, ...(oneOf ? { oneOf } : {}) }));
+}
+
+/** The admin port of a namespace's proxies: port-forward, else `pilot-agent request` through exec. */
+function adminChecks(namespace: string): AccessCheck[] {
+  const oneOf = `admin port in ${namespace}`;
+  return [...connectChecks('portforward', namespace, oneOf), ...connectChecks('exec', namespace, oneOf)];
+}
+
 /** What `mesh-verify path` needs: to deploy (unless --no-deploy), then to read pods, logs and admin ports. */
-export function pathAccessChecks(opts: { deploy: boolean; cleanup?: boolean }): AccessCheck[] {
+export function pathAccessChecks(opts: { deploy: boolean; cleanup?: boolean; gatewayNamespace?: string }): AccessCheck[] {
+  const gatewayNs = opts.gatewayNamespace ?? GATEWAY_NAMESPACE;
+  const namespaces = [...new Set([MESH_NAMESPACE, gatewayNs])];
   const checks: AccessCheck[] = [
-    { verb: 'list', resource: 'pods', namespace: MESH_NAMESPACE },
-    { verb: 'list', resource: 'pods', namespace: GATEWAY_NAMESPACE },
-    { verb: 'get', resource: 'pods', subresource: 'log', namespace: MESH_NAMESPACE },
-    { verb: 'get', resource: 'pods', subresource: 'log', namespace: GATEWAY_NAMESPACE },
-    { verb: 'create', resource: 'pods', subresource: 'portforward', namespace: MESH_NAMESPACE },
-    { verb: 'create', resource: 'pods', subresource: 'portforward', namespace: GATEWAY_NAMESPACE },
-    { verb: 'get', resource: 'services', namespace: GATEWAY_NAMESPACE },
+    ...namespaces.map((namespace) => ({ verb: 'list', resource: 'pods', namespace })),
+    ...namespaces.map((namespace) => ({ verb: 'get', resource: 'pods', subresource: 'log', namespace })),
+    ...namespaces.flatMap(adminChecks),
+    { verb: 'get', resource: 'services', namespace: gatewayNs },
   ];
   if (opts.deploy) {
     checks.push(
@@ -68,8 +93,8 @@ export function pathAccessChecks(opts: { deploy: boolean; cleanup?: boolean }): 
       { verb: 'patch', resource: 'namespaces' },
       ...['deployments'].flatMap((r) => ['create', 'patch'].map((verb) => ({ verb, group: 'apps', resource: r, namespace: MESH_NAMESPACE }))),
       ...['services', 'configmaps', 'serviceaccounts'].map((r) => ({ verb: 'patch', resource: r, namespace: MESH_NAMESPACE })),
-      { verb: 'create', resource: 'secrets', namespace: GATEWAY_NAMESPACE },
-      { verb: 'patch', resource: 'secrets', namespace: GATEWAY_NAMESPACE },
+      { verb: 'create', resource: 'secrets', namespace: gatewayNs },
+      { verb: 'patch', resource: 'secrets', namespace: gatewayNs },
       ...['gateways', 'virtualservices', 'destinationrules'].map((r) => ({ verb: 'patch', group: 'networking.istio.io', resource: r, namespace: MESH_NAMESPACE })),
       { verb: 'patch', group: 'security.istio.io', resource: 'peerauthentications', namespace: MESH_NAMESPACE },
     );
@@ -83,8 +108,36 @@ export function pathAccessChecks(opts: { deploy: boolean; cleanup?: boolean }): 
 }
 
 /**
+ * Which checks fail the preflight, and which only warn: a plain check that is denied fails; of
+ * alternatives (`oneOf`), none fails while one of them is wholly allowed, and the denied rights of
+ * the others are warnings.
+ */
+export function judgeAccess(results: readonly { check: AccessCheck; allowed: boolean }[]): { denied: AccessCheck[]; warnings: string[] } {
+  const denied: AccessCheck[] = [];
+  const warnings: string[] = [];
+  const alternatives = new Map<string, Map<string, { check: AccessCheck; allowed: boolean }[]>>();
+  for (const r of results) {
+    if (!r.check.oneOf) { if (!r.allowed) denied.push(r.check); continue; }
+    const options = alternatives.get(r.check.oneOf) ?? new Map();
+    alternatives.set(r.check.oneOf, options);
+    const key = r.check.subresource ?? r.check.resource;
+    options.set(key, [...(options.get(key) ?? []), r]);
+  }
+  for (const [what, options] of alternatives) {
+    const usable = [...options.entries()].find(([, rs]) => rs.every((r) => r.allowed));
+    const missing = [...options.values()].flat().filter((r) => !r.allowed).map((r) => r.check);
+    if (!usable) { denied.push(...missing); continue; }
+    if (missing.length > 0) {
+      warnings.push(`${what}: reached through pods/${usable[0]}; cannot ${missing.map(describeAccess).join(', ')}`);
+    }
+  }
+  return { denied, warnings };
+}
+
+/**
  * Ask the API server (SelfSubjectAccessReview) whether the current user may do each thing; one
- * EnvironmentError listing what is denied. Returns a warning instead when the API cannot answer.
+ * EnvironmentError listing what is denied, verb by verb. Returns a warning instead when the API
+ * cannot answer, or when a fallback (exec for port-forward) has to be used.
  */
 export async function checkRights(clients: KubeClients, checks: readonly AccessCheck[]): Promise<{ warning: string | null }> {
   const authz = clients.kc.makeApiClient(AuthorizationV1Api);
@@ -105,12 +158,31 @@ export async function checkRights(clients: KubeClients, checks: readonly AccessC
     if (code === 404 || code === 405) return { warning: `rights not checked: the API server does not answer SelfSubjectAccessReview (${apiErrorMessage(err)})` };
     throw new EnvironmentError(`checking rights failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
   }
-  const denied = results.filter((r) => !r.allowed).map((r) => describeAccess(r.check));
-  if (denied.length > 0) {
-    throw new EnvironmentError(`not enough rights on context ${clients.context}: cannot ${denied.join(', ')}`,
-      'use a context with these rights (e.g. cluster-admin on a test cluster), or --no-deploy to only verify');
+  // Before 1.35 the WebSocket upgrade (all mesh-verify uses) is authorized as get alone.
+  const minor = kubernetesMinor(clients.serverVersion);
+  const notYet = minor !== null && minor < 35
+    ? results.filter((r) => !r.allowed && r.check.verb === 'create' && (r.check.subresource === 'portforward' || r.check.subresource === 'exec'))
+    : [];
+  const judged = judgeAccess(results.map((r) => (notYet.includes(r) ? { ...r, allowed: true } : r)));
+  const { denied } = judged;
+  const warnings = [...judged.warnings];
+  if (notYet.length > 0) {
+    warnings.push(`Kubernetes 1.${minor} lets this context connect with get alone, but 1.35 and later also need ${notYet.map((r) => describeAccess(r.check)).join(', ')}`);
   }
-  return { warning: null };
+  if (denied.length > 0) {
+    const connectOnly = denied.every((c) => c.subresource === 'portforward' || c.subresource === 'exec');
+    throw new EnvironmentError(`not enough rights on context ${clients.context}: cannot ${denied.map(describeAccess).join(', ')}`,
+      connectOnly
+        ? 'grant both get and create on pods/portforward (or pods/exec): the WebSocket connection is authorized as get, and from Kubernetes 1.35 also as create'
+        : 'use a context with these rights (e.g. cluster-admin on a test cluster), or --no-deploy to only verify');
+  }
+  return { warning: warnings.length > 0 ? warnings.join('; ') : null };
+}
+
+/** The minor of a gitVersion such as `v1.33.1` or `v1.35.0-eks-1`, or null. */
+export function kubernetesMinor(gitVersion: string | null | undefined): number | null {
+  const m = /^v?1\.(\d+)\./.exec(gitVersion ?? '');
+  return m ? Number(m[1]) : null;
 }
 
 export interface PreflightOptions {
@@ -146,7 +218,8 @@ export async function runPreflight(opts: PreflightOptions): Promise<{ clients: K
     for (const w of warnings) opts.progress?.warn(w);
     return { clients, warnings };
   } catch (err) {
-    step?.fail(`preflight: ${(err as Error).message}`);
+    // The error itself is printed once, by the CLI's error funnel (also with -q).
+    step?.fail('preflight checks failed');
     throw err;
   }
 }

@@ -144,7 +144,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     cleanups.push(() => api.close());
 
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default'], { includeSslStats: state.includeSslStats }), ...seed];
+    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default'], { includeSslStats: state.includeSslStats, nlb: dp.nlb }), ...seed];
     api.applyAll(fleet ? mergeFleetObjects(reference, fleet.objects() as unknown as KubeObject[], dp.meshRootPem) : reference, 'mesh-verify',
       (o, err) => log?.(`lab: object ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} skipped: ${err.message}`));
 

@@ -7,7 +7,7 @@ import { waitForPodsReady, waitForRollouts } from '../cluster/wait.js';
 import { EnvironmentError } from '../cli/errors.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap } from '../topology/credentials.js';
 import { buildTopology } from '../topology/manifests.js';
-import { MESH_NAMESPACE } from '../topology/reference.js';
+import { DEFAULT_GATEWAY, MESH_NAMESPACE, type IngressGateway } from '../topology/reference.js';
 import { SCENARIOS, type ScenarioName } from '../topology/scenarios.js';
 import { leftovers, listManaged, recordChanges, specOf, type RunChanges } from './managed-inventory.js';
 import { referenceTargets } from './targets.js';
@@ -22,6 +22,8 @@ export interface DeployOptions {
   pollMs?: number;
   /** Called with what the run is about to change, before the first apply (so a failed run can undo it). */
   onChanges?: (changes: RunChanges) => void;
+  /** The ingress gateway found from its Service (default: istioctl's). */
+  gateway?: IngressGateway;
 }
 
 export interface Deployment {
@@ -39,8 +41,9 @@ export interface Deployment {
  */
 export async function deployTopology(clients: KubeClients, opts: DeployOptions): Promise<Deployment> {
   const before = await listManaged(clients);
-  const credential = await createGatewayCredential({ host: opts.host });
-  const objects = [...buildTopology({ runId: opts.runId, scenario: opts.scenario, gatewayCredential: credential.secret }), gatewayCaConfigMap(credential.caPem)];
+  const gateway = opts.gateway ?? DEFAULT_GATEWAY;
+  const credential = await createGatewayCredential({ host: opts.host, namespace: gateway.namespace });
+  const objects = [...buildTopology({ runId: opts.runId, scenario: opts.scenario, gatewayCredential: credential.secret, gateway }), gatewayCaConfigMap(credential.caPem)];
   if (opts.scenario) opts.progress?.info(`scenario ${opts.scenario}: ${SCENARIOS[opts.scenario].description}`);
   const changes = await recordChanges(clients, objects);
   opts.onChanges?.(changes);
@@ -55,7 +58,7 @@ export async function deployTopology(clients: KubeClients, opts: DeployOptions):
   }
   const wait = { timeoutMs: opts.timeoutMs, progress: opts.progress, ...(opts.pollMs ? { pollMs: opts.pollMs } : {}) };
   await waitForRollouts(clients, applied, wait);
-  for (const t of referenceTargets()) {
+  for (const t of referenceTargets(gateway)) {
     const requireSidecar = !(t.id === 'svc' && opts.scenario === 'no-sidecar-svc');
     await waitForPodsReady(clients, t.namespace, t.selector, { ...wait, requireSidecar });
   }

@@ -3,7 +3,7 @@ import type { Progress } from '../cli/progress.js';
 import { deleteRefs } from '../cluster/cleanup.js';
 import { resolveEntry } from '../cluster/entry.js';
 import type { KubeClients } from '../cluster/kube-client.js';
-import { PUBLIC_HOST } from '../topology/reference.js';
+import { DEFAULT_GATEWAY, PUBLIC_HOST, type IngressGateway } from '../topology/reference.js';
 import { deployTopology, readDeployedCa } from './deploy.js';
 import { restorePrior, type RunChanges } from './managed-inventory.js';
 import { kubeCollectDeps } from './kube-collect-deps.js';
@@ -17,6 +17,10 @@ export interface KubeTargetOptions {
   /** Where the client connects when it is not found from the gateway Service (the lab's NLB). */
   entry?: PathSpec['entry'];
   host?: string;
+  /** The ingress gateway found from its Service (default: istioctl's istio-system/istio-ingressgateway). */
+  gateway?: IngressGateway;
+  /** The API server is the lab's: an entry its gateway Service publishes is the lab's NLB. */
+  labApi?: boolean;
   /** Bound for rollouts and readiness waits. */
   waitTimeoutMs: number;
   pollMs?: number;
@@ -27,21 +31,23 @@ export interface KubeTargetOptions {
 /** A PreparedTarget that does everything through the Kubernetes API of `clients`. */
 export function kubeTarget(o: KubeTargetOptions): PreparedTarget {
   const host = o.host ?? PUBLIC_HOST;
+  const gateway = o.gateway ?? DEFAULT_GATEWAY;
   // Recorded before the first apply, so that a run failing or interrupted during the deploy is undone too.
   let changes: RunChanges | null = null;
   return {
     target: o.target,
     istio: o.istio,
     host,
+    gateway,
     notes: o.notes ?? [],
     async deploy({ runId, scenario, progress }) {
       return deployTopology(o.clients, {
-        runId, scenario, host, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}),
+        runId, scenario, host, gateway, progress, timeoutMs: o.waitTimeoutMs, ...(o.pollMs ? { pollMs: o.pollMs } : {}),
         onChanges: (c) => { changes = c; },
       });
     },
     deployedCa: () => readDeployedCa(o.clients),
-    entry: async () => o.entry ?? resolveEntry(o.clients),
+    entry: async () => o.entry ?? resolveEntry(o.clients, { namespace: gateway.namespace, service: gateway.service, lab: o.labApi === true }),
     collectDeps: () => kubeCollectDeps(o.clients),
     async release({ keep, created, progress }) {
       try {

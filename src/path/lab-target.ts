@@ -1,5 +1,6 @@
 import type { Progress } from '../cli/progress.js';
 import { detectIstio } from '../cluster/istioctl.js';
+import { findGateway } from '../cluster/gateway.js';
 import { connectKube } from '../cluster/kube-client.js';
 import type { LabFault, LabOptions, RunningLab } from '../lab/types.js';
 import { kubeTarget } from './kube-target.js';
@@ -25,8 +26,11 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
     const clients = await connectKube({ kubeconfig: lab.kubeconfigPath });
     // The lab's API shows an istiod pod as a cluster would: its (simulated) version is reported.
     const istio = await detectIstio(clients);
+    // Found from its Service, as on a cluster (the lab's is istioctl's istio-system/istio-ingressgateway).
+    const gateway = await findGateway(clients);
     return kubeTarget({
       clients,
+      gateway,
       target: { kind: 'lab', simulated: true, context: clients.context, server: clients.server, description: labDescription(opts.fault) },
       istio: istio ? { version: istio.version, revision: istio.revision } : null,
       host: lab.publicHost,

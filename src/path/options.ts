@@ -1,4 +1,6 @@
 import { UsageError } from '../cli/errors.js';
+import { parseHostPort } from '../cluster/entry.js';
+import type { GatewayRef } from '../cluster/gateway.js';
 import { LAB_FAULTS, isLabFault, type LabFault } from '../lab/types.js';
 import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../topology/scenarios.js';
 import { PATH_REPORT_FORMATS, isPathReportFormat, type PathReportFormat } from '../report/path-report.js';
@@ -23,6 +25,8 @@ export interface PathOptions {
   bundle: string | null;
   /** --entry HOST:PORT: where the client connects, instead of the gateway Service's address. */
   entry: { address: string; port: number } | null;
+  /** --gateway NS/NAME: the ingress gateway's Service (default: istio-system/istio-ingressgateway). */
+  gateway: GatewayRef | null;
 }
 
 /** Raw commander values (strings and booleans as the user typed them). */
@@ -41,6 +45,7 @@ export interface RawPathOptions {
   reportDir?: string;
   bundle?: string;
   entry?: string;
+  gateway?: string;
 }
 
 /** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
@@ -96,15 +101,27 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     reportDir: raw.reportDir ?? null,
     bundle: raw.bundle ?? null,
     entry: raw.entry === undefined ? null : parseEntry(raw.entry, lab),
+    gateway: raw.gateway === undefined ? null : parseGatewayRef(raw.gateway, lab),
   };
+}
+
+/** A Kubernetes name (RFC 1123 label: namespaces and Services). */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function parseGatewayRef(text: string, lab: boolean): GatewayRef {
+  if (lab) throw new UsageError('--gateway cannot be combined with --lab (the lab has one gateway)', 'drop --gateway');
+  const [namespace, name, extra] = text.trim().split('/');
+  if (extra !== undefined || !namespace || !name || !DNS_LABEL.test(namespace) || !DNS_LABEL.test(name)) {
+    throw new UsageError(`--gateway must be NAMESPACE/SERVICE, the ingress gateway's Service (got "${text}")`, 'e.g. --gateway istio-ingress/istio-ingress (Helm chart) or --gateway istio-system/istio-ingressgateway');
+  }
+  return { namespace, name };
 }
 
 function parseEntry(text: string, lab: boolean): { address: string; port: number } {
   if (lab) throw new UsageError('--entry cannot be combined with --lab (the lab knows its NLB)', 'drop --entry');
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) {
+  const hp = parseHostPort(text);
+  if (!hp) {
     throw new UsageError(`--entry must be HOST:PORT (got "${text}")`, 'e.g. --entry 127.0.0.1:9443 or --entry nlb.example.com:443');
   }
-  return { address: m[1].replace(/^\[|\]$/g, ''), port };
+  return hp;
 }

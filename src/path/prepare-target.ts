@@ -2,9 +2,11 @@ import type { RunMetadata } from '../bundle/types.js';
 import type { Progress } from '../cli/progress.js';
 import { DEFAULT_KIND_CLUSTER, KIND_CONFIG_FILE, createKindCluster, deleteKindCluster, kindClusterExists, kindContextName } from '../cluster/kind.js';
 import type { KubeClients } from '../cluster/kube-client.js';
-import { pathAccessChecks, runPreflight } from '../cluster/preflight.js';
+import { findGateway } from '../cluster/gateway.js';
+import { checkRights, pathAccessChecks, runPreflight } from '../cluster/preflight.js';
 import { apiRequest } from '../cluster/kube-client.js';
 import { LAB_VERSION_SUFFIX } from '../lab/types.js';
+import { GATEWAY_NAMESPACE, gatewayListenerName } from '../topology/reference.js';
 import { labDescription } from './lab-target.js';
 import { ensureIstio } from './istio.js';
 import { kubeTarget } from './kube-target.js';
@@ -14,18 +16,22 @@ import type { PreparedTarget } from './target.js';
 /** Bound for rollouts and readiness on a real cluster (image pulls included). */
 const CLUSTER_WAIT_MS = 5 * 60_000;
 
-export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy' | 'keep' | 'entry'>;
+export type TargetOptions = Pick<PathOptions, 'context' | 'kubeconfig' | 'deploy' | 'keep' | 'entry'> & Partial<Pick<PathOptions, 'gateway'>>;
 
 /** Any existing cluster: --context / --kubeconfig (or the current context). Istio reused or installed. */
 export async function prepareCluster(opts: TargetOptions, progress: Progress): Promise<PreparedTarget> {
   const kube = { ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) };
-  const { clients } = await runPreflight({ kube, rights: pathAccessChecks({ deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }), progress });
+  const rights = { deploy: opts.deploy, cleanup: opts.deploy && !opts.keep, ...(opts.gateway ? { gatewayNamespace: opts.gateway.namespace } : {}) };
+  const { clients } = await runPreflight({ kube, rights: pathAccessChecks(rights), progress });
   const c = clients as KubeClients;
   const simulated = await isLabApi(c);
   if (simulated) progress.info('this API server is the mesh-verify lab (a simulation): the report will say so');
   const { istio, installed, notes: istioNotes } = await ensureIstio(c, { install: opts.deploy && !simulated, ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), progress });
+  const gateway = await locateGateway(c, opts, rights, progress);
   return kubeTarget({
     clients: c,
+    gateway,
+    labApi: simulated,
     target: simulated
       ? { kind: 'lab', simulated: true, context: c.context, server: c.server, description: `${labDescription(null)}, reached through kubeconfig context ${c.context}` }
       : clusterTarget('cluster', c, `Kubernetes cluster (context ${c.context})`),
@@ -59,8 +65,10 @@ export async function prepareKind(opts: TargetOptions, progress: Progress): Prom
     const { clients } = await runPreflight({ kube: { context: kindContextName(name) }, rights: pathAccessChecks({ deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }), progress });
     const c = clients as KubeClients;
     const { istio, notes } = await ensureIstio(c, { install: opts.deploy, progress });
+    const gateway = await locateGateway(c, opts, { deploy: opts.deploy, cleanup: opts.deploy && !opts.keep }, progress);
     return kubeTarget({
       clients: c,
+      gateway,
       target: clusterTarget('kind', c, `kind cluster ${name}${created ? ' (created by this run)' : ''}`),
       istio,
       waitTimeoutMs: CLUSTER_WAIT_MS,
@@ -70,6 +78,27 @@ export async function prepareKind(opts: TargetOptions, progress: Progress): Prom
     });
   } catch (err) {
     await dropCluster(opts.keep, progress).catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * The ingress gateway from its Service (--gateway, else istioctl's, else the cluster's one
+ * gateway-like Service). Found in another namespace than the preflight checked: its rights there too.
+ */
+async function locateGateway(c: KubeClients, opts: TargetOptions, rights: Parameters<typeof pathAccessChecks>[0], progress: Progress) {
+  const step = progress.step(`finding the ingress gateway${opts.gateway ? ` ${opts.gateway.namespace}/${opts.gateway.name}` : ''}`);
+  try {
+    const gateway = await findGateway(c, { ref: opts.gateway ?? null, onInfo: (l) => progress.info(l) });
+    const checked = rights.gatewayNamespace ?? GATEWAY_NAMESPACE;
+    if (gateway.namespace !== checked) {
+      const r = await checkRights(c, pathAccessChecks({ ...rights, gatewayNamespace: gateway.namespace }).filter((x) => x.namespace === gateway.namespace));
+      if (r.warning) progress.warn(r.warning);
+    }
+    step.succeed(`ingress gateway: Service ${gateway.namespace}/${gateway.service}, pods ${Object.entries(gateway.podLabels).map(([k, v]) => `${k}=${v}`).join(',')}, listener ${gatewayListenerName(gateway)} (port ${gateway.httpsPort} -> ${gateway.targetPort}), identity ${gateway.spiffeId}`);
+    return gateway;
+  } catch (err) {
+    step.fail('ingress gateway not found');
     throw err;
   }
 }

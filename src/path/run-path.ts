@@ -85,7 +85,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       if (!caPem) progress.warn('no gateway CA stored by an earlier deploy: the client verifies the gateway against the system roots');
     }
     const entry = await prepared.entry();
-    const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host });
+    const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host, gateway: prepared.gateway });
 
     const ready = progress.step(`waiting for https://${prepared.host} through ${entry.address}:${entry.port}`);
     const notReady = await waitForEntry({ address: entry.address, port: entry.port, host: prepared.host, timeoutMs: deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000) });
@@ -93,7 +93,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     else ready.succeed(`the path answers through ${entry.address}:${entry.port}`);
 
     const open = progress.step('opening the admin ports of gateway, bff and svc');
-    const collection = await startCollection(referenceTargets(), prepared.collectDeps(), {
+    const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
       timeoutMs: deps.timeouts?.admin ?? 10_000,
       logWaitMs: deps.timeouts?.logWait ?? 12_000,
       onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
@@ -112,7 +112,9 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
         address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
         requests: opts.requests, freshConnections: opts.freshConnections, now,
       });
-      send.succeed(probeSummary(probe));
+      // Never "ok" for a probe that got no answer at all.
+      if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
+      else send.fail(probeSummary(probe));
 
       const after = progress.step('collecting evidence from the proxies');
       // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).

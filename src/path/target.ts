@@ -1,6 +1,7 @@
 import type { PathSpec, RunMetadata } from '../bundle/types.js';
 import type { Progress } from '../cli/progress.js';
 import type { CollectDeps } from '../collect/types.js';
+import type { IngressGateway } from '../topology/reference.js';
 import type { ScenarioName } from '../topology/scenarios.js';
 import type { Deployment } from './deploy.js';
 
@@ -12,6 +13,8 @@ export interface PreparedTarget {
   target: RunMetadata['target'];
   istio: RunMetadata['istio'];
   host: string;
+  /** The ingress gateway, found from its Service: its namespace, pods, identity and listener. */
+  gateway: IngressGateway;
   notes: string[];
   deploy(opts: { runId: string; scenario: ScenarioName | null; progress: Progress }): Promise<Deployment>;
   /** The gateway CA stored by an earlier deploy (for --no-deploy), or null. */

@@ -4,7 +4,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { appSourcePath } from './app-source.js';
 import { readFixture } from './fixture-files.js';
 import { withManagedLabels } from './managed-labels.js';
-import { MESH_NAMESPACE } from './reference.js';
+import { MESH_NAMESPACE, type IngressGateway } from './reference.js';
 import { SCENARIOS, type ScenarioName } from './scenarios.js';
 import { pinnedVersions } from './versions.js';
 import { parseYamlObjects } from './yaml-objects.js';
@@ -23,6 +23,8 @@ export interface BuildTopologyOptions {
   gatewayCredential: KubernetesObject;
   /** Override the app image (default: nodeImage in fixtures/istio/versions.json). */
   nodeImage?: string;
+  /** The ingress gateway found from its Service: the Gateway object selects its pods. */
+  gateway?: IngressGateway;
 }
 
 /** Replace ${NODE_IMAGE} (the only placeholder in fixtures/topology/*.yaml). */
@@ -62,6 +64,12 @@ export function buildTopology(opts: BuildTopologyOptions): KubernetesObject[] {
     const tmpl = (o as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }).spec?.template;
     if (o.kind === 'Deployment' && tmpl) {
       tmpl.metadata = { ...tmpl.metadata, annotations: { ...tmpl.metadata?.annotations, [APP_HASH_ANNOTATION]: appHash } };
+    }
+  }
+  if (opts.gateway) {
+    const podLabels = opts.gateway.podLabels;
+    for (const o of objects) {
+      if (o.kind === 'Gateway' && o.apiVersion?.startsWith('networking.istio.io/')) (o as { spec: { selector?: Record<string, string> } }).spec.selector = { ...podLabels };
     }
   }
   objects.push(structuredClone(opts.gatewayCredential));

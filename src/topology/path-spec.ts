@@ -1,7 +1,7 @@
 import type { PathNode, PathSpec, SegmentSpec } from '../bundle/types.js';
 import {
-  APP_PORT, BFF_WORKLOAD, GATEWAY_CREDENTIAL, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, PUBLIC_HOST, SVC_WORKLOAD,
-  outboundCluster, serviceFqdn,
+  APP_PORT, BFF_WORKLOAD, DEFAULT_GATEWAY, GATEWAY_CREDENTIAL, GATEWAY_WORKLOAD, PUBLIC_HOST, SVC_WORKLOAD,
+  gatewayListenerName, outboundCluster, serviceFqdn, type IngressGateway,
 } from './reference.js';
 
 export interface ReferencePathOptions {
@@ -9,6 +9,8 @@ export interface ReferencePathOptions {
   gatewayCaPem: string | null;
   host?: string;
   credentialName?: string;
+  /** The ingress gateway found from its Service (default: istioctl's istio-system/istio-ingressgateway). */
+  gateway?: IngressGateway;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface ReferencePathOptions {
 export function referencePathSpec(opts: ReferencePathOptions): PathSpec {
   const host = opts.host ?? PUBLIC_HOST;
   const credential = opts.credentialName ?? GATEWAY_CREDENTIAL;
+  const gateway = opts.gateway ?? DEFAULT_GATEWAY;
   const bffHost = serviceFqdn(BFF_WORKLOAD.name, BFF_WORKLOAD.namespace);
   const svcHost = serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace);
   const nodes: PathNode[] = [
@@ -37,10 +40,10 @@ export function referencePathSpec(opts: ReferencePathOptions): PathSpec {
     ({ id: `${from}->${to}`, from, to, expect, hints });
   const segments: SegmentSpec[] = [
     seg('client', 'nlb', 'tls', { serverSecret: `kubernetes://${credential}` }),
-    seg('nlb', 'gateway', 'tls', { listener: `0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, serverSecret: `kubernetes://${credential}` }),
+    seg('nlb', 'gateway', 'tls', { listener: gatewayListenerName(gateway), serverSecret: `kubernetes://${credential}` }),
     seg('gateway', 'bff-sidecar', 'mtls', {
       cluster: outboundCluster(APP_PORT, bffHost), inboundPort: APP_PORT,
-      clientIdentity: GATEWAY_WORKLOAD.spiffeId, serverIdentity: BFF_WORKLOAD.spiffeId,
+      clientIdentity: gateway.spiffeId, serverIdentity: BFF_WORKLOAD.spiffeId,
     }),
     seg('bff-sidecar', 'bff', 'plaintext', { inboundPort: APP_PORT, loopback: true }),
     seg('bff', 'bff-sidecar', 'plaintext', { cluster: outboundCluster(APP_PORT, svcHost), loopback: true }),

@@ -71,3 +71,49 @@ export const SVC_WORKLOAD: Workload = {
   id: 'svc', namespace: MESH_NAMESPACE, name: 'svc', serviceAccount: 'svc',
   spiffeId: spiffeId(MESH_NAMESPACE, 'svc'), port: APP_PORT,
 };
+
+/**
+ * The ingress gateway a run goes through, as found from its Service (src/cluster/gateway.ts):
+ * istioctl installs `istio-system/istio-ingressgateway` (443 -> 8443, pods `istio=ingressgateway`);
+ * Istio's Helm gateway chart names Service, labels and service account after the release, in the
+ * release's namespace, with 443 -> 443 (manifests/charts/gateway at 1.30.3: templates/service.yaml,
+ * _helpers.tpl gateway.selectorLabels, values.yaml service.ports).
+ */
+export interface IngressGateway {
+  namespace: string;
+  /** The Service's name. */
+  service: string;
+  /** The pod labels the Service selects: also the selector of the Gateway object mesh-verify applies. */
+  podLabels: Record<string, string>;
+  serviceAccount: string;
+  spiffeId: string;
+  /** The Service port the Gateway's https server listens on (443) and its targetPort (Envoy's listener port). */
+  httpsPort: number;
+  targetPort: number;
+}
+
+/** The gateway `istioctl install` makes (fixtures/istio/istio-operator.yaml). */
+export const DEFAULT_GATEWAY: IngressGateway = {
+  namespace: GATEWAY_NAMESPACE,
+  service: GATEWAY_WORKLOAD.name,
+  podLabels: { istio: 'ingressgateway' },
+  serviceAccount: GATEWAY_WORKLOAD.serviceAccount,
+  spiffeId: GATEWAY_WORKLOAD.spiffeId,
+  httpsPort: GATEWAY_HTTPS_PORT,
+  targetPort: GATEWAY_HTTPS_TARGET_PORT,
+};
+
+/** Envoy's name for the gateway's https listener: Istio binds 0.0.0.0 on the Service's targetPort. */
+export function gatewayListenerName(gw: Pick<IngressGateway, 'targetPort'>): string {
+  return `0.0.0.0_${gw.targetPort}`;
+}
+
+/** `k1=v1,k2=v2`: a label selector for the gateway's pods. */
+export function labelSelector(labels: Record<string, string>): string {
+  return Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** The gateway's Workload (id 'gateway') for the path: namespace, identity and listener port. */
+export function gatewayWorkload(gw: IngressGateway): Workload {
+  return { id: GATEWAY_WORKLOAD.id, namespace: gw.namespace, name: gw.service, serviceAccount: gw.serviceAccount, spiffeId: gw.spiffeId, port: gw.targetPort };
+}

@@ -37,6 +37,7 @@ describe('preflight: one clear line each, exit 4', () => {
     const e = await envError(checkDocker());
     expect(e.message).toBe('Docker is not running (docker info: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?)');
     expect(e.fix).toMatch(/start Docker/);
+    expect(e.fix).toContain('--lab');
   });
 
   it('Docker running', async () => {
@@ -77,7 +78,9 @@ describe('preflight: one clear line each, exit 4', () => {
     const lines: string[] = [];
     const e = await envError(runPreflight({ docker: true, kind: true, istioctl: true, kube: { kubeconfig: '/nonexistent/kubeconfig' }, progress: plainProgress((l) => lines.push(l)) }));
     expect(e.message).toBe('kubeconfig /nonexistent/kubeconfig not found');
-    expect(lines.at(-1)).toMatch(/ERR preflight: kubeconfig/);
+    // The step says it failed; the error's own line is the CLI's, printed once (test/e2e/path-environment.test.ts).
+    expect(lines.at(-1)).toMatch(/ERR preflight checks failed$/);
+    expect(lines.join('\n')).not.toContain('kubeconfig /nonexistent/kubeconfig not found');
   });
 
   it('stops at the first failing check', async () => {

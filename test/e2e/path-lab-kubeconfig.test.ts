@@ -22,6 +22,54 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
     }
   });
 
+  it('without --entry finds the NLB the lab publishes on its gateway Service (what `lab up` suggests must work as printed)', async () => {
+    const lab = await startLab({});
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'mv-entry-'));
+      const bundleFile = join(dir, 'bundle.json');
+      const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--no-deploy', '--requests', '3', '-o', 'json', '-q', '--bundle', bundleFile);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect((JSON.parse(r.stdout) as { overall: string }).overall).toBe('proven');
+      const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { path: { entry: unknown } };
+      expect(bundle.path.entry).toEqual({ address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' });
+      await rm(dir, { recursive: true, force: true });
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('an entry that refuses: an error finding with the fix, exit 3, and no "ok" for 0/N answered', async () => {
+    const lab = await startLab({});
+    try {
+      // The published NLB moves to a closed loopback port: the entry now refuses.
+      const svc = lab.api.store.get('Service', 'istio-system', 'istio-ingressgateway') as { metadata: { annotations: Record<string, string> } };
+      lab.api.apply({ ...svc, metadata: { ...svc.metadata, annotations: { ...svc.metadata.annotations, 'mesh-verify.io/entry': '127.0.0.1:1' } } } as never, 'someone');
+      const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--no-deploy', '--requests', '2', '-o', 'json');
+      expect(r.status).toBe(3);
+      const report = JSON.parse(r.stdout) as { overall: string; findings: { code: string; severity: string; message: string; fix: string }[] };
+      expect(report.overall).toBe('inconclusive');
+      const f = report.findings.find((x) => x.code === 'entry-unreachable');
+      expect(f).toMatchObject({ severity: 'error', message: 'none of the 2 requests reached the gateway: the entry 127.0.0.1:1 refused the connection (connection to 127.0.0.1:1 refused)' });
+      expect(f!.fix).toContain('--entry HOST:PORT');
+      expect(r.stderr).toMatch(/ERR 0\/2 requests answered 200/);
+      expect(r.stderr).not.toMatch(/ok +0\/2 requests/);
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('--gateway naming a Service that does not exist: exit 4, one line', async () => {
+    const lab = await startLab({});
+    try {
+      const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--gateway', 'istio-ingress/istio-ingress', '--no-deploy', '-q');
+      expect(r.status).toBe(4);
+      expect(r.stderr).toBe('mesh-verify: ingress gateway Service istio-ingress/istio-ingress not found (fix: check --gateway NS/NAME (kubectl get svc -A -l istio))\n');
+    } finally {
+      await lab.stop();
+    }
+  });
+
   it("warns, and notes in the bundle, what a reused Istio's mesh config will not produce", async () => {
     const lab = await startLab({ fault: 'stats-filtered' });
     try {

@@ -1,3 +1,4 @@
+import { DEFAULT_GATEWAY } from '../../src/topology/reference.js';
 import type { PathReport } from '../../src/analyze/types.js';
 import type { EvidenceBundle } from '../../src/bundle/types.js';
 import type { CollectDeps } from '../../src/collect/types.js';
@@ -26,6 +27,7 @@ export function fakeTarget(o: {
     target: { kind: 'fixture', simulated: true, context: null, server: null, description: 'local test servers' },
     istio: null,
     host: o.host,
+    gateway: DEFAULT_GATEWAY,
     notes: ['fake target'],
     async deploy({ runId, scenario }) {
       log.deploys.push({ runId, scenario });

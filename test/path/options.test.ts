@@ -5,6 +5,10 @@ import { newRunId } from '../../src/path/run-id.js';
 import { isValidLabelValue } from '../../src/topology/managed-labels.js';
 
 describe('parsePathOptions', () => {
+  it('parses --gateway NAMESPACE/SERVICE', () => {
+    expect(parsePathOptions({ gateway: 'istio-ingress/istio-ingress' }).gateway).toEqual({ namespace: 'istio-ingress', name: 'istio-ingress' });
+  });
+
   it('parses --entry HOST:PORT, IPv6 in brackets too', () => {
     expect(parsePathOptions({ entry: 'nlb.example.com:443' }).entry).toEqual({ address: 'nlb.example.com', port: 443 });
     expect(parsePathOptions({ entry: '[::1]:9443' }).entry).toEqual({ address: '::1', port: 9443 });
@@ -13,7 +17,7 @@ describe('parsePathOptions', () => {
   it('has the documented defaults', () => {
     expect(parsePathOptions({})).toEqual({
       lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
-      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null,
+      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null, gateway: null,
     });
   });
 
@@ -30,6 +34,10 @@ describe('parsePathOptions', () => {
     [{ output: 'xml' }, /unknown output format "xml".*table\|json\|junit\|markdown/],
     [{ entry: 'host:99999' }, /--entry must be HOST:PORT/],
     [{ lab: true, entry: '127.0.0.1:9443' }, /--entry cannot be combined with --lab/],
+    [{ gateway: 'istio-ingress' }, /--gateway must be NAMESPACE\/SERVICE/],
+    [{ gateway: 'a/b/c' }, /--gateway must be NAMESPACE\/SERVICE/],
+    [{ gateway: 'Istio_Ingress/x' }, /--gateway must be NAMESPACE\/SERVICE/],
+    [{ lab: true, gateway: 'istio-ingress/istio-ingress' }, /--gateway cannot be combined with --lab/],
   ])('rejects %j with a usage error', (raw, message) => {
     let err: unknown;
     try { parsePathOptions(raw); } catch (e) { err = e; }

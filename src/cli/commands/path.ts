@@ -6,7 +6,7 @@ import { SCENARIO_NAMES } from '../../topology/scenarios.js';
 interface PathCliOptions {
   lab?: boolean; fault?: string; scenario?: string; context?: string; kubeconfig?: string; requests?: string;
   freshConnections?: boolean; deploy?: boolean; keep?: boolean; expect?: string; output?: string;
-  reportDir?: string; bundle?: string; quiet?: boolean; entry?: string;
+  reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string;
 }
 
 /**
@@ -21,7 +21,8 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .addOption(new Option('--scenario <name>', 'deploy a broken variant that must be contradicted').choices([...SCENARIO_NAMES]))
     .option('--context <name>', 'use this kubeconfig context (an existing cluster; no kind)')
     .option('--kubeconfig <file>', 'use this kubeconfig (an existing cluster; no kind)')
-    .option('--entry <host:port>', 'connect the client here (the NLB) instead of the gateway Service address')
+    .option('--entry <host:port>', 'connect the client here (the NLB) instead of the address found from the gateway Service')
+    .option('--gateway <namespace/service>', 'the ingress gateway\'s Service (default istio-system/istio-ingressgateway; Helm chart: <release-namespace>/<release>)')
     .option('--requests <n>', 'number of requests, each with its own x-request-id', '10')
     .option('--fresh-connections', 'open a new TLS connection per request (default: one kept-alive connection)')
     .option('--no-deploy', 'verify the topology already deployed (mesh-verify up; with --lab: as the lab started) without applying it')

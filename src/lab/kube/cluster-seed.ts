@@ -48,7 +48,12 @@ export function labMeshConfigYaml(opts: { includeSslStats?: boolean } = {}): str
   return stringifyYaml({ ...meshConfig, defaultConfig, rootNamespace: 'istio-system', trustDomain: 'cluster.local' });
 }
 
-export function istioInstallObjects(meshRootPem: string, namespaces: string[], opts: { includeSslStats?: boolean } = {}): KubeObject[] {
+/**
+ * `nlb`: where the lab's NLB listens. The gateway Service publishes it in the annotation
+ * mesh-verify.io/entry (src/cluster/entry.ts), so `path --kubeconfig <lab>` finds it as it finds
+ * a cluster's load balancer.
+ */
+export function istioInstallObjects(meshRootPem: string, namespaces: string[], opts: { includeSslStats?: boolean; nlb?: { host: string; port: number } } = {}): KubeObject[] {
   const rev = { 'istio.io/rev': 'default', 'install.operator.istio.io/owning-resource': 'installed-state', 'operator.istio.io/component': 'Pilot' };
   const gwLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
   const gwSa = GATEWAY_WORKLOAD.serviceAccount;
@@ -83,7 +88,10 @@ export function istioInstallObjects(meshRootPem: string, namespaces: string[], o
       },
     },
     {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, labels: { ...gwLabels, 'istio.io/rev': 'default' } },
+      apiVersion: 'v1', kind: 'Service', metadata: {
+        name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, labels: { ...gwLabels, 'istio.io/rev': 'default' },
+        ...(opts.nlb ? { annotations: { 'mesh-verify.io/entry': `${opts.nlb.host}:${opts.nlb.port}` } } : {}),
+      },
       spec: { type: 'NodePort', selector: gwLabels, ports: [
         { name: 'status-port', port: 15021, protocol: 'TCP', targetPort: 15021, nodePort: 31021 },
         { name: 'https', port: GATEWAY_HTTPS_PORT, protocol: 'TCP', targetPort: GATEWAY_HTTPS_TARGET_PORT, nodePort: GATEWAY_NODE_PORT }] },

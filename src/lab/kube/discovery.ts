@@ -4,9 +4,10 @@ import { LAB_VERSION_SUFFIX } from '../types.js';
 /** The version the lab's API server claims (kind's node image of the same minor). */
 export const LAB_KUBE_VERSION = { major: '1', minor: '33', gitVersion: `v1.33.1${LAB_VERSION_SUFFIX}` };
 
-export function versionInfo(): Record<string, string> {
+export function versionInfo(minor = Number(LAB_KUBE_VERSION.minor)): Record<string, string> {
+  const same = minor === Number(LAB_KUBE_VERSION.minor);
   return {
-    ...LAB_KUBE_VERSION,
+    ...(same ? LAB_KUBE_VERSION : { major: '1', minor: String(minor), gitVersion: `v1.${minor}.0${LAB_VERSION_SUFFIX}` }),
     gitCommit: '8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828',
     gitTreeState: 'clean',
     buildDate: '2025-05-15T08:19:08Z',

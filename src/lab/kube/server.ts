@@ -10,7 +10,7 @@ import type { LabPod } from '../types.js';
 import { LAB_USER, isDenied, type AccessPolicy } from './access.js';
 import { pickProtocol } from './channel-protocol.js';
 import { LabControllers, applyDefaults } from './controllers.js';
-import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
+import { LAB_KUBE_VERSION, coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
 import { EXEC_PROTOCOLS, serveExec } from './exec.js';
 import { sendError, sendJson } from './http-io.js';
 import { kubeconfigYaml as renderKubeconfig } from './kubeconfig.js';
@@ -39,6 +39,11 @@ export interface KubeApiOptions {
   denyPortForward?: boolean;
   /** Verbs to refuse with 403: 'patch' (any resource) or 'create pods/exec' (one resource). */
   denyVerbs?: string[];
+  /**
+   * The Kubernetes minor the API authorizes like (default: the lab's, 33): from 35 a WebSocket
+   * port-forward or exec needs `create` as well as `get`.
+   */
+  kubernetesMinor?: number;
   log?: (line: string) => void;
 }
 
@@ -90,6 +95,7 @@ function rejectUpgrade(socket: Duplex, status: KubeStatus): void {
 export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> {
   const pods = opts.pods ?? noopPods;
   const policy: AccessPolicy = { denyVerbs: opts.denyVerbs ?? [], denyPortForward: opts.denyPortForward ?? false };
+  const kubernetesMinor = opts.kubernetesMinor ?? Number(LAB_KUBE_VERSION.minor);
   const token = randomBytes(24).toString('base64url');
   const ca = await createRootCa('mesh-verify-lab-apiserver-ca');
   const cert = await issueCertificate(ca, {
@@ -123,7 +129,7 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
 
   function nonResource(info: RequestInfo, res: ServerResponse): void {
     const p = info.path;
-    if (p === '/version' || p === '/version/') return sendJson(res, 200, versionInfo());
+    if (p === '/version' || p === '/version/') return sendJson(res, 200, versionInfo(kubernetesMinor));
     if (p === '/api') return sendJson(res, 200, coreVersions(serverAddress));
     if (p === '/apis') return sendJson(res, 200, groupList());
     if (p === '/healthz' || p === '/livez' || p === '/readyz') { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('ok'); return; }
@@ -188,8 +194,14 @@ export async function startKubeApi(opts: KubeApiOptions = {}): Promise<KubeApi> 
       if (!authorized(req)) return reject(Status.unauthorized().status);
       const sub = info.subresource;
       if (!info.isResourceRequest || info.resource !== 'pods' || info.apiGroup !== '' || (sub !== 'portforward' && sub !== 'exec')) return reject(Status.pathNotFound().status);
-      rec.verb = 'create';
-      if (isDenied(policy, 'create', `pods/${sub}`)) return reject(Status.forbidden(LAB_USER, 'create', `pods/${sub}`, '', info.namespace, info.name).status);
+      // As kube-apiserver: the verb comes from the method (GET, the WebSocket upgrade: get; POST,
+      // SPDY: create; k8s.io/apiserver pkg/endpoints/request/requestinfo.go), and from 1.35 the
+      // WebSocket upgrade must also be allowed to create (KEP-4006, kubernetes/kubernetes#134577,
+      // gate AuthorizePodWebsocketUpgradeCreatePermission).
+      const verbs = req.method === 'POST' ? ['create'] : kubernetesMinor >= 35 ? ['get', 'create'] : ['get'];
+      rec.verb = verbs[0];
+      const refused = verbs.find((v) => isDenied(policy, v, `pods/${sub}`));
+      if (refused) return reject(Status.forbidden(LAB_USER, refused, `pods/${sub}`, '', info.namespace, info.name).status);
       // A real API server looks the pod up; reconcile (O(pods)) only when the store and the data
       // plane disagree about it (just created or just gone), and always before an exec.
       let lab = labPod(info.namespace, info.name);

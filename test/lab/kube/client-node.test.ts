@@ -137,7 +137,9 @@ describe('the API double, driven by @kubernetes/client-node', () => {
     }
     const pf = api.requests.filter((r) => r.subresource === 'portforward');
     expect(pf.length).toBeGreaterThanOrEqual(2);
-    expect(pf.every((r) => r.code === 101 && r.verb === 'create')).toBe(true);
+    // A WebSocket upgrade is a GET: kube-apiserver (before 1.35) authorizes it as `get`
+    // (k8s.io/apiserver pkg/endpoints/request/requestinfo.go).
+    expect(pf.every((r) => r.code === 101 && r.method === 'GET' && r.verb === 'get')).toBe(true);
   });
 
   it('execs `pilot-agent request GET` in istio-proxy, with the exit status on the error channel', async () => {

@@ -1,0 +1,124 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { EnvironmentError } from '../../src/cli/errors.js';
+import { findGateway, gatewayFromService } from '../../src/cluster/gateway.js';
+import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
+import { istioInstallObjects } from '../../src/lab/kube/cluster-seed.js';
+import type { LabPod } from '../../src/lab/types.js';
+import { referenceTargets } from '../../src/path/targets.js';
+import { createGatewayCredential } from '../../src/topology/credentials.js';
+import { buildTopology } from '../../src/topology/manifests.js';
+import { referencePathSpec } from '../../src/topology/path-spec.js';
+import { loadStartKubeApi, tempDir } from './lab-api.js';
+
+/**
+ * The Service Istio's Helm gateway chart renders for `helm install istio-ingress istio/gateway
+ * -n istio-ingress` (manifests/charts/gateway at 1.30.3: templates/service.yaml; labels and
+ * selector from _helpers.tpl gateway.selectorLabels: app = the release name, istio = the release
+ * name without its "istio-" prefix; ports from values.yaml service.ports, https 443 -> 443; type
+ * LoadBalancer; the service account is the release name, gateway.serviceAccountName).
+ */
+function helmGatewayService(release: string, namespace: string): V1Service {
+  const selector = { app: release, istio: release.replace(/^istio-/, '') };
+  return {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: release, namespace, labels: { 'app.kubernetes.io/name': release, ...selector } },
+    spec: {
+      type: 'LoadBalancer', selector,
+      ports: [
+        { name: 'status-port', port: 15021, protocol: 'TCP', targetPort: 15021 as never },
+        { name: 'http2', port: 80, protocol: 'TCP', targetPort: 80 as never },
+        { name: 'https', port: 443, protocol: 'TCP', targetPort: 443 as never },
+      ],
+    },
+  };
+}
+
+function gatewayPod(namespace: string, name: string, labels: Record<string, string>, serviceAccount: string): LabPod {
+  return { namespace, name, app: labels.app, serviceAccount, ip: '10.244.0.20', labels, containers: ['istio-proxy'], ports: {}, logs: () => [] };
+}
+
+describe('the ingress gateway is found from its Service', () => {
+  const tmp = tempDir();
+  const closers: (() => Promise<void>)[] = [];
+  afterAll(async () => { for (const c of closers) await c(); tmp.remove(); });
+
+  async function cluster(name: string, pods: LabPod[], objects: object[]): Promise<KubeClients> {
+    const api = await (await loadStartKubeApi())({ pods: () => pods });
+    closers.push(() => api.close());
+    api.applyAll(objects as never, 'helm');
+    const file = join(tmp.dir, name);
+    await api.writeKubeconfig(file, name);
+    return connectKube({ kubeconfig: file });
+  }
+
+  describe('Helm gateway chart (release istio-ingress in namespace istio-ingress)', () => {
+    let clients: KubeClients;
+    beforeAll(async () => {
+      clients = await cluster('helm', [gatewayPod('istio-ingress', 'istio-ingress-6d9c7-x2x4k', { app: 'istio-ingress', istio: 'ingress' }, 'istio-ingress')], [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-ingress' } },
+        helmGatewayService('istio-ingress', 'istio-ingress'),
+      ]);
+    });
+
+    it('with --gateway: pods, identity and the listener on targetPort 443', async () => {
+      const gw = await findGateway(clients, { ref: { namespace: 'istio-ingress', name: 'istio-ingress' } });
+      expect(gw).toEqual({
+        namespace: 'istio-ingress', service: 'istio-ingress', podLabels: { app: 'istio-ingress', istio: 'ingress' },
+        serviceAccount: 'istio-ingress', spiffeId: 'spiffe://cluster.local/ns/istio-ingress/sa/istio-ingress', httpsPort: 443, targetPort: 443,
+      });
+    });
+
+    it('without --gateway (no istio-system/istio-ingressgateway): the one gateway Service, said so', async () => {
+      const info: string[] = [];
+      const gw = await findGateway(clients, { onInfo: (l) => info.push(l) });
+      expect(gw.service).toBe('istio-ingress');
+      expect(info).toEqual(['no istio-system/istio-ingressgateway Service: using the ingress gateway Service istio-ingress/istio-ingress (choose another with --gateway NS/NAME)']);
+    });
+
+    it('everything downstream uses it: path listener and identities, collector targets, the Gateway selector, the credential namespace', async () => {
+      const gw = await findGateway(clients, { ref: { namespace: 'istio-ingress', name: 'istio-ingress' } });
+      const path = referencePathSpec({ entry: { address: '127.0.0.1', port: 443, kind: 'loadbalancer' }, gatewayCaPem: null, gateway: gw });
+      expect(path.segments.find((s) => s.id === 'nlb->gateway')!.hints.listener).toBe('0.0.0.0_443');
+      expect(path.segments.find((s) => s.id === 'gateway->bff-sidecar')!.hints.clientIdentity).toBe('spiffe://cluster.local/ns/istio-ingress/sa/istio-ingress');
+      expect(referenceTargets(gw)[0]).toEqual({ id: 'gateway', role: 'gateway', namespace: 'istio-ingress', selector: 'app=istio-ingress,istio=ingress', expectedIdentity: gw.spiffeId });
+      const credential = await createGatewayCredential({ namespace: gw.namespace });
+      const objects = buildTopology({ runId: 'r', gatewayCredential: credential.secret, gateway: gw }) as { kind: string; metadata: { namespace?: string }; spec?: { selector?: unknown } }[];
+      expect(objects.find((o) => o.kind === 'Gateway')!.spec!.selector).toEqual({ app: 'istio-ingress', istio: 'ingress' });
+      expect(objects.find((o) => o.kind === 'Secret')!.metadata.namespace).toBe('istio-ingress');
+    });
+
+    it('a --gateway that does not exist is exit 4 naming it', async () => {
+      const err = await findGateway(clients, { ref: { namespace: 'istio-ingress', name: 'nope' } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EnvironmentError);
+      expect((err as Error).message).toBe('ingress gateway Service istio-ingress/nope not found');
+    });
+  });
+
+  it('istioctl install: istio-system/istio-ingressgateway, 443 -> 8443, listener 0.0.0.0_8443', async () => {
+    const clients = await cluster('istioctl', [gatewayPod('istio-system', 'istio-ingressgateway-7c9d8f6b5-q4wzl', { app: 'istio-ingressgateway', istio: 'ingressgateway' }, 'istio-ingressgateway-service-account')],
+      istioInstallObjects('-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n', []));
+    const gw = await findGateway(clients);
+    expect(gw).toMatchObject({ namespace: 'istio-system', service: 'istio-ingressgateway', httpsPort: 443, targetPort: 8443, spiffeId: 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account' });
+  });
+
+  it('two gateway Services and no --gateway: exit 4 listing both', async () => {
+    const clients = await cluster('two', [], [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'b' } },
+      helmGatewayService('istio-ingress', 'a'), helmGatewayService('istio-public', 'b'),
+    ]);
+    const err = await findGateway(clients).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('no istio-system/istio-ingressgateway Service, and 2 ingress gateway Services: a/istio-ingress, b/istio-public');
+    expect((err as EnvironmentError).fix).toBe('choose one with --gateway NS/NAME');
+  });
+
+  it('a named targetPort is read from the gateway pod; a Service without 443 is named', () => {
+    const svc = helmGatewayService('istio-ingress', 'istio-ingress');
+    svc.spec!.ports![2].targetPort = 'https' as never;
+    const pod: V1Pod = { metadata: { name: 'p' }, spec: { serviceAccountName: 'gw', containers: [{ name: 'istio-proxy', ports: [{ name: 'https', containerPort: 8443 }] }] }, status: { phase: 'Running' } };
+    expect(gatewayFromService(svc, [pod]).targetPort).toBe(8443);
+    svc.spec!.ports = svc.spec!.ports!.filter((p) => p.port !== 443);
+    expect(() => gatewayFromService(svc, [pod])).toThrow('gateway Service istio-ingress/istio-ingress has no port 443 (ports: status-port 15021, http2 80), where the Gateway\'s https server listens');
+  });
+});
