@@ -26,10 +26,12 @@ describe('mesh-verify audit (CLI)', () => {
 
   it('-n limits pods to those namespaces; junit and markdown render', async () => {
     const j = await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'legacy', '-o', 'junit', '-q', '--min-cert-days', '0']);
-    // legacy has no proxies: only the control plane and its plaintext (info) service remain.
-    expect(j.code).toBe(0);
+    // legacy has no proxies: the control plane and its plaintext (info) service, and nothing was
+    // verified: exit 3, with a finding that says so.
+    expect(j.code).toBe(3);
     expect(j.out).toContain('<testsuites name="mesh-verify audit"');
     expect(j.out).toContain('plaintext-endpoint-outside-mesh');
+    expect(j.out).toContain('no-proxy-read');
     const m = await run(['audit', '--kubeconfig', lab.kubeconfig, '-o', 'markdown', '-q', '--concurrency', '4']);
     expect(m.code).toBe(1);
     expect(m.out).toMatch(/^# mesh-verify audit \(SIMULATED lab\)/);
@@ -41,6 +43,29 @@ describe('mesh-verify audit (CLI)', () => {
     expect(r.err).toMatch(/proxies \d+\/\d+ read, \d+ unreadable, \d+ findings/);
     expect(r.out).toMatch(/^Audit of mesh-verify-lab \(SIMULATED lab\)/);
     expect(r.out).toContain('SEVERITY  CODE');
+  });
+
+  it('-n a,b is a comma list (as kubectl takes lists); the namespaces audited are in the JSON', async () => {
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'team-00,legacy', '-n', 'team-00', '-o', 'json', '-q']);
+    const report = JSON.parse(r.out) as AuditReport;
+    expect(report.target.namespaces).toEqual(['team-00', 'legacy']);
+    expect(report.target.namespacesAudited).toEqual(['team-00', 'legacy']);
+    expect(report.proxies.total).toBeGreaterThan(0);
+    const all = JSON.parse((await run(['audit', '--kubeconfig', lab.kubeconfig, '-A', '-o', 'json', '-q'])).out) as AuditReport;
+    expect(all.target.namespaces).toBe('all');
+    expect(all.target.namespacesAudited).toEqual(expect.arrayContaining(['istio-system', 'legacy', 'team-00']));
+  });
+
+  it('a namespace that does not exist is exit 2 with one line; so is a malformed name', async () => {
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'team-00,does-not-exist', '-o', 'json', '-q']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err.trim().split('\n')).toEqual([expect.stringContaining('namespace does-not-exist not found in context mesh-verify-lab')]);
+    const bad = await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'Team_00', '-q']);
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim().split('\n')).toHaveLength(1);
+    expect(bad.err).toContain('-n Team_00: not a namespace name');
+    expect((await run(['audit', '--kubeconfig', lab.kubeconfig, '-n', 'a,,b', '-q'])).code).toBe(2);
   });
 
   it('usage errors exit 2, a missing kubeconfig exits 4', async () => {

@@ -3,6 +3,7 @@ import { runCli } from '../helpers/cli-in-process.js';
 import { startLab, type StartedLab } from '../../src/lab/lab.js';
 import type { AuditReport } from '../../src/analyze/audit/types.js';
 import { findingKeys } from './fleet-api.js';
+import { pinnedVersions } from '../../src/topology/versions.js';
 
 /** The CLI in this process (test/helpers/cli-in-process.ts), with this file's short names. */
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -36,9 +37,30 @@ describe('mesh-verify audit against startLab({ proxies: 20 })', () => {
     const defaults = istiods.filter((d) => (d.metadata.labels?.['istio.io/rev'] ?? 'default') === 'default');
     expect(defaults).toHaveLength(1);
     // The fleet's control plane: the release every lab proxy (reference and fleet) reports.
-    expect(JSON.stringify(defaults[0].spec)).toContain('pilot:1.22.3');
+    expect(JSON.stringify(defaults[0].spec)).toContain(`pilot:${pinnedVersions().istio}`);
     const root = lab.api.store.get('ConfigMap', 'istio-system', 'istio-ca-root-cert') as unknown as { data: Record<string, string> };
     expect(root.data['root-cert.pem'].match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     expect(root.data['root-cert.pem']).toContain(lab.meshRootPem.trim());
   });
+});
+
+/**
+ * The healthy lab (no fault, no fleet) audits clean: its proxies report the Istio release its
+ * istiod runs (the pin in fixtures/istio/versions.json). Before, they reported 1.22.3 under a
+ * newer control plane, and every proxy was outside the supported skew.
+ */
+describe('mesh-verify audit against the healthy lab', () => {
+  let lab: StartedLab;
+  beforeAll(async () => { lab = await startLab({}); }, 60_000);
+  afterAll(async () => { await lab?.stop(); });
+
+  it('reads every proxy, finds no error or warning, exits 0; proxies and istiod report the pinned Istio', async () => {
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfigPath, '-A', '-o', 'json', '-q', '--timeout-ms', '8000']);
+    const report = JSON.parse(r.out) as AuditReport;
+    expect(report.findings.filter((f) => f.severity !== 'info').map((f) => `${f.code} | ${f.object}`)).toEqual([]);
+    expect(report.controlPlane.revisions).toEqual([expect.objectContaining({ revision: 'default', version: pinnedVersions().istio })]);
+    expect(report.proxies.read).toBe(report.proxies.total);
+    expect(report.proxies.total).toBeGreaterThanOrEqual(3);
+    expect(r.code).toBe(0);
+  }, 60_000);
 });

@@ -59,4 +59,20 @@ describe('audit proxy reads: only what the rules need', () => {
     }
     expect(selectiveBytes * 10).toBeLessThan(fullBytes);
   });
+
+  it("the proxy's node id (router~ / sidecar~) decides which listeners are read, not the pod spec's guess", async () => {
+    const gw = readable().find((p) => p.gatewayApi)!;
+    const sidecar = readable().find((p) => !p.gateway)!;
+    // A gateway the pod spec did not reveal: all its listeners are still read (the credentials' hosts).
+    const seenGw: string[] = [];
+    const asGateway = inspectConfigDump(await fetchAuditDump(getter(portOf(gw.name), seenGw), false), { now: new Date() });
+    expect(asGateway.proxy.type).toBe('router');
+    expect(seenGw).toContain('/config_dump?resource=dynamic_listeners');
+    expect(asGateway.listeners.map((l) => l.name)).toContain('0.0.0.0_443');
+    // A sidecar taken for a gateway: only its inbound listener is read.
+    const seenSidecar: string[] = [];
+    await fetchAuditDump(getter(portOf(sidecar.name), seenSidecar), true);
+    expect(seenSidecar.some((p) => p.includes('name_regex=virtualInbound'))).toBe(true);
+    expect(seenSidecar).not.toContain('/config_dump?resource=dynamic_listeners');
+  });
 });

@@ -21,7 +21,7 @@ function pa(namespace: string, name: string, mode: PeerAuthenticationFacts['mode
 
 function pod(namespace: string, name: string, extra: Partial<PodFacts> = {}): PodFacts {
   return { namespace, name, labels: { app: name }, annotations: {}, serviceAccount: name, ip: '10.0.0.1', hasSidecar: true, gateway: false,
-    revision: 'default', problem: null, ports: [8080], ...extra };
+    nativeSidecar: false, dataplaneMode: null, ambientRedirection: null, revision: 'default', problem: null, ports: [8080], ...extra };
 }
 
 describe('effective PeerAuthentication (mesh > namespace > workload > port)', () => {
@@ -145,6 +145,44 @@ describe('proxy rules', () => {
     expect(f[2].message).not.toContain('www.shop.example.com,');
   });
 
+  // Gateway API listeners get their certificates as `kubernetes-gateway://NS/NAME` (Istio 1.30.3
+  // pilot/pkg/model/credentials/resource.go: KubernetesGatewaySecretType; pilot/pkg/config/kube/gateway/conversion_test.go
+  // names them e.g. kubernetes-gateway://default/wildcard-example-com-cert): the same checks as kubernetes://.
+  it('Gateway API credentials (kubernetes-gateway://NS/NAME): expiry, host coverage, warming', async () => {
+    const expired = await issueCertificate(external, { dnsSans: ['store.example.com'], notBeforeMs: -40 * DAY, notAfterMs: -DAY, now: NOW });
+    const expiring = await issueCertificate(external, { dnsSans: ['api.example.com'], notAfterMs: 9 * DAY, now: NOW });
+    const wrongHost = await issueCertificate(external, { dnsSans: ['*.example.org'], notAfterMs: 90 * DAY, now: NOW });
+    const gw = posture([], [secret('default', await leaf(inter, -HOUR, 23 * HOUR)), secret('ROOTCA', root.certPem),
+      secret('kubernetes-gateway://edge/store', expired.certPem), secret('kubernetes-gateway://edge/api', expiring.certPem),
+      secret('kubernetes-gateway://certs/docs', wrongHost.certPem),
+      { name: 'kubernetes-gateway://edge/billing', state: 'warming', kind: 'unknown', uriSans: [], notAfter: null, expired: null, chain: [] }]);
+    gw.proxy.type = 'router';
+    const chain = (host: string, s: string) => ({ name: null, destinationPort: null, transportProtocol: null, serverNames: [host], applicationProtocols: [], tls: 'tls' as const, requireClientCertificate: false, certificateSecrets: [s], validationSecret: null });
+    gw.listeners = [{ name: '0.0.0.0_443', address: '0.0.0.0', port: 443, state: 'active', downstreamTls: 'tls', secrets: [],
+      filterChains: [chain('store.example.com', 'kubernetes-gateway://edge/store'), chain('api.example.com', 'kubernetes-gateway://edge/api'), chain('docs.example.com', 'kubernetes-gateway://certs/docs')] }];
+    const f = createAuditJudge(cp, policy([]), OPTS).judgeProxy({ ok: true, pod: pod('edge', 'web-istio', { gateway: true }), posture: gw });
+    expect(f.map((x) => [x.code, x.object])).toEqual([
+      ['sds-secret-warming', 'secret kubernetes-gateway://edge/billing on pod edge/web-istio'],
+      ['gateway-cert-expired', 'secret kubernetes-gateway://edge/store on pod edge/web-istio'],
+      ['gateway-cert-expiring', 'secret kubernetes-gateway://edge/api on pod edge/web-istio'],
+      ['gateway-cert-host-mismatch', 'secret kubernetes-gateway://certs/docs on pod edge/web-istio'],
+    ]);
+    expect(f[0].fix).toContain('TLS Secret billing in namespace edge');
+    expect(f[1].message).toContain('gateway credential edge/store expired');
+    expect(f[3].message).toContain('does not cover docs.example.com');
+  });
+
+  it("the proxy's node role decides gateway or sidecar, not the pod's guess", async () => {
+    const secrets = [secret('default', await leaf(inter, -HOUR, 23 * HOUR)), secret('ROOTCA', root.certPem)];
+    const judge = createAuditJudge(cp, policy([pa('istio-system', 'default', 'STRICT')]), OPTS);
+    const permissive = posture([[8080, 'PERMISSIVE']], secrets);
+    // A pod taken for a gateway whose node id says sidecar~: its inbound drift is still judged.
+    expect(judge.judgeProxy({ ok: true, pod: pod('shop', 'cart', { gateway: true }), posture: permissive }).map((x) => x.code)).toEqual(['drift-accepts-plaintext']);
+    const router = posture([[8080, 'PERMISSIVE']], secrets);
+    router.proxy.type = 'router';
+    expect(judge.judgeProxy({ ok: true, pod: pod('shop', 'cart'), posture: router }).map((x) => x.code)).toEqual([]);
+  });
+
   it('versions: one minor behind warns, two behind or ahead is unsupported, --target-version looks ahead', async () => {
     const secrets = [secret('default', await leaf(inter, -HOUR, 23 * HOUR)), secret('ROOTCA', root.certPem)];
     const codes = (v: string, target: string | null = null) => createAuditJudge(cp, policy([]), { ...OPTS, targetVersion: target })
@@ -176,7 +214,7 @@ describe('proxy rules', () => {
 describe('policy rules', () => {
   const svc = (namespace: string, name: string) => ({ namespace, name, selector: { app: name }, ports: [{ port: 8080, targetPort: 8080, name: 'http' }] });
   const base = (): MeshPolicy => ({
-    namespaces: [{ name: 'shop', injected: true, revision: 'default' }, { name: 'legacy', injected: false, revision: null }],
+    namespaces: [{ name: 'shop', injected: true, revision: 'default', dataplaneMode: null }, { name: 'legacy', injected: false, revision: null, dataplaneMode: null }],
     pods: [pod('shop', 'cart'), pod('shop', 'batch', { hasSidecar: false }), pod('legacy', 'ledger', { hasSidecar: false })],
     services: [svc('shop', 'cart'), svc('shop', 'batch'), svc('legacy', 'ledger')],
     peerAuthentications: [],
@@ -190,6 +228,33 @@ describe('policy rules', () => {
       ['plaintext-endpoint-outside-mesh', 'namespace legacy', 'info'],
     ]);
   });
+  // Ambient pods have no sidecar but are in the mesh. istio-cni's default enablement selectors
+  // (Istio 1.30.3 manifests/charts/istio-cni/values.yaml): pod label istio.io/dataplane-mode=ambient,
+  // or namespace label ambient and pod label not `none`; a pod with a sidecar never (cni/pkg/util/enablement_selector.go).
+  it('ambient pods are neither pods without sidecar nor plaintext endpoints: one info finding says they are not verified', () => {
+    const p = base();
+    p.namespaces.push({ name: 'mall', injected: false, revision: null, dataplaneMode: 'ambient' });
+    p.pods.push(
+      // a workload moved to ambient inside a sidecar namespace: opted out of injection, labelled ambient
+      pod('shop', 'search', { hasSidecar: false, labels: { app: 'search', 'sidecar.istio.io/inject': 'false', 'istio.io/dataplane-mode': 'ambient' }, dataplaneMode: 'ambient', ambientRedirection: 'enabled' }),
+      pod('mall', 'front', { hasSidecar: false }),
+      pod('mall', 'front-2', { hasSidecar: false, labels: { app: 'front' } }),
+      // opted out of ambient in an ambient namespace: really outside the mesh
+      pod('mall', 'cron', { hasSidecar: false, labels: { app: 'cron', 'istio.io/dataplane-mode': 'none' }, dataplaneMode: 'none' }),
+    );
+    p.services.push(svc('shop', 'search'), svc('mall', 'front'), svc('mall', 'cron'));
+    const f = policyFindings(p);
+    expect(f.map((x) => [x.code, x.object, x.severity])).toEqual([
+      ['pod-without-sidecar', 'pod shop/batch', 'error'],
+      ['plaintext-endpoint', 'Service shop/batch', 'error'],
+      ['plaintext-endpoint-outside-mesh', 'namespace legacy', 'info'],
+      ['plaintext-endpoint-outside-mesh', 'namespace mall', 'info'],
+      ['ambient-not-verified', 'ambient pods in 2 namespace(s)', 'info'],
+    ]);
+    expect(f[3].message).toContain(': cron');
+    expect(f[4].message).toContain('3 pod(s) run in ambient mode (ztunnel, no sidecar) in shop (1), mall (2)');
+  });
+
   it('DestinationRules that disable or downgrade TLS to in-mesh hosts only', () => {
     const p = base();
     p.destinationRules = [
@@ -218,8 +283,13 @@ describe('policy rules', () => {
 describe('exit code', () => {
   it('errors win over unreadable proxies; unreadable alone is 3; warnings alone are 0', () => {
     const f = (severity: 'error' | 'warning') => ({ severity, code: 'x', object: 'o', message: 'm', evidence: [], fix: null });
-    expect(auditExitCode(countFindings([f('error'), f('warning')]), 2)).toBe(1);
-    expect(auditExitCode(countFindings([f('warning')]), 2)).toBe(3);
-    expect(auditExitCode(countFindings([f('warning')]), 0)).toBe(0);
+    expect(auditExitCode(countFindings([f('error'), f('warning')]), 2, 5)).toBe(1);
+    expect(auditExitCode(countFindings([f('warning')]), 2, 5)).toBe(3);
+    expect(auditExitCode(countFindings([f('warning')]), 0, 5)).toBe(0);
+  });
+  it('an audit that read no proxy at all proved nothing: 3 (an error finding still wins)', () => {
+    const f = (severity: 'error' | 'warning') => ({ severity, code: 'x', object: 'o', message: 'm', evidence: [], fix: null });
+    expect(auditExitCode(countFindings([]), 0, 0)).toBe(3);
+    expect(auditExitCode(countFindings([f('error')]), 0, 0)).toBe(1);
   });
 });

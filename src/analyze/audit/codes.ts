@@ -38,6 +38,9 @@ export const AUDIT_CODES = {
   'pod-without-sidecar': 'error',
   'plaintext-endpoint': 'error',
   'plaintext-endpoint-outside-mesh': 'info',
+  'ambient-not-verified': 'info',
+  // the audit itself
+  'no-proxy-read': 'warning',
 } as const satisfies Record<string, Severity>;
 
 export type AuditCode = keyof typeof AUDIT_CODES;

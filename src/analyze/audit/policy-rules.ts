@@ -1,19 +1,54 @@
 import type { Finding } from '../types.js';
 import { auditFinding, kubeEvidence, podRef } from './finding.js';
 import { selects } from './peer-authentication.js';
-import type { DestinationRuleFacts, MeshPolicy, PodFacts, ServiceFacts } from './types.js';
+import type { DestinationRuleFacts, MeshPolicy, NamespaceFacts, PodFacts, ServiceFacts } from './types.js';
 
 const CLUSTER_DOMAIN = 'svc.cluster.local';
 
-/** Policy-level findings: DestinationRules, pods without sidecars, services with plaintext endpoints. */
+/**
+ * Whether a pod without a sidecar is in the ambient mesh (ztunnel carries its traffic), as
+ * istio-cni decides it with its default enablement selectors: the pod is labelled
+ * istio.io/dataplane-mode=ambient, or its namespace is and the pod does not opt out with
+ * istio.io/dataplane-mode=none; a pod with a sidecar never is. istio-cni's mark of an enrolled
+ * pod (annotation ambient.istio.io/redirection=enabled) counts too. Upstream (Istio 1.30.3):
+ * manifests/charts/istio-cni/values.yaml (ambient.enablementSelectors),
+ * cni/pkg/util/enablement_selector.go (Matches), cni/pkg/util/podutil.go (PodFullyEnrolled).
+ */
+export function inAmbientMesh(pod: PodFacts, ns: NamespaceFacts | undefined): boolean {
+  if (pod.hasSidecar) return false;
+  if (pod.ambientRedirection === 'enabled' || pod.dataplaneMode === 'ambient') return true;
+  return ns?.dataplaneMode === 'ambient' && pod.dataplaneMode !== 'none';
+}
+
+/** Policy-level findings: DestinationRules, pods without sidecars, services with plaintext endpoints, ambient pods. */
 export function policyFindings(policy: MeshPolicy): Finding[] {
   const injected = new Set(policy.namespaces.filter((n) => n.injected).map((n) => n.name));
+  const nsByName = new Map(policy.namespaces.map((n) => [n.name, n]));
+  const ambient = policy.pods.filter((p) => inAmbientMesh(p, nsByName.get(p.namespace)));
+  const ambientSet = new Set(ambient);
+  // Pods outside the mesh: neither a sidecar nor ztunnel.
+  const bare = (p: PodFacts) => !p.hasSidecar && !ambientSet.has(p);
   const podsByNs = groupBy(policy.pods, (p) => p.namespace);
   return [
     ...destinationRuleFindings(policy.destinationRules, policy.services, podsByNs),
-    ...podsWithoutSidecar(policy.pods, injected),
-    ...plaintextEndpoints(policy.services, podsByNs, injected),
+    ...podsWithoutSidecar(policy.pods.filter(bare), injected),
+    ...plaintextEndpoints(policy.services, podsByNs, injected, bare),
+    ...ambientFindings(ambient),
   ];
+}
+
+/** One info finding: ambient pods are in the mesh, but the audit reads sidecars and gateways only. */
+function ambientFindings(ambient: PodFacts[]): Finding[] {
+  if (ambient.length === 0) return [];
+  const byNs = groupBy(ambient, (p) => p.namespace);
+  const list = [...byNs].map(([ns, pods]) => `${ns} (${pods.length})`);
+  return [auditFinding('ambient-not-verified', `ambient pods in ${byNs.size} namespace(s)`,
+    `${ambient.length} pod(s) run in ambient mode (ztunnel, no sidecar) in ${list.slice(0, 8).join(', ')}${list.length > 8 ? ', ...' : ''}: `
+      + 'they are in the mesh, but this audit does not verify their hops yet (it reads sidecars and gateways only)',
+    'check them with istioctl ztunnel-config workload (and the waypoints with istioctl proxy-config)',
+    [...byNs].slice(0, 5).map(([ns, pods]) => ({
+      ...kubeEvidence(`namespace ${ns}`, `${pods.length} pod(s) in ambient mode: ${pods.slice(0, 3).map((p) => p.name).join(', ')}${pods.length > 3 ? ', ...' : ''}`), effect: 'neutral' as const,
+    })))];
 }
 
 /** `reviews` in ns `default` -> reviews.default.svc.cluster.local; FQDNs and wildcards unchanged. */
@@ -58,8 +93,9 @@ function destinationRuleFindings(rules: DestinationRuleFacts[], services: Servic
   return out;
 }
 
+/** `pods` are the pods outside the mesh (no sidecar, not ambient). */
 function podsWithoutSidecar(pods: PodFacts[], injected: Set<string>): Finding[] {
-  return pods.filter((p) => injected.has(p.namespace) && !p.hasSidecar).map((p) => {
+  return pods.filter((p) => injected.has(p.namespace)).map((p) => {
     const optedOut = p.labels['sidecar.istio.io/inject'] === 'false' || p.annotations['sidecar.istio.io/inject'] === 'false';
     return auditFinding('pod-without-sidecar', `pod ${podRef(p)}`,
       optedOut ? `pod opts out of injection (sidecar.istio.io/inject=false) in an injected namespace: it sends and accepts plaintext`
@@ -70,11 +106,12 @@ function podsWithoutSidecar(pods: PodFacts[], injected: Set<string>): Finding[] 
   });
 }
 
-function plaintextEndpoints(services: ServiceFacts[], podsByNs: Map<string, PodFacts[]>, injected: Set<string>): Finding[] {
+function plaintextEndpoints(services: ServiceFacts[], podsByNs: Map<string, PodFacts[]>, injected: Set<string>,
+  outsideMesh: (p: PodFacts) => boolean): Finding[] {
   const out: Finding[] = [];
   const outside = new Map<string, string[]>();
   for (const s of services) {
-    const bare = selectedPods(s, podsByNs).filter((p) => !p.hasSidecar);
+    const bare = selectedPods(s, podsByNs).filter(outsideMesh);
     if (bare.length === 0) continue;
     if (!injected.has(s.namespace)) {
       outside.set(s.namespace, [...(outside.get(s.namespace) ?? []), s.name]);

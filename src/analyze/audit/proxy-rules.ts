@@ -36,11 +36,39 @@ export function proxyFindings(pod: PodFacts, posture: ProxyPosture, ctx: ProxyRu
     ...versionFindings(pod, posture, ctx),
     ...secretFindings(pod, posture, ctx),
     ...listenerFindings(pod, posture),
-    ...(pod.gateway ? [] : inboundFindings(pod, posture, ctx)),
+    ...(isGatewayProxy(pod, posture) ? [] : inboundFindings(pod, posture, ctx)),
   ];
   const workload = posture.secrets.find((s) => s.name === 'default' && s.state === 'active');
   const intermediates = (workload?.chain ?? []).slice(1).filter((c) => c.isCa && !ctx.rootFingerprints.has(c.fingerprint256));
   return { findings, intermediates };
+}
+
+/**
+ * A gateway is a proxy in the `router` role. Its node id says so for certain (`router~...`, the
+ * role pilot-agent was started with); the pod's spec (its `proxy router` arguments) only when the
+ * node could not be read.
+ */
+export function isGatewayProxy(pod: Pick<PodFacts, 'gateway'>, posture: Pick<ProxyPosture, 'proxy'> | null): boolean {
+  const type = posture?.proxy.type;
+  return type ? type === 'router' : pod.gateway;
+}
+
+/**
+ * SDS names of gateway credentials, as Istio names them (pilot/pkg/model/credentials/resource.go,
+ * Istio 1.30.3): `kubernetes://NAME` (a Gateway's credentialName, Secret in the gateway's
+ * namespace) and `kubernetes-gateway://NS/NAME` (a Gateway API certificateRef). Null for any
+ * other secret (workload `default`, `ROOTCA`, `file-cert:` ...).
+ */
+export function gatewayCredential(sdsName: string): { name: string; namespace: string | null; gatewayApi: boolean; label: string } | null {
+  if (sdsName.startsWith('kubernetes://')) {
+    const name = sdsName.slice('kubernetes://'.length);
+    return name ? { name, namespace: null, gatewayApi: false, label: name } : null;
+  }
+  if (sdsName.startsWith('kubernetes-gateway://')) {
+    const [namespace, name] = sdsName.slice('kubernetes-gateway://'.length).split('/');
+    return namespace && name ? { name, namespace, gatewayApi: true, label: `${namespace}/${name}` } : null;
+  }
+  return null;
 }
 
 function versionFindings(pod: PodFacts, posture: ProxyPosture, ctx: ProxyRuleContext): Finding[] {
@@ -83,9 +111,7 @@ function secretFindings(pod: PodFacts, posture: ProxyPosture, ctx: ProxyRuleCont
   for (const s of posture.secrets.filter((x) => x.state === 'warming')) {
     out.push(auditFinding('sds-secret-warming', `secret ${s.name} on pod ${ref}`,
       `SDS secret ${s.name} is still warming: listeners or clusters that use it cannot serve TLS`,
-      s.name.startsWith('kubernetes://')
-        ? `create the TLS Secret ${s.name.slice('kubernetes://'.length)} in the gateway's namespace (or fix credentialName)`
-        : 'check istio-agent logs of the pod (kubectl logs -c istio-proxy) for SDS errors',
+      warmingFix(s.name),
       [proxyEvidence(ref, 'config_dump', `dynamic_warming_secrets ${s.name}`, 'warming', 'active')]));
   }
   const workload = posture.secrets.find((s) => s.name === 'default' && s.state === 'active' && s.chain.length > 0);
@@ -104,10 +130,18 @@ function secretFindings(pod: PodFacts, posture: ProxyPosture, ctx: ProxyRuleCont
       'restart the pod so that istio-agent fetches the current root (kubectl rollout restart)',
       [proxyEvidence(ref, 'config_dump', 'dynamic_active_secrets ROOTCA', rootca.chain.map((c) => c.subject).join('; '), 'the current mesh root')]));
   }
-  for (const s of posture.secrets.filter((x) => x.name.startsWith('kubernetes://') && x.state === 'active')) {
-    out.push(...gatewayCredentialFindings(pod, posture, s, opts));
+  for (const s of posture.secrets.filter((x) => x.state === 'active')) {
+    const credential = gatewayCredential(s.name);
+    if (credential) out.push(...gatewayCredentialFindings(pod, posture, s, credential, opts));
   }
   return out;
+}
+
+function warmingFix(sdsName: string): string {
+  const c = gatewayCredential(sdsName);
+  if (!c) return 'check istio-agent logs of the pod (kubectl logs -c istio-proxy) for SDS errors';
+  if (!c.gatewayApi) return `create the TLS Secret ${c.name} in the gateway's namespace (or fix credentialName)`;
+  return `create the TLS Secret ${c.name} in namespace ${c.namespace} (or fix the Gateway's certificateRefs; a Secret in another namespace than the Gateway's needs a ReferenceGrant)`;
 }
 
 function workloadCertFindings(pod: PodFacts, secret: SecretInfo, ctx: ProxyRuleContext): Finding[] {
@@ -143,7 +177,8 @@ function trusted(chainPem: string, ctx: ProxyRuleContext): boolean {
   return ok;
 }
 
-function gatewayCredentialFindings(pod: PodFacts, posture: ProxyPosture, secret: SecretInfo, opts: AuditOptions): Finding[] {
+function gatewayCredentialFindings(pod: PodFacts, posture: ProxyPosture, secret: SecretInfo,
+  credentialRef: NonNullable<ReturnType<typeof gatewayCredential>>, opts: AuditOptions): Finding[] {
   const out: Finding[] = [];
   const ref = podRef(pod);
   const object = `secret ${secret.name} on pod ${ref}`;
@@ -151,10 +186,11 @@ function gatewayCredentialFindings(pod: PodFacts, posture: ProxyPosture, secret:
   if (!leaf) return out;
   const days = daysLeft(leaf.notAfter, opts.now);
   const ev = proxyEvidence(ref, 'config_dump', `dynamic_active_secrets ${secret.name}`, `notAfter ${leaf.notAfter} (${days} days left), DNS ${leaf.dnsSans.join(',') || '-'}`);
-  const credential = secret.name.slice('kubernetes://'.length);
+  const credential = credentialRef.label;
+  const where = credentialRef.namespace ? ` -n ${credentialRef.namespace}` : '';
   if (Date.parse(leaf.notAfter) <= opts.now.getTime()) {
     out.push(auditFinding('gateway-cert-expired', object, `gateway credential ${credential} expired on ${leaf.notAfter}: clients reject the gateway`,
-      `renew the TLS Secret ${credential} (cert-manager or kubectl create secret tls --dry-run=client -o yaml | kubectl apply -f -)`, [ev]));
+      `renew the TLS Secret ${credential} (cert-manager or kubectl create secret tls ${credentialRef.name}${where} --dry-run=client -o yaml | kubectl apply -f -)`, [ev]));
   } else if (days < opts.minCertDays) {
     out.push(auditFinding('gateway-cert-expiring', object, `gateway credential ${credential} expires in ${days} days (${leaf.notAfter})`,
       `renew the TLS Secret ${credential} before ${leaf.notAfter.slice(0, 10)}`, [ev]));

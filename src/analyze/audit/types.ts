@@ -44,6 +44,8 @@ export interface NamespaceFacts {
   injected: boolean;
   /** Revision named by istio.io/rev, else 'default' when injected, else null. */
   revision: string | null;
+  /** Label istio.io/dataplane-mode: 'ambient' enrols the namespace's pods in ztunnel (ambient mode). */
+  dataplaneMode: string | null;
 }
 
 export interface PodFacts {
@@ -54,8 +56,18 @@ export interface PodFacts {
   serviceAccount: string | null;
   ip: string | null;
   hasSidecar: boolean;
-  /** Gateway pods run istio-proxy as their main container ('router'). */
+  /**
+   * The proxy runs as a gateway: its istio-proxy container's role argument is `router`
+   * (`pilot-agent proxy router`), or, without arguments, the pod asks for Istio's gateway
+   * injection template. Never inferred from the number of app containers (native sidecars).
+   */
   gateway: boolean;
+  /** istio-proxy is a native sidecar (an init container with restartPolicy Always, Kubernetes >= 1.29). */
+  nativeSidecar: boolean;
+  /** Pod label istio.io/dataplane-mode ('ambient', 'none'), or null. */
+  dataplaneMode: string | null;
+  /** Annotation ambient.istio.io/redirection ('enabled' once istio-cni enrolled the pod in ztunnel), or null. */
+  ambientRedirection: string | null;
   /** Revision of its control plane (istio.io/rev label, sidecar.istio.io/status revision) or 'default'. */
   revision: string;
   /** Why the pod is not running/ready (pod-status), or null. */
@@ -117,7 +129,8 @@ export interface AuditCounts {
 export interface AuditReport {
   schemaVersion: 1;
   kind: 'mesh-verify/audit';
-  target: { context: string | null; server: string | null; simulated: boolean; namespaces: string[] | 'all' };
+  /** `namespaces`: what was asked (-n, or 'all'); `namespacesAudited`: the namespaces whose pods were read. */
+  target: { context: string | null; server: string | null; simulated: boolean; namespaces: string[] | 'all'; namespacesAudited: string[] };
   options: { minCertDays: number; targetVersion: string | null };
   controlPlane: { revisions: { revision: string; version: string | null; name: string }[]; roots: number };
   proxies: { total: number; read: number; unreadable: number };

@@ -21,6 +21,29 @@ function positiveInt(flag: string, v: string, min = 1): number {
   return n;
 }
 
+/** A namespace name (RFC 1123 label, as Kubernetes validates it). */
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * `-n a,b`, `-n a -n b` and `-n a b` alike (kubectl's comma lists), deduplicated in order; one
+ * usage line for an empty or invalid name.
+ */
+export function parseNamespaces(values: string[] | undefined): string[] | null {
+  if (!values) return null;
+  const out: string[] = [];
+  for (const value of values) {
+    for (const raw of value.split(',')) {
+      const ns = raw.trim();
+      if (!NAMESPACE_NAME.test(ns)) {
+        throw new UsageError(ns ? `-n ${ns}: not a namespace name` : `-n ${JSON.stringify(value)}: empty namespace name`,
+          'pass namespace names separated by commas, e.g. -n shop,payments');
+      }
+      if (!out.includes(ns)) out.push(ns);
+    }
+  }
+  return out;
+}
+
 /**
  * `mesh-verify audit`: a read-only encryption audit of an existing mesh (issue 5). Only
  * get/list and pods/portforward (pods/exec as fallback) are used; see
@@ -32,7 +55,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .description('read-only audit of a mesh: where traffic could be plaintext, or stop being encrypted soon')
     .option('--context <name>', 'kubeconfig context (default: the current context)')
     .option('--kubeconfig <file>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
-    .option('-n, --namespace <ns...>', 'audit these namespaces only (repeatable); control plane and mesh-wide policy are always read')
+    .option('-n, --namespace <ns...>', 'audit these namespaces only (comma list or repeated: -n a,b); control plane and mesh-wide policy are always read')
     .option('-A, --all-namespaces', 'audit every namespace (the default)')
     .option('--min-cert-days <n>', 'warn about mesh root, intermediates and gateway credentials expiring within N days', '30')
     .option('--target-version <x.y>', 'Istio version you plan to upgrade to: flag proxies that would fall outside the supported skew')
@@ -41,14 +64,16 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option('--no-exec', 'never fall back to pods/exec when pods/portforward is refused')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'junit', 'markdown']).default('table'))
     .addHelpText('after', `
-Exit codes: 0 no error-level finding, 1 error findings, 3 some proxies could not be read (and no
-error finding), 2 usage, 4 environment (kubeconfig, cluster, rights).
+Exit codes: 0 no error-level finding, 1 error findings, 3 some proxies (or every proxy) could not
+be read, or none runs in the namespaces audited (and no error finding), 2 usage (also a namespace
+that does not exist), 4 environment (kubeconfig, cluster, rights).
 Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
     .action(async (opts: AuditCliOptions) => {
       if (opts.namespace && opts.allNamespaces) throw new UsageError('-n and -A exclude each other', 'pass either -n NS ... or -A');
       const minCertDays = positiveInt('--min-cert-days', opts.minCertDays, 0);
       const concurrency = positiveInt('--concurrency', opts.concurrency);
       const timeoutMs = positiveInt('--timeout-ms', opts.timeoutMs, 100);
+      const namespaces = parseNamespaces(opts.namespace);
       if (opts.targetVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.targetVersion)) {
         throw new UsageError(`--target-version ${opts.targetVersion}: not an Istio version`, 'pass MAJOR.MINOR, e.g. --target-version 1.24');
       }
@@ -63,7 +88,7 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
       let report;
       try {
         report = await runAudit(clients, {
-          namespaces: opts.namespace ?? null, minCertDays, targetVersion: opts.targetVersion ?? null, concurrency, timeoutMs,
+          namespaces, minCertDays, targetVersion: opts.targetVersion ?? null, concurrency, timeoutMs,
           allowExec: opts.exec, simulated: clients.context === LAB_CONTEXT,
           onProgress: (p) => {
             const now = Date.now();

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { EnvironmentError } from '../../cli/errors.js';
+import { EnvironmentError, UsageError } from '../../cli/errors.js';
 import { apiRequest, type KubeClients } from '../../cluster/kube-client.js';
 import { podProblem } from '../../cluster/pod-status.js';
 import type { ControlPlaneFacts, MeshPolicy, PodFacts } from '../../analyze/audit/types.js';
@@ -15,6 +15,8 @@ export interface InventoryOptions {
 }
 
 export interface Inventory {
+  /** The namespaces audited: those asked for, or every namespace of the cluster. */
+  namespaces: string[];
   controlPlane: ControlPlaneFacts;
   policy: MeshPolicy;
   /** Pods with an istio-proxy (sidecars and gateways) in the audited namespaces. */
@@ -83,8 +85,16 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
   };
   const root = opts.rootNamespace;
   const livePod = (p: V1Pod) => (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? null : podFacts(p as never, podProblem(p)));
-  const [namespaces, pods, services, peerAuthentications, destinationRules, istiods, rootCm] = await Promise.all([
-    list('/api/v1/namespaces', namespaceFacts),
+  // The namespaces first: a namespace asked for that does not exist is a user's mistake (pods,
+  // services ... of a missing namespace list as empty, so the audit would pass clean).
+  const namespaces = await list('/api/v1/namespaces', namespaceFacts);
+  const known = new Set(namespaces.map((n) => n.name));
+  const missing = (opts.namespaces ?? []).filter((ns) => !known.has(ns));
+  if (missing.length > 0) {
+    throw new UsageError(`namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in context ${clients.context || clients.server}`,
+      'pass namespaces that exist (kubectl get namespaces), or -A for all');
+  }
+  const [pods, services, peerAuthentications, destinationRules, istiods, rootCm] = await Promise.all([
     scoped('/api/v1', 'pods', livePod),
     scoped('/api/v1', 'services', serviceFacts),
     istio('security.istio.io', 'peerauthentications', peerAuthenticationFacts, [root]),
@@ -96,6 +106,7 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
   const inScope = (ns: string) => !wanted || wanted.has(ns);
   const rootPem = ((rootCm as { data?: Record<string, string> } | null)?.data ?? {})['root-cert.pem'] ?? '';
   return {
+    namespaces: opts.namespaces ? [...opts.namespaces] : namespaces.map((n) => n.name).sort(),
     controlPlane: {
       istiods,
       rootPems: rootPem.includes('BEGIN CERTIFICATE') ? [rootPem] : [],

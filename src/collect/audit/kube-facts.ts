@@ -20,18 +20,42 @@ export function namespaceFacts(o: Obj): NamespaceFacts {
   const rev = labels['istio.io/rev'];
   const injectionLabel = labels['istio-injection'];
   const injected = injectionLabel === 'enabled' || (injectionLabel !== 'disabled' && Boolean(rev));
-  return { name: o.metadata?.name ?? '', injected, revision: injected ? rev ?? 'default' : null };
+  return { name: o.metadata?.name ?? '', injected, revision: injected ? rev ?? 'default' : null, dataplaneMode: labels[DATAPLANE_MODE] ?? null };
 }
 
 interface ContainerJson { name?: string; args?: string[]; ports?: { containerPort?: number }[]; restartPolicy?: string }
 
+/** Label of namespaces and pods enrolled in ambient mode (istio/api label.IoIstioDataplaneMode). */
+export const DATAPLANE_MODE = 'istio.io/dataplane-mode';
+/** Annotation istio-cni sets on a pod once ztunnel captures it (istio/api annotation.AmbientRedirection). */
+export const AMBIENT_REDIRECTION = 'ambient.istio.io/redirection';
+
+/**
+ * The proxy's role, as `pilot-agent proxy <role>` receives it: Istio's sidecar template passes
+ * `proxy sidecar`, its gateway template `proxy router` (and ambient waypoints `proxy waypoint`).
+ * Upstream: manifests/charts/istio-control/istio-discovery/files/{injection,gateway-injection}-template.yaml.
+ */
+function proxyRole(proxy: ContainerJson | undefined, annotations: Record<string, string>): string | null {
+  const args = proxy?.args ?? [];
+  const i = args.indexOf('proxy');
+  const role = i >= 0 ? args[i + 1] : undefined;
+  if (role && !role.startsWith('-')) return role;
+  // Not injected yet (image: auto) or args overridden: the gateway template is asked for by name.
+  if ((annotations['inject.istio.io/templates'] ?? '').split(',').map((t) => t.trim()).includes('gateway')) return 'router';
+  return null;
+}
+
 export function podFacts(o: Obj, problem: string | null): PodFacts {
   const spec = (o.spec ?? {}) as { containers?: ContainerJson[]; initContainers?: ContainerJson[]; serviceAccountName?: string };
   const containers = spec.containers ?? [];
-  const proxy = containers.find((c) => c.name === SIDECAR) ?? spec.initContainers?.find((c) => c.name === SIDECAR && c.restartPolicy === 'Always');
+  // Native sidecars (Istio >= 1.27 on Kubernetes >= 1.33 by default): istio-proxy is an init
+  // container with restartPolicy Always, and the pod's containers are the app's only.
+  const mainProxy = containers.find((c) => c.name === SIDECAR);
+  const nativeProxy = mainProxy ? undefined : spec.initContainers?.find((c) => c.name === SIDECAR && c.restartPolicy === 'Always');
+  const proxy = mainProxy ?? nativeProxy;
   const labels = o.metadata?.labels ?? {};
   const annotations = o.metadata?.annotations ?? {};
-  const gateway = Boolean(proxy) && ((proxy?.args ?? []).includes('router') || containers.length === 1);
+  const gateway = Boolean(proxy) && proxyRole(proxy, annotations) === 'router';
   const ports = containers.filter((c) => c.name !== SIDECAR).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)).filter((p): p is number => typeof p === 'number');
   return {
     namespace: o.metadata?.namespace ?? '',
@@ -42,6 +66,9 @@ export function podFacts(o: Obj, problem: string | null): PodFacts {
     ip: typeof o.status?.podIP === 'string' ? o.status.podIP : null,
     hasSidecar: Boolean(proxy),
     gateway,
+    nativeSidecar: Boolean(nativeProxy),
+    dataplaneMode: labels[DATAPLANE_MODE] ?? null,
+    ambientRedirection: annotations[AMBIENT_REDIRECTION] ?? null,
     revision: labels['istio.io/rev'] ?? annotations['istio.io/rev'] ?? statusRevision(annotations['sidecar.istio.io/status']) ?? 'default',
     problem,
     ports: [...new Set(ports)].sort((a, b) => a - b),

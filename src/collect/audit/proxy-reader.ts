@@ -1,5 +1,8 @@
 import { inspectConfigDump } from '../../envoy/config-dump.js';
 import type { CertificateInfo, ProxyPosture } from '../../envoy/types.js';
+import { asRecord } from '../../envoy/json-access.js';
+import { describeNode } from '../../envoy/node-info.js';
+import { isGatewayProxy } from '../../analyze/audit/proxy-rules.js';
 import type { PodFacts, ProxyReading } from '../../analyze/audit/types.js';
 import { withTimeout } from '../concurrency.js';
 
@@ -65,7 +68,7 @@ type Get = (path: string) => Promise<string>;
  * node and secrets, the inbound listener (sidecars) or all listeners (gateways), and the
  * listeners' error states only when Envoy rejected an update. Assembled as one config dump.
  */
-export async function fetchAuditDump(get: Get, gateway: boolean): Promise<{ configs: unknown[] }> {
+export async function fetchAuditDump(get: Get, podGateway: boolean): Promise<{ configs: unknown[] }> {
   const stats = await get(AUDIT_REJECTED_STAT_PATH).catch(() => null);
   const m = stats === null ? null : new RegExp(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(stats);
   // Unknown counter (old Envoy, stats refused): read the error states to be sure.
@@ -73,6 +76,10 @@ export async function fetchAuditDump(get: Get, gateway: boolean): Promise<{ conf
   const node = parseJson(await get(AUDIT_NODE_PATH), 'config_dump?mask=bootstrap.node') as { configs?: unknown[] };
   const secrets = parseJson(await get(AUDIT_SECRETS_PATH), 'config_dump?mask=dynamic_*_secrets') as { configs?: unknown[] };
   const base = { configs: [...(node.configs ?? []), ...(secrets.configs ?? [])] };
+  // The proxy's own role (node id `router~...` or `sidecar~...`) decides which listeners to read;
+  // the pod spec's guess only when the node says neither.
+  const bootstrap = (node.configs ?? []).map((c) => (c as { bootstrap?: unknown }).bootstrap).find(Boolean) ?? null;
+  const gateway = isGatewayProxy({ gateway: podGateway }, { proxy: describeNode(asRecord(bootstrap)) });
   const listeners = itemsOf(parseJson(await get(gateway ? AUDIT_ALL_LISTENERS_PATH : AUDIT_INBOUND_LISTENER_PATH), 'config_dump?resource=dynamic_listeners'));
   // A gateway's full listener list already carries their error states.
   if (rejected && !gateway) listeners.push(...itemsOf(parseJson(await get(AUDIT_LISTENER_ERRORS_PATH), 'config_dump?resource=dynamic_listeners')).filter((l) => l.error_state));

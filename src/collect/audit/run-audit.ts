@@ -1,5 +1,5 @@
 import type { KubeClients } from '../../cluster/kube-client.js';
-import { auditExitCode, countFindings, sortFindings } from '../../analyze/audit/audit-report.js';
+import { auditExitCode, countFindings, noProxyReadFinding, sortFindings } from '../../analyze/audit/audit-report.js';
 import { createAuditJudge } from '../../analyze/audit/judge.js';
 import type { AuditOptions, AuditReport, PodFacts } from '../../analyze/audit/types.js';
 import type { Finding } from '../../analyze/types.js';
@@ -56,22 +56,27 @@ export async function runAudit(clients: KubeClients, opts: RunAuditOptions): Pro
     opts.onProgress?.({ done, total: inv.proxies.length, unreadable, findings: findings.length });
   });
   findings.push(...judge.finish());
+  const read = inv.proxies.length - unreadable;
+  if (read === 0) findings.push(noProxyReadFinding(opts.namespaces ?? 'all', inv.proxies.length));
   const sorted = sortFindings(findings);
   const counts = countFindings(sorted);
   return {
     schemaVersion: 1,
     kind: 'mesh-verify/audit',
-    target: { context: clients.context || null, server: clients.server || null, simulated: opts.simulated ?? false, namespaces: opts.namespaces ?? 'all' },
+    target: {
+      context: clients.context || null, server: clients.server || null, simulated: opts.simulated ?? false,
+      namespaces: opts.namespaces ?? 'all', namespacesAudited: inv.namespaces,
+    },
     options: { minCertDays: opts.minCertDays, targetVersion: opts.targetVersion },
     controlPlane: {
       revisions: inv.controlPlane.istiods.map((i) => ({ revision: i.revision, version: i.version, name: `${i.namespace}/${i.name}` })),
       roots: inv.controlPlane.rootPems.length,
     },
-    proxies: { total: inv.proxies.length, read: inv.proxies.length - unreadable, unreadable },
+    proxies: { total: inv.proxies.length, read, unreadable },
     pods: inv.policy.pods.length,
     findings: sorted,
     counts,
-    exitCode: auditExitCode(counts, unreadable),
+    exitCode: auditExitCode(counts, unreadable, read),
     generatedAt: new Date().toISOString(),
     durationMs: Date.now() - started,
   };

@@ -1,9 +1,14 @@
 import { serviceFqdn, type Workload } from '../../topology/reference.js';
+import { pinnedVersions } from '../../topology/versions.js';
 import type { WorkloadIdentity } from './lab-pki.js';
 import { StatsStore } from './stats-store.js';
 
-/** The Istio and Envoy versions the lab's proxies report (node metadata, /server_info). */
-export const LAB_ISTIO_VERSION = '1.22.3';
+/**
+ * The Istio and Envoy versions the lab's proxies report (node metadata, /server_info). The Istio
+ * release is the pinned one (fixtures/istio/versions.json), which the lab's istiod runs too: a
+ * healthy lab passes its own audit (no version skew).
+ */
+export const LAB_ISTIO_VERSION = pinnedVersions().istio;
 export const LAB_ENVOY_VERSION = '1.30.5';
 export const LAB_ENVOY_REVISION = 'fbc0329f0bf8ab3c22108a3552cf567358244494';
 

@@ -13,7 +13,7 @@ const WATCHED_KINDS = new Set(['Deployment', 'Service', 'Pod', 'Endpoints']);
 
 /** Everything of a LabPod that its Pod object is made from (podFromLabPod). */
 function labPodFingerprint(lp: LabPod): string {
-  return `${lp.app}|${lp.serviceAccount}|${lp.ip}|${lp.containers.join(',')}|${Object.keys(lp.ports).join(',')}|${JSON.stringify(lp.labels)}`;
+  return `${lp.app}|${lp.serviceAccount}|${lp.ip}|${lp.containers.join(',')}${lp.nativeSidecar ? '|native' : ''}|${Object.keys(lp.ports).join(',')}|${JSON.stringify(lp.labels)}`;
 }
 
 interface PrintMemo { namespace: string; name: string; app: string; serviceAccount: string; ip: string; labels: unknown; containers: unknown; ports: unknown; key: string; print: string }

@@ -23,7 +23,7 @@ export function shortHash(seed: string, len = 10): string {
   return Array.from(h.subarray(0, len), (b) => alphabet[b % alphabet.length]).join('');
 }
 
-interface ContainerSpec { name: string; image: string; ports?: { containerPort: number; name?: string; protocol: string }[]; args?: string[] }
+interface ContainerSpec { name: string; image: string; ports?: { containerPort: number; name?: string; protocol: string }[]; args?: string[]; restartPolicy?: 'Always' }
 
 function containerStatus(c: ContainerSpec, podUid: string, startedAt: string): Record<string, unknown> {
   return {
@@ -39,7 +39,10 @@ export function runningPod(p: {
   namespace: string; name: string; labels: Record<string, string>; annotations?: Record<string, string>;
   serviceAccount: string; ip: string | null; containers: ContainerSpec[]; owner?: { kind: string; name: string };
   createdAt: string;
+  /** Init containers; those with restartPolicy Always (native sidecars) run beside the containers. */
+  initContainers?: ContainerSpec[];
 }): KubeObject {
+  const init = p.initContainers ?? [];
   const uid = stableUid(`pod/${p.namespace}/${p.name}`);
   const ready = { lastProbeTime: null, lastTransitionTime: p.createdAt, status: 'True' };
   return {
@@ -53,6 +56,7 @@ export function runningPod(p: {
     spec: {
       serviceAccountName: p.serviceAccount, serviceAccount: p.serviceAccount, nodeName: LAB_NODE_NAME,
       restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', terminationGracePeriodSeconds: 30,
+      ...(init.length > 0 ? { initContainers: init.map((c) => ({ ...c, imagePullPolicy: 'IfNotPresent', resources: {} })) } : {}),
       containers: p.containers.map((c) => ({ ...c, imagePullPolicy: 'IfNotPresent', resources: {} })),
     },
     status: {
@@ -61,6 +65,8 @@ export function runningPod(p: {
       hostIP: LAB_NODE_IP, hostIPs: [{ ip: LAB_NODE_IP }],
       ...(p.ip ? { podIP: p.ip, podIPs: [{ ip: p.ip }] } : {}),
       startTime: p.createdAt, qosClass: 'BestEffort',
+      // A native sidecar's status is under initContainerStatuses, running and ready (kubelet reports it there).
+      ...(init.length > 0 ? { initContainerStatuses: init.map((c) => containerStatus(c, uid, p.createdAt)) } : {}),
       containerStatuses: p.containers.map((c) => containerStatus(c, uid, p.createdAt)),
     },
   };
@@ -76,15 +82,23 @@ export function podFromLabPod(pod: LabPod, createdAt: string): KubeObject {
     name, image: appImage(),
     ports: declared.filter((p) => p < 15000).map((containerPort) => ({ containerPort, protocol: 'TCP' })),
   }));
+  // Native sidecars: Istio's injection template (Istio 1.30.3 manifests/charts/istio-control/
+  // istio-discovery/files/injection-template.yaml) puts istio-proxy under initContainers with
+  // restartPolicy Always; gateways keep it as their only container.
+  const native = hasProxy && !isGateway && pod.nativeSidecar === true;
+  const initContainers: ContainerSpec[] = [];
   if (hasProxy) {
-    containers.push({
+    const proxy: ContainerSpec = {
       name: 'istio-proxy', image: proxyImage(),
+      ...(native ? { restartPolicy: 'Always' as const } : {}),
       args: ['proxy', isGateway ? 'router' : 'sidecar', '--domain', `${pod.namespace}.svc.cluster.local`, '--proxyLogLevel=warning', '--log_output_level=default:info'],
       ports: [
         ...(isGateway ? declared.filter((p) => p < 15000).map((containerPort) => ({ containerPort, protocol: 'TCP' })) : []),
         { containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' },
       ],
-    });
+    };
+    if (native) initContainers.push(proxy);
+    else containers.push(proxy);
   }
   const labels: Record<string, string> = {
     app: pod.app,
@@ -96,7 +110,7 @@ export function podFromLabPod(pod: LabPod, createdAt: string): KubeObject {
   if (hasProxy && !isGateway) {
     annotations['kubectl.kubernetes.io/default-container'] = appContainers[0] ?? 'istio-proxy';
     annotations['kubectl.kubernetes.io/default-logs-container'] = appContainers[0] ?? 'istio-proxy';
-    annotations['sidecar.istio.io/status'] = JSON.stringify({ initContainers: ['istio-init'], containers: ['istio-proxy'], volumes: ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'], imagePullSecrets: null, revision: 'default' });
+    annotations['sidecar.istio.io/status'] = JSON.stringify({ initContainers: native ? ['istio-init', 'istio-proxy'] : ['istio-init'], containers: native ? null : ['istio-proxy'], volumes: ['workload-socket', 'credential-socket', 'workload-certs', 'istio-envoy', 'istio-data', 'istio-podinfo', 'istio-token', 'istiod-ca-cert'], imagePullSecrets: null, revision: 'default' });
     annotations['istio.io/rev'] = 'default';
     annotations['prometheus.io/port'] = '15020';
     annotations['prometheus.io/scrape'] = 'true';
@@ -104,6 +118,6 @@ export function podFromLabPod(pod: LabPod, createdAt: string): KubeObject {
   }
   return runningPod({
     namespace: pod.namespace, name: pod.name, labels, annotations, serviceAccount: pod.serviceAccount, ip: pod.ip,
-    containers, owner: { kind: 'ReplicaSet', name: `${pod.app}-${labels['pod-template-hash']}` }, createdAt,
+    containers, initContainers, owner: { kind: 'ReplicaSet', name: `${pod.app}-${labels['pod-template-hash']}` }, createdAt,
   });
 }

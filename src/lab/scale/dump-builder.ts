@@ -1,5 +1,5 @@
 import type { InboundMode } from '../../envoy/types.js';
-import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type ProxySpec } from './plan.js';
+import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type GatewayCredentialSpec, type ProxySpec } from './plan.js';
 import { istioDownstreamTls, istioUpstreamTls, sdsSecret } from '../dataplane/tls-config.js';
 import { DUMP_FIELDS } from '../dataplane/config-dump-query.js';
 import { dynamicEndpointConfig, lbEndpoint, staticEndpointConfigs } from '../dataplane/eds-config.js';
@@ -39,7 +39,8 @@ export interface DumpInputs {
   rootPem: string;
   /** Gateways: credential name -> PEM chain (absent = Secret missing). */
   credentials: Map<string, string>;
-  credentialHosts: { name: string; host: string }[];
+  /** The credentials this proxy serves (gateways only; gatewayCredentialsOf). */
+  credentialHosts: Pick<GatewayCredentialSpec, 'name' | 'host' | 'sdsName'>[];
 }
 
 const BUILDERS: Record<string, (d: DumpInputs) => Json> = {
@@ -128,7 +129,7 @@ export function applyMask(obj: Json, paths: string[]): Json {
 }
 
 export function envoyVersionOf(istioVersion: string): string {
-  return ENVOY_FOR_ISTIO[istioVersion.split('.').slice(0, 2).join('.')] ?? '1.30.5';
+  return ENVOY_FOR_ISTIO[istioVersion.split('.').slice(0, 2).join('.')] ?? ENVOY_FOR_ISTIO['1.30'];
 }
 
 function bootstrap(p: ProxySpec): Json {
@@ -281,22 +282,28 @@ function virtualInbound(p: ProxySpec): Json {
   };
 }
 
+/**
+ * The HTTPS listener of a gateway: 0.0.0.0_8443 for istio-ingressgateway (Service 443 -> 8443),
+ * 0.0.0.0_443 for a Gateway API gateway (Istio's gateway controller binds the listener port).
+ */
 function gatewayListener(d: DumpInputs): Json {
+  const port = d.spec.gatewayApi ? 443 : 8443;
+  const name = `0.0.0.0_${port}`;
   const chains = d.credentialHosts.map((c) => ({
     filter_chain_match: { server_names: [c.host] },
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'outbound_0.0.0.0_8443', rds: { route_config_name: `https.443.https-${c.name}.gateway.istio-system` } } }],
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: `outbound_${name}`, rds: { route_config_name: `https.443.https-${c.name}.gateway.${d.spec.namespace}` } } }],
     transport_socket: {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sdsSecret(`kubernetes://${c.name}`, true)] },
+        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sdsSecret(c.sdsName, true)] },
         require_client_certificate: false,
       },
     },
   }));
   return {
-    name: '0.0.0.0_8443',
-    active_state: { version_info: '2025-01-01T00:00:00Z/42', listener: { '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: '0.0.0.0_8443', address: { socket_address: { address: '0.0.0.0', port_value: 8443 } }, filter_chains: chains, listener_filters: [{ name: 'envoy.filters.listener.tls_inspector' }] }, last_updated: UPDATED },
+    name,
+    active_state: { version_info: '2025-01-01T00:00:00Z/42', listener: { '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name, address: { socket_address: { address: '0.0.0.0', port_value: port } }, filter_chains: chains, listener_filters: [{ name: 'envoy.filters.listener.tls_inspector' }] }, last_updated: UPDATED },
   };
 }
 
@@ -353,7 +360,7 @@ function secretsSection(d: DumpInputs): Json {
   const warming: Json[] = [];
   if (d.spec.gateway) {
     for (const c of d.credentialHosts) {
-      const name = `kubernetes://${c.name}`;
+      const name = c.sdsName;
       const pem = d.credentials.get(c.name);
       if (pem) active.push({ name, version_info: UPDATED, last_updated: UPDATED, secret: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name, tls_certificate: { certificate_chain: { inline_bytes: b64(pem) }, private_key: { inline_bytes: REDACTED } } } });
       else warming.push({ name, version_info: 'uninitialized', last_updated: UPDATED, secret: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret', name } });

@@ -20,6 +20,7 @@ export function fleetObjects(plan: FleetPlan, rootPem: string): KubernetesObject
       if (ns.revision) labels['istio.io/rev'] = ns.revision;
       else labels['istio-injection'] = 'enabled';
     }
+    if (ns.dataplaneMode) labels['istio.io/dataplane-mode'] = ns.dataplaneMode;
     out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: meta(ns.name, undefined, labels) } as unknown as KubernetesObject);
   }
   const pa = (namespace: string, name: string, spec: Record<string, unknown>, created = CREATED) => ({

@@ -8,7 +8,7 @@ import { adminHandler } from './admin-handler.js';
 import { buildCatalog, type DumpInputs } from './dump-builder.js';
 import { createFleetPki } from './fleet-pki.js';
 import { fleetObjects } from './fleet-objects.js';
-import { planFleet, plantedProblems, type ProxySpec } from './plan.js';
+import { FLEET_GATEWAY_API_NAME, gatewayCredentialsOf, planFleet, plantedProblems, type ProxySpec } from './plan.js';
 import type { FleetOptions, RunningFleet } from './index.js';
 
 const ADMIN_PORT = 15000;
@@ -28,7 +28,6 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
   const catalog = buildCatalog(plan);
   const [intermediate] = decodeCertificates(pki.intermediate.certPem);
   const planted = plantedProblems(plan, `intermediate ${intermediate.subject} (serial ${intermediate.serial})`);
-  const credentialHosts = plan.gatewayCredentials.map((c) => ({ name: c.name, host: c.host }));
   const closers: (() => Promise<void>)[] = [];
   const pods: LabPod[] = [];
 
@@ -56,7 +55,7 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
       return { port, connect: () => null };
     }
     const certs = pki.certsFor(p);
-    const inputs: DumpInputs = { spec: p, catalog, chainPem: certs.chainPem, rootPem: certs.rootPem, credentials: pki.gatewayCredentials, credentialHosts };
+    const inputs: DumpInputs = { spec: p, catalog, chainPem: certs.chainPem, rootPem: certs.rootPem, credentials: pki.gatewayCredentials, credentialHosts: gatewayCredentialsOf(plan, p) };
     const server = http.createServer({ keepAliveTimeout: 5000 }, adminHandler(() => inputs));
     const port = await listen(server);
     closers.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
@@ -67,17 +66,20 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
   plan.proxies.forEach((p, i) => {
     const labels: Record<string, string> = { app: p.app };
     if (p.revision !== 'default') labels['istio.io/rev'] = p.revision;
-    if (p.gateway) labels.istio = 'ingressgateway';
+    // Istio's labels: the classic ingress gateway's istio=ingressgateway; a Gateway API gateway's
+    // gateway.networking.k8s.io/gateway-name (Istio 1.30.3 manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml).
+    if (p.gateway && !p.gatewayApi) labels.istio = 'ingressgateway';
+    if (p.gatewayApi) labels['gateway.networking.k8s.io/gateway-name'] = FLEET_GATEWAY_API_NAME;
     const portMap: Record<number, number> = { [ADMIN_PORT]: admins[i].port };
     const connect = admins[i].connect;
     pods.push({
       namespace: p.namespace, name: p.name, app: p.app, serviceAccount: p.serviceAccount, ip: p.ip, labels,
-      containers: p.gateway ? ['istio-proxy'] : [p.app, 'istio-proxy'], ports: portMap, logs: () => [],
+      containers: p.gateway ? ['istio-proxy'] : [p.app, 'istio-proxy'], ...(p.nativeSidecar ? { nativeSidecar: true } : {}), ports: portMap, logs: () => [],
       connect: (port) => (port === ADMIN_PORT ? connect() : null),
     });
   });
   for (const b of plan.barePods) {
-    pods.push({ namespace: b.namespace, name: b.name, app: b.app, serviceAccount: b.app, ip: b.ip, labels: { app: b.app }, containers: [b.app], ports: {}, logs: () => [] });
+    pods.push({ namespace: b.namespace, name: b.name, app: b.app, serviceAccount: b.app, ip: b.ip, labels: { app: b.app, ...b.labels }, containers: [b.app], ports: {}, logs: () => [] });
   }
   const objects = fleetObjects(plan, pki.root.certPem);
   opts.log?.(`fleet: ${plan.proxies.length} proxies, ${plan.barePods.length} pods without sidecar, ${planted.length} planted problems (${Date.now() - started} ms)`);

@@ -1,4 +1,5 @@
 import type { InboundMode } from '../../envoy/types.js';
+import { pinnedVersions } from '../../topology/versions.js';
 import type { PlantedProblem } from './planted.js';
 import { randomInt, seededRandom } from './rng.js';
 
@@ -8,10 +9,28 @@ import { randomInt, seededRandom } from './rng.js';
  */
 
 export const FLEET_ROOT_NAMESPACE = 'istio-system';
-export const FLEET_ISTIO_VERSION = '1.22.3';
-export const FLEET_CANARY_REVISION = '1-23-1';
-export const FLEET_CANARY_VERSION = '1.23.1';
-export const ENVOY_FOR_ISTIO: Record<string, string> = { '1.20': '1.28.4', '1.21': '1.29.7', '1.22': '1.30.5', '1.23': '1.31.2' };
+/**
+ * The fleet's default revision runs the pinned Istio (fixtures/istio/versions.json), as the
+ * reference lab does: `lab up --proxies N` puts both under the fleet's istiod. The canary
+ * revision is the next minor's release candidate, and the planted skews are the two minors
+ * before the pin; all real tags of istio/istio.
+ */
+export const FLEET_ISTIO_VERSION = pinnedVersions().istio;
+export const FLEET_CANARY_REVISION = '1-31-0-rc-0';
+export const FLEET_CANARY_VERSION = '1.31.0-rc.0';
+/** One minor behind the pin (proxy-version-skew) and two behind (proxy-version-unsupported). */
+export const FLEET_OLD_VERSION = '1.29.6';
+export const FLEET_TOO_OLD_VERSION = '1.28.10';
+/**
+ * The Envoy each Istio minor builds (istio/proxy ENVOY_VERSION.txt: 1.29.6 1.37.6-dev, 1.30.3
+ * 1.38.4-dev, 1.31.0-rc.0 1.39.1-dev; Envoy's minor is Istio's plus 8, so 1.28 builds 1.36).
+ */
+export const ENVOY_FOR_ISTIO: Record<string, string> = { '1.28': '1.36.0', '1.29': '1.37.6', '1.30': '1.38.4', '1.31': '1.39.1' };
+/** Namespace of the Gateway API gateway (Istio deploys `<gateway>-istio` next to its Gateway). */
+export const FLEET_GATEWAY_API_NAMESPACE = 'edge';
+export const FLEET_GATEWAY_API_NAME = 'web-gateway';
+/** The ambient namespace (label istio.io/dataplane-mode=ambient, no sidecars). */
+export const FLEET_AMBIENT_NAMESPACE = 'mall';
 
 export const PROXY_VARIANTS = [
   'drift-permissive', 'drift-strict', 'stale-root', 'expired-cert', 'not-rotated',
@@ -29,6 +48,10 @@ export interface ProxySpec {
   serviceAccount: string;
   ip: string;
   gateway: boolean;
+  /** A gateway Istio deployed for a Gateway API Gateway (credentials kubernetes-gateway://NS/NAME). */
+  gatewayApi: boolean;
+  /** istio-proxy as a native sidecar (init container, restartPolicy Always), as Istio >= 1.27 injects on Kubernetes >= 1.33. */
+  nativeSidecar: boolean;
   variant: ProxyVariant;
   istioVersion: string;
   revision: string;
@@ -41,7 +64,13 @@ export interface ProxySpec {
   cert: CertVariant;
 }
 
-export interface BarePodSpec { namespace: string; name: string; app: string; ip: string }
+export interface BarePodSpec {
+  namespace: string; name: string; app: string; ip: string;
+  /** Extra pod labels (sidecar.istio.io/inject, istio.io/dataplane-mode). */
+  labels?: Record<string, string>;
+  /** In the ambient mesh (ztunnel): not a pod without sidecar, not a plaintext endpoint. */
+  ambient?: boolean;
+}
 
 export interface NamespaceSpec {
   name: string;
@@ -49,6 +78,8 @@ export interface NamespaceSpec {
   revision: string | null;
   /** Namespace-wide PeerAuthentication mode, or null (inherits the mesh's STRICT). */
   mode: 'STRICT' | 'PERMISSIVE' | null;
+  /** Label istio.io/dataplane-mode ('ambient'), or absent. */
+  dataplaneMode?: 'ambient';
 }
 
 export interface WorkloadPolicySpec {
@@ -63,6 +94,10 @@ export interface DestinationRuleSpec { namespace: string; name: string; host: st
 
 export interface GatewayCredentialSpec {
   name: string;
+  /** The SDS name a gateway asks for: kubernetes://NAME (Istio Gateway) or kubernetes-gateway://NS/NAME (Gateway API). */
+  sdsName: string;
+  /** Served by the Gateway API gateway (else by the istio-ingressgateway pods). */
+  gatewayApi: boolean;
   host: string;
   /** DNS names of its certificate; null = the Secret is missing (SDS secret stays warming). */
   dnsSans: string[] | null;
@@ -103,7 +138,9 @@ export function planFleet(count: number, seed = 1): FleetPlan {
   if (!Number.isInteger(count) || count < 1) throw new Error(`fleet size must be a positive integer, got ${count}`);
   const rnd = seededRandom(seed);
   const gatewayCount = Math.max(1, Math.floor(count / 250));
-  const sidecarCount = Math.max(0, count - gatewayCount);
+  // From 10 proxies on, one of them is a Gateway API gateway.
+  const gatewayApiCount = count >= 10 ? 1 : 0;
+  const sidecarCount = Math.max(0, count - gatewayCount - gatewayApiCount);
   const nsCount = Math.max(1, Math.ceil(sidecarCount / PODS_PER_NAMESPACE));
   const namespaces: NamespaceSpec[] = [{ name: FLEET_ROOT_NAMESPACE, injected: false, revision: null, mode: null }];
   for (let k = 0; k < nsCount; k++) {
@@ -116,6 +153,8 @@ export function planFleet(count: number, seed = 1): FleetPlan {
     });
   }
   namespaces.push({ name: 'legacy', injected: false, revision: null, mode: null });
+  if (gatewayApiCount > 0) namespaces.push({ name: FLEET_GATEWAY_API_NAMESPACE, injected: false, revision: null, mode: null });
+  namespaces.push({ name: FLEET_AMBIENT_NAMESPACE, injected: false, revision: null, mode: null, dataplaneMode: 'ambient' });
 
   const proxies: ProxySpec[] = [];
   const services: FleetPlan['services'] = [];
@@ -147,7 +186,8 @@ export function planFleet(count: number, seed = 1): FleetPlan {
     for (const p of [0, ...ports]) inbound[p] = policy(p);
     proxies.push({
       index: i, namespace: ns.name, name: `${app}-${hash5(`${seed}/${ns.name}/${app}`)}-${hash5(`${seed}/${i}`)}`,
-      app, serviceAccount: app, ip: ipOf(i, 244), gateway: false, variant: 'healthy',
+      // Every other pod was (re)started on a node with native sidecars (a cluster mid-way to Kubernetes 1.33).
+      app, serviceAccount: app, ip: ipOf(i, 244), gateway: false, gatewayApi: false, nativeSidecar: i % 2 === 0, variant: 'healthy',
       istioVersion: canary ? FLEET_CANARY_VERSION : FLEET_ISTIO_VERSION,
       revision: canary ? FLEET_CANARY_REVISION : 'default', ports, inbound,
       visibleServices: randomInt(rnd, 13, 112), cert: 'current',
@@ -158,6 +198,17 @@ export function planFleet(count: number, seed = 1): FleetPlan {
       index: sidecarCount + g, namespace: FLEET_ROOT_NAMESPACE,
       name: `istio-ingressgateway-${hash5(`${seed}/gw`)}-${hash5(`${seed}/gw/${g}`)}`,
       app: 'istio-ingressgateway', serviceAccount: 'istio-ingressgateway-service-account', ip: ipOf(g, 245), gateway: true,
+      gatewayApi: false, nativeSidecar: false, variant: 'healthy', istioVersion: FLEET_ISTIO_VERSION, revision: 'default', ports: [], inbound: {},
+      visibleServices: randomInt(rnd, 20, 100), cert: 'current',
+    });
+  }
+  for (let g = 0; g < gatewayApiCount; g++) {
+    // Istio's gateway controller names the Deployment and its service account `<Gateway>-istio`.
+    const app = `${FLEET_GATEWAY_API_NAME}-istio`;
+    proxies.push({
+      index: sidecarCount + gatewayCount + g, namespace: FLEET_GATEWAY_API_NAMESPACE,
+      name: `${app}-${hash5(`${seed}/gwapi`)}-${hash5(`${seed}/gwapi/${g}`)}`,
+      app, serviceAccount: app, ip: ipOf(g, 248), gateway: true, gatewayApi: true, nativeSidecar: false,
       variant: 'healthy', istioVersion: FLEET_ISTIO_VERSION, revision: 'default', ports: [], inbound: {},
       visibleServices: randomInt(rnd, 20, 100), cert: 'current',
     });
@@ -173,6 +224,19 @@ export function planFleet(count: number, seed = 1): FleetPlan {
   for (const ns of new Set(barePods.map((p) => p.namespace))) services.push({ namespace: ns, app: 'batch-export', ports: [8080] });
   barePods.push({ namespace: 'legacy', app: 'ledger', name: `ledger-${hash5(`${seed}/legacy`)}`, ip: ipOf(1, 247) });
   services.push({ namespace: 'legacy', app: 'ledger', ports: [8080] });
+  // Ambient: a workload moved to ambient inside a sidecar namespace (opted out of injection,
+  // labelled ambient), an ambient namespace's pods, and one pod there that opts out (`none`):
+  // only that one is outside the mesh.
+  barePods.push({ namespace: teamNs[0].name, app: 'search', name: `search-${hash5(`${seed}/ambient/search`)}`, ip: ipOf(2, 247),
+    labels: { 'sidecar.istio.io/inject': 'false', 'istio.io/dataplane-mode': 'ambient' }, ambient: true });
+  services.push({ namespace: teamNs[0].name, app: 'search', ports: [8080] });
+  for (let k = 0; k < 2; k++) {
+    barePods.push({ namespace: FLEET_AMBIENT_NAMESPACE, app: 'storefront', name: `storefront-${hash5(`${seed}/mall`)}-${hash5(`${seed}/mall/${k}`)}`, ip: ipOf(3 + k, 247), ambient: true });
+  }
+  services.push({ namespace: FLEET_AMBIENT_NAMESPACE, app: 'storefront', ports: [8080] });
+  barePods.push({ namespace: FLEET_AMBIENT_NAMESPACE, app: 'nightly-report', name: `nightly-report-${hash5(`${seed}/mall/none`)}`, ip: ipOf(5, 247),
+    labels: { 'istio.io/dataplane-mode': 'none' } });
+  services.push({ namespace: FLEET_AMBIENT_NAMESPACE, app: 'nightly-report', ports: [8080] });
 
   const drTarget = (k: number) => services.find((s) => s.app !== 'batch-export' && s.namespace === teamNs[k % teamNs.length].name && s.app === 'app-02')
     ?? services.find((s) => s.app !== 'batch-export' && s.namespace.startsWith('team-'))!;
@@ -185,11 +249,21 @@ export function planFleet(count: number, seed = 1): FleetPlan {
     { namespace: t2.namespace, name: `${t2.app}-mutual`, host: `${t2.app}.${t2.namespace}.svc.cluster.local`, mode: 'ISTIO_MUTUAL', inMesh: true },
     { namespace: 'legacy', name: 'ledger-plain', host: 'ledger.legacy.svc.cluster.local', mode: 'DISABLE', inMesh: false },
   ];
+  const istio = (name: string, host: string, dnsSans: string[] | null, expiresInDays: number): GatewayCredentialSpec =>
+    ({ name, sdsName: `kubernetes://${name}`, gatewayApi: false, host, dnsSans, expiresInDays });
+  const gatewayApi = (name: string, host: string, dnsSans: string[] | null, expiresInDays: number): GatewayCredentialSpec =>
+    ({ name, sdsName: `kubernetes-gateway://${FLEET_GATEWAY_API_NAMESPACE}/${name}`, gatewayApi: true, host, dnsSans, expiresInDays });
   const gatewayCredentials: GatewayCredentialSpec[] = [
-    { name: 'web-credential', host: 'web.example.com', dnsSans: ['web.example.com'], expiresInDays: 200 },
-    { name: 'api-credential', host: 'api.example.com', dnsSans: ['api.example.com'], expiresInDays: 9 },
-    { name: 'shop-credential', host: 'shop.example.com', dnsSans: ['www.shop.example.com'], expiresInDays: 120 },
-    { name: 'admin-credential', host: 'admin.example.com', dnsSans: null, expiresInDays: 0 },
+    istio('web-credential', 'web.example.com', ['web.example.com'], 200),
+    istio('api-credential', 'api.example.com', ['api.example.com'], 9),
+    istio('shop-credential', 'shop.example.com', ['www.shop.example.com'], 120),
+    istio('admin-credential', 'admin.example.com', null, 0),
+    ...(gatewayApiCount > 0 ? [
+      gatewayApi('store-cert', 'store.example.com', ['store.example.com'], 250),
+      gatewayApi('checkout-cert', 'checkout.example.com', ['checkout.example.com'], 12),
+      gatewayApi('docs-cert', 'docs.example.com', ['*.docs.example.org'], 300),
+      gatewayApi('billing-cert', 'billing.example.com', null, 0),
+    ] : []),
   ];
   return { seed, namespaces, proxies, barePods, workloadPolicies, destinationRules, gatewayCredentials, services, intermediateExpiresInDays: 21 };
 }
@@ -229,8 +303,13 @@ function apply(p: ProxySpec, v: ProxyVariant): void {
   if (v === 'stale-root') p.cert = 'stale-root';
   if (v === 'expired-cert') p.cert = 'expired';
   if (v === 'not-rotated') p.cert = 'not-rotated';
-  if (v === 'old-version') p.istioVersion = '1.21.4';
-  if (v === 'too-old') p.istioVersion = '1.20.8';
+  if (v === 'old-version') p.istioVersion = FLEET_OLD_VERSION;
+  if (v === 'too-old') p.istioVersion = FLEET_TOO_OLD_VERSION;
+}
+
+/** The credentials a gateway proxy serves: the Gateway API gateway its own, the ingress gateways theirs. */
+export function gatewayCredentialsOf(plan: Pick<FleetPlan, 'gatewayCredentials'>, p: Pick<ProxySpec, 'gateway' | 'gatewayApi'>): GatewayCredentialSpec[] {
+  return p.gateway ? plan.gatewayCredentials.filter((c) => c.gatewayApi === p.gatewayApi) : [];
 }
 
 /** The listener a 'listener-error' proxy has rejected. */
@@ -251,8 +330,8 @@ export function plantedProblems(plan: FleetPlan, intermediateObject: string): Pl
       continue;
     }
     if (p.gateway) {
-      for (const c of plan.gatewayCredentials) {
-        const secret = `secret kubernetes://${c.name} on ${pod}`;
+      for (const c of gatewayCredentialsOf(plan, p)) {
+        const secret = `secret ${c.sdsName} on ${pod}`;
         if (c.dnsSans === null) add('sds-secret-warming', secret, 'credential Secret missing');
         else {
           if (c.expiresInDays < 30) add('gateway-cert-expiring', secret, `credential expires in ${c.expiresInDays} days`);
@@ -279,8 +358,8 @@ export function plantedProblems(plan: FleetPlan, intermediateObject: string): Pl
     if (p.variant === 'listener-error') add('listener-error', `listener ${REJECTED_LISTENER} on ${pod}`, 'rejected listener');
   }
   const injected = new Set(plan.namespaces.filter((n) => n.injected).map((n) => n.name));
-  for (const b of plan.barePods.filter((x) => injected.has(x.namespace))) add('pod-without-sidecar', `pod ${b.namespace}/${b.name}`, 'no sidecar in an injected namespace');
-  for (const ns of new Set(plan.barePods.filter((x) => injected.has(x.namespace)).map((x) => x.namespace))) {
+  for (const b of plan.barePods.filter((x) => injected.has(x.namespace) && !x.ambient)) add('pod-without-sidecar', `pod ${b.namespace}/${b.name}`, 'no sidecar in an injected namespace');
+  for (const ns of new Set(plan.barePods.filter((x) => injected.has(x.namespace) && !x.ambient && x.app === 'batch-export').map((x) => x.namespace))) {
     add('plaintext-endpoint', `Service ${ns}/batch-export`, 'service backed by pods without sidecar');
   }
   for (const dr of plan.destinationRules.filter((d) => d.inMesh)) {

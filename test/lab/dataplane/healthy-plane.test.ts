@@ -7,6 +7,7 @@ import {
 import { meshStateForFault, startDataPlane, type DataPlane } from '../../../src/lab/dataplane/index.js';
 import { BFF_WORKLOAD, GATEWAY_WORKLOAD, SVC_WORKLOAD, outboundCluster } from '../../../src/topology/reference.js';
 import { admin, GATEWAY_APP, pod, probe, type ProbeAnswer } from './client.js';
+import { pinnedVersions } from '../../../src/topology/versions.js';
 
 const SVC_CLUSTER = outboundCluster(8080, 'svc.mesh-verify.svc.cluster.local');
 const BFF_CLUSTER = outboundCluster(8080, 'bff.mesh-verify.svc.cluster.local');
@@ -103,7 +104,8 @@ describe('healthy data plane: mTLS on both mesh hops, plaintext only on loopback
 
   it('config dumps read with the project parser: STRICT inbound, auto-mTLS clusters, gateway credential', async () => {
     const bff = inspectConfigDump(JSON.parse(await admin(pod(plane, 'bff'), '/config_dump?include_eds')));
-    expect(bff.proxy).toMatchObject({ type: 'sidecar', istioVersion: '1.22.3' });
+    // The lab's proxies report the pinned Istio, which its istiod runs (issue 9 B5).
+    expect(bff.proxy).toMatchObject({ type: 'sidecar', istioVersion: pinnedVersions().istio });
     expect(bff.inbound.filter((m) => m.port === 8080).map((m) => m.mode)).toEqual(['STRICT']);
     const svcCluster = bff.clusters.find((c) => c.name === SVC_CLUSTER)!;
     expect(['mtls', 'auto-mtls']).toContain(svcCluster.upstreamTls);
