@@ -26,7 +26,7 @@ describe('path report as a table', () => {
     expect(lines[head]).toMatch(/^SEGMENT\s+STATUS\s+EXPECT\s+OBSERVED\s+LEVELS\s+SUMMARY$/);
     expect(out).toMatch(/gateway->bff-sidecar\s+CONTRADICTED\s+mTLS\s+plaintext\s+config, traffic,/);
     expect(out).toContain('OVERALL: CONTRADICTED: 6 proven, 1 contradicted, 0 inconclusive (exit 1)');
-    expect(out).toMatch(/FINDINGS\nSEVERITY\s+CODE\s+OBJECT\s+MESSAGE\s+FIX\nerror\s+plaintext-accepted/);
+    expect(out).toMatch(/FINDINGS\nSEVERITY\s+CODE\s+OBJECT\s+MESSAGE\s+FIX\nerror\s+cluster-without-tls/);
     expect(out).toContain('NOTE: This bundle is hand-made fixture data');
     expect(out).not.toContain('EVIDENCE');
   });
