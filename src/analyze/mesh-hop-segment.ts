@@ -88,9 +88,9 @@ function destinationTelemetry(to: ProxyFacts, from: ProxyFacts | undefined, seg:
       out.push(ours
         ? { ...base, subject: seriesSubject(s), observed: count, indicates: 'plaintext', headline: `${to.id} received ${d.delta} plaintext request(s) from ${s.sourceWorkload}` }
         : {
-          ...base, subject: seriesSubject(s), observed: count, indicates: 'plaintext', effect: 'contradicts',
+          ...base, subject: seriesSubject(s), observed: count, indicates: 'plaintext', effect: 'contradicts', otherCaller: true,
           note: `another caller (source_workload=${s.sourceWorkload ?? 'unknown'}): this run's requests may have used mTLS, but the receiving port accepted plaintext during the run`,
-          headline: `${to.id} accepted ${d.delta} plaintext request(s) from source_workload=${s.sourceWorkload ?? 'unknown'} during the run`,
+          headline: `the receiver ${to.id} also accepted ${d.delta} plaintext request(s) from source_workload=${s.sourceWorkload ?? 'unknown'} during the run`,
         });
     }
   }

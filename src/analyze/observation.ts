@@ -13,6 +13,10 @@ export interface Observation extends Omit<EvidenceItem, 'effect'> {
   headline?: string;
   /** A caveat the segment summary must carry even when proven (e.g. PERMISSIVE inbound). */
   caveat?: string;
+  /** The fact is about another caller's traffic, not this run's requests (e.g. plaintext from
+   *  source_workload=legacy-client at the receiver): it contradicts the hop, but the summary
+   *  still says what this run's own requests used. */
+  otherCaller?: boolean;
 }
 
 /** Sources read from configuration (intent) rather than from what happened on the wire. */

@@ -1,13 +1,14 @@
-import type { SecretInfo } from '../envoy/types.js';
+import type { CertificateInfo, ClusterTls, SecretInfo } from '../envoy/types.js';
+import type { SegmentSpec } from '../bundle/types.js';
 import { chainsTo } from '../envoy/certificate.js';
 import type { EvidenceItem, Finding } from './types.js';
 import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
 import { proxyLabel } from './proxy-facts.js';
 import { chainPem, expiringSoon, leafOf, timeLeft } from './certificate-evidence.js';
 import { hasDataPlaneSslStats } from './stats-evidence.js';
-import { requestDeltas, seriesSubject } from './telemetry-evidence.js';
+import { isWorkloadOf, requestDeltas, seriesSubject } from './telemetry-evidence.js';
 import { compareCredential } from './edge-segment.js';
-import { nodeOf } from './path-nodes.js';
+import { nodeOf, proxyOf } from './path-nodes.js';
 import { entryFindings } from './entry-findings.js';
 
 /**
@@ -50,16 +51,154 @@ function permissiveFindings(p: ProxyFacts): Finding[] {
   }));
 }
 
-function plaintextAcceptedFindings(p: ProxyFacts): Finding[] {
+/**
+ * `/apis/networking.istio.io/v1/namespaces/mesh-verify/destination-rule/bff` (what istiod writes
+ * in a cluster's `metadata.filter_metadata.istio.config`) -> `DestinationRule mesh-verify/bff`.
+ */
+export function istioObjectName(path: string): string | null {
+  const m = /^\/apis\/[^/]+\/[^/]+\/namespaces\/([^/]+)\/([a-z0-9-]+)\/([^/]+)$/.exec(path);
+  if (!m) return null;
+  const kind = m[2].split('-').map((w) => (w ? w[0].toUpperCase() + w.slice(1) : w)).join('');
+  return `${kind} ${m[1]}/${m[3]}`;
+}
+
+/** A hop expected to be encrypted whose caller's cluster has no TLS transport socket. */
+interface PlaintextCluster {
+  seg: SegmentSpec;
+  from: ProxyFacts;
+  to: ProxyFacts | undefined;
+  cluster: ClusterTls;
+  /** The Istio object that made the cluster (from its metadata), e.g. `DestinationRule ns/name`. */
+  object: string | null;
+  /** The receiving port when it accepts only mTLS (STRICT, in effect). */
+  strictPort: number | null;
+}
+
+function plaintextClusters(ctx: AnalysisContext): PlaintextCluster[] {
+  const out: PlaintextCluster[] = [];
+  for (const seg of ctx.bundle.path.segments) {
+    if (seg.expect === 'plaintext' || !seg.hints.cluster) continue;
+    const from = proxyOf(ctx, nodeOf(ctx, seg.from));
+    const cluster = from?.posture?.clusters.find((c) => c.name === seg.hints.cluster);
+    if (!from || !cluster || cluster.upstreamTls !== 'none') continue;
+    const to = proxyOf(ctx, nodeOf(ctx, seg.to));
+    const port = seg.hints.inboundPort;
+    const mode = port === undefined ? undefined : to?.posture?.inbound.find((m) => m.port === port) ?? to?.posture?.inbound.find((m) => m.catchAll);
+    out.push({
+      seg, from, to, cluster,
+      object: cluster.istioConfig ? istioObjectName(cluster.istioConfig) : null,
+      strictPort: mode?.mode === 'STRICT' && mode.inEffect && port !== undefined ? port : null,
+    });
+  }
+  return out;
+}
+
+function clusterCause(c: PlaintextCluster): string {
+  return `${c.from.id}'s cluster ${c.cluster.name} has no TLS transport socket${c.object?.startsWith('DestinationRule ') ? `, made by ${c.object} tls.mode DISABLE` : c.object ? `, made by ${c.object}` : ''}`;
+}
+
+function clusterFix(c: PlaintextCluster): string {
+  const host = c.cluster.service?.host ?? c.cluster.name;
+  return c.object?.startsWith('DestinationRule ')
+    ? `set tls.mode ISTIO_MUTUAL in ${c.object} (or delete its tls block so auto mTLS applies): it makes ${c.from.id} send plaintext to ${host}`
+    : `find what makes ${c.from.id} send plaintext to ${host} (a DestinationRule with tls.mode DISABLE: kubectl get destinationrules -A) and set tls.mode ISTIO_MUTUAL`;
+}
+
+/** Failures this proxy logged for the run's requests: `10 x 503 UC upstream_cluster ...`. */
+function loggedFailures(p: ProxyFacts): string[] {
+  const counts = new Map<string, number>();
+  for (const e of p.access) {
+    if (e.responseCode !== null && e.responseCode < 500 && e.responseCode !== 0) continue;
+    const flags = e.responseFlags && e.responseFlags !== '-' ? ` ${e.responseFlags}` : '';
+    const reason = e.upstreamTransportFailureReason && e.upstreamTransportFailureReason !== '-' ? ` (${e.upstreamTransportFailureReason})` : '';
+    const key = `${e.responseCode ?? 'no response code'}${flags}${e.upstreamCluster ? ` upstream_cluster ${e.upstreamCluster}` : ''}${reason}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()].map(([k, n]) => `${n} x ${k}`);
+}
+
+function outcomeCounts(list: { status: number | null; error: string | null }[]): string {
+  const counts = new Map<string, number>();
+  for (const r of list) {
+    const key = r.status !== null ? `answered HTTP ${r.status}` : `got no answer (${(r.error ?? 'no status').split('\n')[0]})`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ');
+}
+
+const failedStatus = (r: { status: number | null }): boolean => r.status === null || r.status >= 400;
+
+/** The run's own requests: how many failed, how, and where the proxies logged the failures. */
+function requestFindings(ctx: AnalysisContext, causes: PlaintextCluster[]): Finding[] {
+  const requests = ctx.bundle.requests;
+  const failed = requests.filter(failedStatus);
+  if (failed.length === 0) return [];
+  const parts = [`${failed.length === requests.length ? 'all' : `${failed.length} of`} ${requests.length} of this run's requests failed: ${outcomeCounts(failed)}`];
+  const evidence: EvidenceItem[] = [item(null, 'probe', `requests to ${ctx.bundle.path.host}`, outcomeCounts(failed), 'contradicts')];
+  const upstream = failed.flatMap((r) => (r.response?.upstream && failedStatus(r.response.upstream) ? [r.response.upstream] : []));
+  if (upstream.length > 0) {
+    parts.push(`${ctx.bundle.requests.find((r) => r.response)?.response?.service ?? 'the app'}'s call to ${upstream[0].url}: ${outcomeCounts(upstream)}`);
+  }
+  const transportFailures: string[] = [];
+  for (const p of ctx.proxies.values()) {
+    const logged = loggedFailures(p);
+    if (logged.length === 0) continue;
+    parts.push(`${p.id} logged ${logged.join(', ')}`);
+    evidence.push(item(p, 'access_log', 'response_code, response_flags of the run\'s requests', logged.join(', '), 'contradicts'));
+    for (const e of p.access) if (e.upstreamTransportFailureReason && e.upstreamTransportFailureReason !== '-') transportFailures.push(`${p.id} to ${e.upstreamCluster ?? '-'}`);
+  }
+  const refused = causes.find((c) => c.strictPort !== null);
+  let fix: string;
+  if (refused) {
+    fix = `${clusterFix(refused)}; ${refused.to?.id} port ${refused.strictPort} is STRICT and refuses plaintext, so the requests fail`;
+  } else if (transportFailures.length > 0) {
+    fix = `the upstream TLS handshake failed (${[...new Set(transportFailures)].join(', ')}): see that segment's evidence (--verbose)`;
+  } else if (failed.every((r) => r.status === null)) {
+    fix = `nothing answered at ${ctx.bundle.path.entry.address}:${ctx.bundle.path.entry.port}: pass the NLB or gateway address with --entry HOST:PORT and check that the gateway is ready`;
+  } else {
+    fix = 'see which proxy answered the error in the segments\' evidence (--verbose) and the access logs';
+  }
+  if (causes.length > 0 && !refused) parts.push(clusterCause(causes[0]));
+  if (refused) parts.push(`${clusterCause(refused)}, and ${refused.to?.id} port ${refused.strictPort} accepts only mTLS (STRICT)`);
+  return [{
+    severity: failed.length === requests.length ? 'error' : 'warning', code: 'requests-failed',
+    object: `requests to ${ctx.bundle.path.host} via ${ctx.bundle.path.entry.address}:${ctx.bundle.path.entry.port}`,
+    message: parts.join('; '), evidence, fix,
+  }];
+}
+
+/** Every encrypted hop whose caller has a plaintext cluster: the cluster and the object that made it. */
+function clusterWithoutTlsFindings(causes: PlaintextCluster[]): Finding[] {
+  return causes.map((c) => ({
+    severity: 'error' as const, code: 'cluster-without-tls', object: `cluster ${c.cluster.name} on ${c.from.id}`,
+    message: `${clusterCause(c)}: ${c.from.id} sends plaintext on ${c.seg.id}${c.strictPort !== null ? `, which ${c.to?.id} port ${c.strictPort} (STRICT) refuses` : ''}`,
+    evidence: [
+      item(c.from, 'config_dump', `cluster ${c.cluster.name}`, 'no transport_socket and no tlsMode-istio transport_socket_matches', 'contradicts'),
+      ...(c.cluster.istioConfig ? [item(c.from, 'config_dump', `cluster ${c.cluster.name}: metadata istio.config`, c.cluster.istioConfig)] : []),
+    ],
+    fix: clusterFix(c),
+  }));
+}
+
+function plaintextAcceptedFindings(p: ProxyFacts, causes: PlaintextCluster[]): Finding[] {
   const plain = (requestDeltas(p) ?? []).filter((d) => d.series.reporter === 'destination' && d.series.connectionSecurityPolicy === 'none');
   if (plain.length === 0) return [];
   const total = plain.reduce((n, d) => n + d.delta, 0);
   const sources = [...new Set(plain.map((d) => d.series.sourceWorkload ?? 'unknown'))];
+  // A caller of the path whose own cluster has no TLS is not "a caller without a sidecar".
+  const fromPath = causes.filter((c) => c.to === p && sources.some((s) => isWorkloadOf(s, c.from)));
+  const others = sources.filter((s) => !fromPath.some((c) => isWorkloadOf(s, c.from)));
+  const permissive = (p.posture?.inbound ?? []).filter((m) => m.mode !== 'STRICT' && m.inEffect && !m.catchAll).map((m) => m.port);
+  const strict = `make ${p.id}${permissive.length > 0 ? ` port ${permissive.join(', ')}` : ''} STRICT (PeerAuthentication mtls.mode STRICT in namespace ${p.capture.pod.namespace})`;
+  const fixes = [
+    ...fromPath.map(clusterFix),
+    ...(others.length > 0 ? [`give ${others.map((s) => `source_workload=${s}`).join(', ')} a sidecar (it sent plaintext), then ${strict}`] : [`then ${strict}`]),
+  ];
   return [{
     severity: 'error', code: 'plaintext-accepted', object: `pod ${p.capture.pod.namespace}/${p.capture.pod.name}`,
-    message: `${p.id} accepted ${total} plaintext request(s) during the run from ${sources.map((s) => `source_workload=${s}`).join(', ')}`,
+    message: `${p.id} accepted ${total} plaintext request(s) during the run from ${sources.map((s) => `source_workload=${s}`).join(', ')}${fromPath.length > 0 ? ` (${fromPath.map(clusterCause).join('; ')})` : ''}`,
     evidence: plain.map((d) => item(p, 'prometheus', seriesSubject(d.series), `+${d.delta}`, 'contradicts')),
-    fix: 'make the port STRICT (PeerAuthentication) and give the plaintext caller a sidecar',
+    fix: fixes.join('; '),
   }];
 }
 
@@ -88,18 +227,58 @@ function certificateFindings(p: ProxyFacts, ctx: AnalysisContext): Finding[] {
   return out;
 }
 
-/** Workload certificates must all chain to one root: each to its own ROOTCA and to every peer's. */
+/**
+ * Workload certificates must all chain to one root. Each certificate's chain is verified against
+ * every root the proxies trust, one root at a time; the mesh root is the one most proxies trust
+ * (then: most certificates chain to). Only certificates that do not chain to it are blamed: one
+ * proxy with another mesh's certificate and ROOTCA must not make every peer's certificate
+ * "foreign" because it does not chain to that proxy's ROOTCA.
+ */
 function rootFindings(ctx: AnalysisContext): Finding[] {
   const proxies = [...ctx.proxies.values()].filter((p) => p.workloadCert && p.roots.length > 0);
   const out: Finding[] = [];
+  const roots = new Map<string, { root: CertificateInfo; trustedBy: ProxyFacts[]; issued: ProxyFacts[] }>();
+  for (const p of proxies) {
+    for (const r of p.roots) {
+      const entry = roots.get(r.fingerprint256) ?? { root: r, trustedBy: [], issued: [] };
+      if (!entry.trustedBy.includes(p)) entry.trustedBy.push(p);
+      roots.set(r.fingerprint256, entry);
+    }
+  }
+  const anchors = new Map<ProxyFacts, CertificateInfo[]>();
+  for (const p of proxies) {
+    const pem = chainPem(p.workloadCert as SecretInfo);
+    const to = [...roots.values()].filter((e) => chainsTo(pem, [e.root.pem]));
+    for (const e of to) e.issued.push(p);
+    anchors.set(p, to.map((e) => e.root));
+  }
+  const ranked = [...roots.values()].sort((a, b) => b.trustedBy.length - a.trustedBy.length || b.issued.length - a.issued.length);
+  const tie = ranked.length > 1 && ranked[0].trustedBy.length === ranked[1].trustedBy.length && ranked[0].issued.length === ranked[1].issued.length;
+  const mesh = ranked.length > 0 && !tie ? ranked[0] : null;
   for (const p of proxies) {
     const secret = p.workloadCert as SecretInfo;
-    const failed = proxies.filter((q) => !chainsTo(chainPem(secret), q.roots.map((r) => r.pem)));
-    if (failed.length > 0) {
-      const leaf = leafOf(secret);
+    const leaf = leafOf(secret);
+    const own = anchors.get(p) ?? [];
+    const anchored = own.length > 0 ? `chains to ${own.map((r) => r.subject).join(' | ')}` : 'chains to none of the roots the proxies trust';
+    if (mesh) {
+      if (own.includes(mesh.root)) continue;
       out.push({
         severity: 'error', code: 'cert-foreign-root', object: `secret default on ${p.id}`,
-        message: `the workload certificate of ${p.id} (issuer ${leaf?.issuer ?? '-'}) does not chain to the ROOTCA of ${failed.map((q) => q.id).join(', ')}`,
+        message: `the workload certificate of ${p.id} (issuer ${leaf?.issuer ?? '-'}) ${anchored}, not to the mesh root ${mesh.root.subject} that ${mesh.trustedBy.map((q) => q.id).join(', ')} trust`,
+        evidence: [
+          item(p, 'config_dump', 'secret default: issuer', leaf?.issuer ?? '-', 'contradicts'),
+          ...mesh.trustedBy.map((q) => item(q, 'config_dump', 'secret ROOTCA', q.roots.map((r) => r.subject).join(' | '))),
+        ],
+        fix: 'issue workload certificates from the mesh CA (check istiod / cacerts and the proxy\'s CA address)',
+      });
+      continue;
+    }
+    // No root is the mesh's by majority: name each peer whose ROOTCA this certificate fails.
+    const failed = proxies.filter((q) => !q.roots.some((r) => own.includes(r)));
+    if (failed.length > 0) {
+      out.push({
+        severity: 'error', code: 'cert-foreign-root', object: `secret default on ${p.id}`,
+        message: `the workload certificate of ${p.id} (issuer ${leaf?.issuer ?? '-'}) ${anchored}, not to the ROOTCA of ${failed.map((q) => q.id).join(', ')}`,
         evidence: failed.map((q) => item(q, 'config_dump', 'secret ROOTCA', q.roots.map((r) => r.subject).join(' | '), 'contradicts')),
         fix: 'issue workload certificates from the mesh CA (check istiod / cacerts and the proxy\'s CA address)',
       });
@@ -160,9 +339,10 @@ function edgeFindings(ctx: AnalysisContext): Finding[] {
 const SEVERITY_ORDER = { error: 0, warning: 1, info: 2 } as const;
 
 export function pathFindings(ctx: AnalysisContext): Finding[] {
-  const out: Finding[] = [...entryFindings(ctx.bundle), ...edgeFindings(ctx)];
+  const causes = plaintextClusters(ctx);
+  const out: Finding[] = [...entryFindings(ctx.bundle), ...edgeFindings(ctx), ...requestFindings(ctx, causes), ...clusterWithoutTlsFindings(causes)];
   for (const p of ctx.proxies.values()) {
-    out.push(...captureFindings(p), ...notIstioFindings(p), ...permissiveFindings(p), ...plaintextAcceptedFindings(p), ...certificateFindings(p, ctx), ...statsFindings(p));
+    out.push(...captureFindings(p), ...notIstioFindings(p), ...permissiveFindings(p), ...plaintextAcceptedFindings(p, causes), ...certificateFindings(p, ctx), ...statsFindings(p));
   }
   out.push(...rootFindings(ctx));
   return out.map((f, i) => ({ f, i })).sort((a, b) => SEVERITY_ORDER[a.f.severity] - SEVERITY_ORDER[b.f.severity] || a.i - b.i).map(({ f }) => f);

@@ -46,8 +46,11 @@ export function judgeSegment(seg: SegmentSpec, observations: Observation[]): Seg
   const strongestWire = (): Protection | undefined =>
     wireSupport.map((o) => o.indicates).filter((x): x is Protection => !!x).sort((a, b) => STRENGTH[b] - STRENGTH[a])[0];
   let observed: SegmentVerdict['observed'] = 'unknown';
+  // Only other callers' traffic contradicts: say what this run's own requests used.
+  const othersOnly = status === 'contradicted' && wireSupport.length > 0 && contradicting.every((o) => o.otherCaller);
   if (status === 'contradicted') {
-    const shown = contradicting.find((o) => o.indicates && isWireSource(o.source)) ?? contradicting.find((o) => o.indicates);
+    const own = contradicting.filter((o) => !o.otherCaller);
+    const shown = own.find((o) => o.indicates && isWireSource(o.source)) ?? own.find((o) => o.indicates);
     observed = shown?.indicates ?? strongestWire() ?? 'unknown';
   } else if (status === 'proven') {
     observed = strongestWire() ?? seg.expect;
@@ -55,7 +58,11 @@ export function judgeSegment(seg: SegmentSpec, observations: Observation[]): Seg
 
   const label = PROTECTION_LABEL[seg.expect];
   let summary: string;
-  if (status === 'contradicted') {
+  if (othersOnly) {
+    const sources = unique(wireSupport.map((o) => o.source.replace(/_/g, ' ')));
+    const others = unique(contradicting.map((o) => o.headline ?? `${o.source} ${o.subject}: ${o.observed}`));
+    summary = `${label} for this run's requests (${sources.join(', ')}); ${others.join('; ')}${caveats.length ? `; ${caveats.join('; ')}` : ''}`;
+  } else if (status === 'contradicted') {
     const ranked = contradicting.filter((o) => o.headline).sort((a, b) => rank(a) - rank(b));
     const primary = ranked[0] ?? contradicting[0];
     const secondary = ranked.find((o) => o !== primary && o.level === 'identity' && !isWireSource(o.source) && isWireSource(primary.source));

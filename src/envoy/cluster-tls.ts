@@ -50,6 +50,9 @@ function clusterTls(dc: DumpCluster, eds: Map<string, JsonRecord>): ClusterTls {
     endpointTls: upstreamTls === 'auto-mtls' ? endpointTls(endpoints) : null,
   };
   if (ctx && ctx.trustDomains.length > 0) out.trustDomains = ctx.trustDomains;
+  // pilot/pkg/networking/util/util.go AddConfigInfoMetadata (Istio 1.30.3), set by cluster_builder.go for a DestinationRule.
+  const istioConfig = asString(asRecord(asRecord(asRecord(c.metadata)?.filter_metadata)?.istio)?.config);
+  if (istioConfig) out.istioConfig = istioConfig;
   return out;
 }
 

@@ -105,6 +105,9 @@ export interface ClusterTls {
   /** Added: for auto-mtls with known endpoints: mtls when every endpoint carries tlsMode istio,
    *  none when none does, mixed otherwise; null when endpoints are unknown or not auto-mtls. */
   endpointTls?: 'mtls' | 'none' | 'mixed' | null;
+  /** Added: the Istio object that shaped this cluster, from `metadata.filter_metadata.istio.config`
+   *  (istiod writes `/apis/GROUP/VERSION/namespaces/NS/KEBAB-KIND/NAME` for a DestinationRule). */
+  istioConfig?: string;
 }
 
 /** One SAN matcher of a CertificateValidationContext. */

@@ -7,7 +7,7 @@ import type { PathRunDeps } from './run-path.js';
  * The real dependencies of `mesh-verify path`. The analyzer, the bundle validator and the
  * renderers are imported when first used, so that an environment error is reported fast.
  */
-export function defaultPathDeps(opts: { verbose?: boolean; width?: number } = {}): PathRunDeps {
+export function defaultPathDeps(opts: { verbose?: boolean; width?: number | null } = {}): PathRunDeps {
   const render = async () => (await import('../report/path-report.js')).renderPathReport;
   let renderer: Awaited<ReturnType<typeof render>> | null = null;
   return {
@@ -26,6 +26,6 @@ export function defaultPathDeps(opts: { verbose?: boolean; width?: number } = {}
       return written;
     },
     // stdout: --verbose lists every evidence item, as `analyze --verbose` does.
-    render: async (report, format) => (renderer ??= await render())(report, format, { verbose: opts.verbose ?? false, width: opts.width ?? 120 }),
+    render: async (report, format) => (renderer ??= await render())(report, format, { verbose: opts.verbose ?? false, width: opts.width ?? null }),
   };
 }

@@ -5,12 +5,13 @@ import { PROTECTION_WORD, STATUS_WORD, countsLine, targetLine } from './path-rep
 export interface PathTableOptions {
   /** Also list every evidence item of every segment. */
   verbose?: boolean;
-  width?: number;
+  /** Terminal width to fit; null or absent: no wrapping (piped output, `-o wide`). */
+  width?: number | null;
 }
 
 /** The `mesh-verify analyze` terminal report: one row per segment, findings, optional evidence. */
 export function renderPathTable(r: PathReport, opts: PathTableOptions = {}): string {
-  const width = opts.width ?? 120;
+  const width = opts.width ?? null;
   const out: string[] = [];
   out.push(`mesh-verify: ${targetLine(r)}`);
   for (const n of r.notes ?? []) out.push(`NOTE: ${n}`);
@@ -27,7 +28,7 @@ export function renderPathTable(r: PathReport, opts: PathTableOptions = {}): str
     out.push(renderTable(
       ['severity', 'code', 'object', 'message', 'fix'],
       r.findings.map((f) => [f.severity, f.code, f.object, f.message, f.fix]),
-      { width, wrap: [2, 3, 4], minWrapWidth: 18 },
+      { width, wrap: [2, 3, 4], minWrapWidth: 30 },
     ));
   }
   if (opts.verbose) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { EvidenceBundle } from '../../src/bundle/types.js';
+import type { EvidenceBundle, ProxyCapture } from '../../src/bundle/types.js';
 import { analyzeBundle, type AnalyzeOptions } from '../../src/analyze/analyze-bundle.js';
 import type { PathReport } from '../../src/analyze/types.js';
 
@@ -31,4 +31,27 @@ export function segment(r: PathReport, id: string) {
   const s = r.segments.find((x) => x.id === id);
   if (!s) throw new Error(`no segment ${id}`);
   return s;
+}
+
+export function proxy(b: EvidenceBundle, id: string): ProxyCapture {
+  const p = b.proxies.find((x) => x.id === id);
+  if (!p) throw new Error(`no proxy ${id}`);
+  return p;
+}
+
+/** Rewrite one field of every access-log line of a proxy. */
+export function editAccessLog(p: ProxyCapture, edit: (entry: Record<string, unknown>) => void): void {
+  p.accessLog = p.accessLog.map((line) => {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    edit(e);
+    return JSON.stringify(e);
+  });
+}
+
+/** Edit a proxy's config dump as parsed JSON. */
+export function editConfigDump(p: ProxyCapture, edit: (dump: { configs: Record<string, unknown>[] }) => void): void {
+  const a = p.admin.configDump as { body: string };
+  const dump = JSON.parse(a.body) as { configs: Record<string, unknown>[] };
+  edit(dump);
+  a.body = JSON.stringify(dump);
 }

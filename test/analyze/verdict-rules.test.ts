@@ -4,22 +4,7 @@ import { HAVE_REFERENCE, SKIP_REASON, readReferenceText } from '../helpers/refer
 import type { CertificateInfo } from '../../src/envoy/types.js';
 import { analyzeBundle } from '../../src/analyze/analyze-bundle.js';
 import { expiringSoon } from '../../src/analyze/certificate-evidence.js';
-import { analyzeAtRun, loadFixture, segment, statuses } from './fixture-bundles.js';
-
-function proxy(b: EvidenceBundle, id: string): ProxyCapture {
-  const p = b.proxies.find((x) => x.id === id);
-  if (!p) throw new Error(`no proxy ${id}`);
-  return p;
-}
-
-/** Rewrite one field of every access-log line of a proxy. */
-function editAccessLog(p: ProxyCapture, edit: (entry: Record<string, unknown>) => void): void {
-  p.accessLog = p.accessLog.map((line) => {
-    const e = JSON.parse(line) as Record<string, unknown>;
-    edit(e);
-    return JSON.stringify(e);
-  });
-}
+import { analyzeAtRun, editAccessLog, loadFixture, proxy, segment, statuses } from './fixture-bundles.js';
 
 function setStat(p: ProxyCapture, name: string, value: number): void {
   const a = p.admin.statsAfter as { body: string };

@@ -3,7 +3,7 @@ import type { CliContext } from '../main.js';
 import { UsageError } from '../errors.js';
 
 interface AnalyzeCliOptions {
-  output: 'table' | 'json' | 'junit' | 'markdown';
+  output: 'table' | 'wide' | 'json' | 'junit' | 'markdown';
   now?: string;
   certWarnDays?: string;
 }
@@ -17,7 +17,7 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
     .command('analyze')
     .description('judge a saved evidence bundle: per-segment verdicts with their evidence (offline)')
     .argument('<bundle>', 'evidence bundle written by `mesh-verify path` (or a fixture in fixtures/bundles/)')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'junit', 'markdown']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--now <time>', 'judge certificate expiry at this time (ISO 8601; default: the current time)')
     .option('--cert-warn-days <days>', 'report certificates expiring within this many days (and past half their lifetime)', '30')
     .addHelpText('after', `
@@ -39,10 +39,10 @@ Examples:
       const { loadBundle } = await import('../../bundle/load.js');
       const { analyzeBundle } = await import('../../analyze/analyze-bundle.js');
       const { renderPathReport } = await import('../../report/path-report.js');
+      const { tableWidth } = await import('../terminal-width.js');
       const bundle = await loadBundle(file);
       const report = analyzeBundle(bundle, { now, certWarnDays });
-      const width = Math.max(100, process.stdout.columns ?? 120);
-      process.stdout.write(renderPathReport(report, opts.output, { verbose: ctx.verbose(), width }));
+      process.stdout.write(renderPathReport(report, opts.output, { verbose: ctx.verbose(), width: tableWidth() }));
       ctx.exitCode = report.exitCode;
     });
 }

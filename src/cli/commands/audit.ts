@@ -12,7 +12,7 @@ interface AuditCliOptions {
   concurrency: string;
   timeoutMs: string;
   exec: boolean;
-  output: 'table' | 'json' | 'junit' | 'markdown';
+  output: 'table' | 'wide' | 'json' | 'junit' | 'markdown';
 }
 
 function positiveInt(flag: string, v: string, min = 1): number {
@@ -62,7 +62,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option('--concurrency <n>', 'proxies read at once', '16')
     .option('--timeout-ms <n>', 'bound for each proxy read (and each API request)', '10000')
     .option('--no-exec', 'never fall back to pods/exec when pods/portforward is refused')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'junit', 'markdown']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'output format (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .addHelpText('after', `
 Exit codes: 0 no error-level finding, 1 error findings, 3 some proxies (or every proxy) could not
 be read, or none runs in the namespaces audited (and no error finding), 2 usage (also a namespace
@@ -103,7 +103,8 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
       }
       step.succeed(`${report.proxies.read}/${report.proxies.total} proxies read, ${report.findings.length} findings in ${(report.durationMs / 1000).toFixed(1)} s`);
       const render = {
-        table: async () => (await import('../../report/audit-table.js')).renderAuditTable(report),
+        table: async () => (await import('../../report/audit-table.js')).renderAuditTable(report, { width: (await import('../terminal-width.js')).tableWidth() }),
+        wide: async () => (await import('../../report/audit-table.js')).renderAuditTable(report, { width: null }),
         json: async () => (await import('../../report/audit-json.js')).renderAuditJson(report),
         junit: async () => (await import('../../report/audit-junit.js')).renderAuditJunit(report),
         markdown: async () => (await import('../../report/audit-markdown.js')).renderAuditMarkdown(report),

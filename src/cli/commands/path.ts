@@ -28,7 +28,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--no-deploy', 'verify the topology already deployed (mesh-verify up; with --lab: as the lab started) without applying it')
     .option('--keep', 'leave what this run created or changed (cluster, objects) in place; not with --lab')
     .addOption(new Option('--expect <verdict>', 'exit 0 only if the run ends this way (contradicted: a negative CI run)').choices(['proven', 'contradicted']))
-    .addOption(new Option('-o, --output <format>', 'report format on stdout').choices(['table', 'json', 'junit', 'markdown']).default('table'))
+    .addOption(new Option('-o, --output <format>', 'report format on stdout (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
     .option('--bundle <file>', 'write the evidence bundle to this file')
     .option('-q, --quiet', 'no progress output')
@@ -40,15 +40,16 @@ Examples:
   mesh-verify path --scenario dr-disable --expect contradicted
   mesh-verify up && mesh-verify path --no-deploy --report-dir out && mesh-verify down`)
     .action(async (raw: PathCliOptions) => {
-      const [{ parsePathOptions }, { runPath }, { defaultPathDeps }, { createProgress }] = await Promise.all([
+      const [{ parsePathOptions }, { runPath }, { defaultPathDeps }, { createProgress }, { tableWidth }] = await Promise.all([
         import('../../path/options.js'), import('../../path/run-path.js'), import('../../path/default-deps.js'), import('../progress.js'),
+        import('../terminal-width.js'),
       ]);
       const opts = parsePathOptions(raw);
       const { checkOutputDir, checkOutputFile } = await import('../output-paths.js');
       if (opts.reportDir !== null) await checkOutputDir('--report-dir', opts.reportDir);
       if (opts.bundle !== null) await checkOutputFile('--bundle', opts.bundle);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
-      const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: Math.max(100, process.stdout.columns ?? 120) }), progress);
+      const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: tableWidth() }), progress);
       process.stdout.write(result.output);
       ctx.exitCode = result.exitCode;
     });
