@@ -56,7 +56,6 @@ export function parseJsonInput(file: string, text: string): unknown {
     }
     // V8 quotes the offending input in some messages ("Unexpected token 'a', \"{...}\" is not
     // valid JSON"): report only where parsing stopped, never the file's bytes.
-    const at = /at position (\d+)/.exec(msg);
     throw new InputError(file, `is not valid JSON${at ? ` (${lineColumn(text, Number(at[1]))})` : ''}`, 'check that the file holds one complete JSON document');
   }
 }
