@@ -8,6 +8,7 @@ import { withRequestIdTrails } from '../collect/request-ids.js';
 import { correlationIds } from '../bundle/correlation.js';
 import { runProbe, type ProbeOptions, type ProbeResult } from '../probe/probe.js';
 import { waitForEntry } from '../probe/wait-entry.js';
+import { leafSha256 } from '../topology/credentials.js';
 import { referencePathSpec } from '../topology/path-spec.js';
 import { VERSION } from '../version.js';
 import type { Deployment } from './deploy.js';
@@ -76,10 +77,12 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
   async function verify(): Promise<PathRunResult> {
     if (prepared.target.simulated) progress.info(`target: ${prepared.target.description}`);
     let caPem: string | null;
+    let expectLeaf: string | null = null;
     if (opts.deploy) {
       const deployment = await prepared.deploy({ runId, scenario: opts.scenario, progress });
       created = deployment.created;
       caPem = deployment.caPem;
+      expectLeaf = deployment.serverCertPem ? leafSha256(deployment.serverCertPem) : null;
     } else {
       caPem = await prepared.deployedCa();
       if (!caPem) progress.warn('no gateway CA stored by an earlier deploy: the client verifies the gateway against the system roots');
@@ -87,10 +90,20 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const entry = await prepared.entry();
     const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host, gateway: prepared.gateway });
 
-    const ready = progress.step(`waiting for https://${prepared.host} through ${entry.address}:${entry.port}`);
-    const notReady = await waitForEntry({ address: entry.address, port: entry.port, host: prepared.host, timeoutMs: deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000) });
-    if (notReady) ready.fail(`the path does not answer yet (${notReady}); probing anyway`);
-    else ready.succeed(`the path answers through ${entry.address}:${entry.port}`);
+    const waitingFor = `https://${prepared.host} through ${entry.address}:${entry.port}${expectLeaf ? ` serving this run's certificate (sha256 ${expectLeaf.slice(0, 16)}...)` : ''}`;
+    const ready = progress.step(`waiting for ${waitingFor}`);
+    const entryTimeoutMs = deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000);
+    const waited = await waitForEntry({
+      address: entry.address, port: entry.port, host: prepared.host, timeoutMs: entryTimeoutMs, expectLeafSha256: expectLeaf,
+      onRetry: (why, ms) => ready.update(`waiting for ${waitingFor} (${Math.round(ms / 1000)} s of ${Math.round(entryTimeoutMs / 1000)} s: ${why})`),
+    });
+    const runNotes: string[] = [];
+    if (waited.leafMismatch) {
+      const line = `the gateway never served this run's certificate (sha256 ${expectLeaf}) within ${Math.round(entryTimeoutMs / 1000)} s: it served sha256 ${waited.servedLeaf?.sha256} (${waited.servedLeaf?.subject}); the client-side verdicts judge that certificate`;
+      ready.fail(`${line}; probing anyway`);
+      runNotes.push(line);
+    } else if (waited.notReady) ready.fail(`the path does not answer yet (${waited.notReady}); probing anyway`);
+    else ready.succeed(`the path answers through ${entry.address}:${entry.port}${expectLeaf ? ", serving this run's certificate" : ''}`);
 
     const open = progress.step('opening the admin ports of gateway, bff and svc');
     const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
@@ -138,7 +151,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
         scenario: opts.scenario,
         fault: opts.fault,
         options: { requests: opts.requests, freshConnections: opts.freshConnections },
-        notes: [...prepared.notes],
+        notes: [...prepared.notes, ...runNotes],
       },
       path,
       proxies,

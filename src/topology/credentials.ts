@@ -1,4 +1,6 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { chainsTo } from '../envoy/certificate.js';
 import { createRootCa, issueCertificate } from '../pki/ca.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE, PUBLIC_HOST } from './reference.js';
 
@@ -51,5 +53,58 @@ export async function createGatewayCredential(opts: { host?: string; name?: stri
     },
     caPem: ca.certPem,
     serverCertPem: leaf.certPem,
+  };
+}
+
+/** A stored credential is reused only while it has at least this many days left. */
+export const CREDENTIAL_REUSE_MIN_DAYS = 14;
+
+/** SHA-256 of a PEM certificate's DER, lower-case hex without colons (as the probe records it). */
+export function leafSha256(pem: string): string {
+  return new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
+}
+
+/**
+ * Can the credential an earlier run stored be used again? Reusing it means the gateway already
+ * serves it, so no SDS push has to reach the gateway before the probe. It must: hold a
+ * certificate and its key (which match), not expire within `minDays`, cover `host`, and chain to
+ * the stored CA (the one the probe trusts). Otherwise `reason` says why a new one is made.
+ */
+export function storedCredential(o: {
+  secret: { metadata?: { name?: string; namespace?: string }; data?: Record<string, string> } | null;
+  caPem: string | null; host: string; now?: Date; minDays?: number;
+}): { credential: GatewayCredential; reason: null } | { credential: null; reason: string } {
+  const no = (reason: string) => ({ credential: null, reason });
+  if (!o.secret) return no('no credential stored yet');
+  const decode = (k: string) => (o.secret!.data?.[k] ? Buffer.from(o.secret!.data[k], 'base64').toString('utf8') : '');
+  const chainPem = decode('tls.crt');
+  const keyPem = decode('tls.key');
+  if (!chainPem || !keyPem) return no('the stored Secret lacks tls.crt or tls.key');
+  if (!o.caPem) return no('the CA of the stored credential is not stored beside it');
+  let leaf: X509Certificate;
+  try {
+    leaf = new X509Certificate(chainPem);
+    if (!leaf.checkPrivateKey(createPrivateKey(keyPem))) return no('the stored key does not belong to the stored certificate');
+  } catch (err) {
+    return no(`the stored credential does not decode (${(err as Error).message})`);
+  }
+  const now = o.now ?? new Date();
+  const daysLeft = (new Date(leaf.validTo).getTime() - now.getTime()) / DAY_MS;
+  const minDays = o.minDays ?? CREDENTIAL_REUSE_MIN_DAYS;
+  if (daysLeft < minDays) return no(`the stored certificate ${daysLeft < 0 ? 'has expired' : `expires in ${Math.floor(daysLeft)} days (less than ${minDays})`}`);
+  if (leaf.checkHost(o.host) === undefined) return no(`the stored certificate does not cover ${o.host}`);
+  if (!chainsTo(chainPem, [o.caPem])) return no('the stored certificate was not issued by the stored CA');
+  return {
+    reason: null,
+    credential: {
+      secret: {
+        apiVersion: 'v1', kind: 'Secret',
+        metadata: { name: o.secret.metadata?.name ?? GATEWAY_CREDENTIAL, namespace: o.secret.metadata?.namespace ?? GATEWAY_NAMESPACE },
+        type: 'kubernetes.io/tls',
+        data: { 'tls.crt': o.secret.data!['tls.crt'], 'tls.key': o.secret.data!['tls.key'] },
+      },
+      caPem: o.caPem,
+      serverCertPem: leaf.toString(),
+    },
   };
 }

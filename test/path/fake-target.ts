@@ -15,6 +15,8 @@ export interface FakeTargetLog {
 export function fakeTarget(o: {
   port: number; caPem: string; host: string; admin: FakeAdminServer; seenIds: () => string[];
   deployFails?: Error; deployedCa?: string | null;
+  /** The certificate the deploy stored (the gateway must serve it before the probe); default: not known. */
+  serverCertPem?: string;
 }): { target: PreparedTarget; log: FakeTargetLog } {
   const log: FakeTargetLog = { deploys: [], releases: [] };
   const deps: CollectDeps = {
@@ -32,7 +34,7 @@ export function fakeTarget(o: {
     async deploy({ runId, scenario }) {
       log.deploys.push({ runId, scenario });
       if (o.deployFails) throw o.deployFails;
-      return { caPem: o.caPem, applied: created, created };
+      return { caPem: o.caPem, serverCertPem: o.serverCertPem ?? null, credentialReused: false, applied: created, created };
     },
     deployedCa: async () => (o.deployedCa === undefined ? o.caPem : o.deployedCa),
     entry: async () => ({ address: '127.0.0.1', port: o.port, kind: 'custom' }),

@@ -13,6 +13,7 @@ import { createRootCa, issueCertificate, type Authority } from '../../src/pki/ca
 import { startAdminServer, type FakeAdminServer } from '../collect/fake-admin.js';
 import { appEcho as echo, startServer } from '../probe/tls-echo-server.js';
 import { fakeAnalyze, fakeTarget } from './fake-target.js';
+import { leafSha256 } from '../../src/topology/credentials.js';
 
 const HOST = 'web.path.test';
 
@@ -53,6 +54,20 @@ function setup(raw: RawPathOptions, t: Partial<Parameters<typeof fakeTarget>[0]>
 }
 
 describe('runPath (orchestration over injected targets)', () => {
+  it("a gateway that never serves the credential this run stored: said in progress and in the bundle's notes, then probed", async () => {
+    const stored = await issueCertificate(ca, { dnsSans: [HOST] });
+    const { opts, deps } = setup({ requests: '1' }, { serverCertPem: stored.certPem });
+    deps.timeouts = { ...deps.timeouts, entry: 300 };
+    const lines: string[] = [];
+    const { plainProgress } = await import('../../src/cli/progress.js');
+    const r = await runPath(opts, deps, plainProgress((l) => lines.push(l)));
+    const note = r.bundle.run.notes.find((n) => n.startsWith("the gateway never served this run's certificate"));
+    expect(note).toContain(`(sha256 ${leafSha256(stored.certPem)}) within 0 s: it served sha256 ${leafSha256(entry.cert.certPem)}`);
+    expect(lines.some((l) => /ERR the gateway never served this run's certificate .*; probing anyway$/.test(l))).toBe(true);
+    expect(r.bundle.requests).toHaveLength(1);
+  });
+
+
   it('deploys, probes with run ids, collects from every proxy and builds a valid bundle', async () => {
     const { opts, deps, log } = setup({ requests: '3' });
     const r = await runPath(opts, deps, silentProgress);

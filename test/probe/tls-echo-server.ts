@@ -6,7 +6,7 @@ import type { IssuedCert } from '../../src/pki/ca.js';
 export interface Seen { ids: string[]; meshVerifyIds: string[]; hosts: string[]; snis: string[]; connections: number }
 
 /** A local HTTPS server standing in for the gateway: records ids, Host, SNI and connections. */
-export async function startServer(cert: IssuedCert, answer: (id: string) => string): Promise<{ port: number; seen: Seen; close(): Promise<void> }> {
+export async function startServer(cert: IssuedCert, answer: (id: string) => string): Promise<{ port: number; seen: Seen; cert: IssuedCert; close(): Promise<void> }> {
   const seen: Seen = { ids: [], meshVerifyIds: [], hosts: [], snis: [], connections: 0 };
   const server = https.createServer({ cert: cert.chainPem, key: cert.keyPem }, (req, res) => {
     if (req.url === '/healthz') { res.writeHead(200); res.end('ok'); return; }
@@ -23,6 +23,7 @@ export async function startServer(cert: IssuedCert, answer: (id: string) => stri
   return {
     port: (server.address() as AddressInfo).port,
     seen,
+    cert,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

@@ -1,7 +1,7 @@
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createGatewayCredential } from '../../src/topology/credentials.js';
+import { createGatewayCredential, leafSha256, storedCredential } from '../../src/topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, PUBLIC_HOST } from '../../src/topology/reference.js';
 
 const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
@@ -39,5 +39,33 @@ describe('createGatewayCredential', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('storedCredential: reuse what an earlier run stored, when it is still good', () => {
+  const at = (iso: string) => new Date(iso);
+  it('reuses a valid credential as it is (same Secret data, so nothing new is pushed to the gateway)', async () => {
+    const made = await createGatewayCredential();
+    const r = storedCredential({ secret: made.secret, caPem: made.caPem, host: PUBLIC_HOST });
+    expect(r.reason).toBeNull();
+    expect(r.credential!.secret.data).toEqual(made.secret.data);
+    expect(leafSha256(r.credential!.serverCertPem)).toBe(leafSha256(made.serverCertPem));
+  });
+
+  it('makes a new one, saying why, when it expires soon, does not cover the host, lacks its CA or its key does not match', async () => {
+    const made = await createGatewayCredential({ now: at('2026-01-01T00:00:00Z') });
+    // Issued for 90 days: 2026-04-01.
+    expect(storedCredential({ secret: made.secret, caPem: made.caPem, host: PUBLIC_HOST, now: at('2026-03-25T00:00:00Z') }).reason)
+      .toBe('the stored certificate expires in 7 days (less than 14)');
+    expect(storedCredential({ secret: made.secret, caPem: made.caPem, host: PUBLIC_HOST, now: at('2026-05-01T00:00:00Z') }).reason)
+      .toBe('the stored certificate has expired');
+    const now = at('2026-01-02T00:00:00Z');
+    expect(storedCredential({ secret: made.secret, caPem: made.caPem, host: 'other.example.test', now }).reason).toBe('the stored certificate does not cover other.example.test');
+    expect(storedCredential({ secret: made.secret, caPem: null, host: PUBLIC_HOST, now }).reason).toBe('the CA of the stored credential is not stored beside it');
+    const other = await createGatewayCredential({ now });
+    expect(storedCredential({ secret: made.secret, caPem: other.caPem, host: PUBLIC_HOST, now }).reason).toBe('the stored certificate was not issued by the stored CA');
+    const mixed = { ...made.secret, data: { 'tls.crt': made.secret.data['tls.crt'], 'tls.key': other.secret.data['tls.key'] } };
+    expect(storedCredential({ secret: mixed, caPem: made.caPem, host: PUBLIC_HOST, now }).reason).toBe('the stored key does not belong to the stored certificate');
+    expect(storedCredential({ secret: null, caPem: null, host: PUBLIC_HOST }).reason).toBe('no credential stored yet');
   });
 });

@@ -38,6 +38,7 @@ Examples:
   mesh-verify path --lab                                   # the lab, healthy: proven
   mesh-verify path --lab --fault plaintext-gateway-bff     # contradicted on gateway->bff-sidecar
   mesh-verify path --scenario dr-disable --expect contradicted
+  mesh-verify path --context prod --gateway istio-ingress/istio-ingress --no-deploy   # a Helm-installed gateway
   mesh-verify up && mesh-verify path --no-deploy --report-dir out && mesh-verify down`)
     .action(async (raw: PathCliOptions) => {
       const [{ parsePathOptions }, { runPath }, { defaultPathDeps }, { createProgress }, { tableWidth }] = await Promise.all([
