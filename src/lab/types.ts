@@ -74,7 +74,10 @@ export interface LabPod {
   labels: Record<string, string>;
   /** Container name -> whether it is there (istio-proxy absent for no-sidecar workloads). */
   containers: string[];
-  /** istio-proxy is injected as a native sidecar (an init container with restartPolicy Always). */
+  /**
+   * istio-proxy is injected as a native sidecar (an init container with restartPolicy Always).
+   * Default: as Istio does on the lab's node (Kubernetes 1.33: yes).
+   */
   nativeSidecar?: boolean;
   /** Container port -> 127.0.0.1 port that a port-forward to it reaches (15000 -> admin server). */
   ports: Record<number, number>;

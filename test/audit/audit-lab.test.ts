@@ -71,6 +71,12 @@ describe('audit of a scale fleet through the Kubernetes API double', () => {
       expect(pod.spec.containers.map((c) => c.name)).toEqual([p.app]);
       expect(pod.spec.initContainers).toEqual([expect.objectContaining({ name: 'istio-proxy', restartPolicy: 'Always' })]);
     }
+    // The other half keeps istio-proxy in containers (pods injected before the node upgrade).
+    for (const p of plan.proxies.filter((x) => !x.nativeSidecar && !x.gateway)) {
+      const pod = lab.api.store.get('Pod', p.namespace, p.name) as unknown as { spec: { containers: { name: string }[]; initContainers?: unknown[] } };
+      expect(pod.spec.containers.map((c) => c.name)).toEqual([p.app, 'istio-proxy']);
+      expect(pod.spec.initContainers).toBeUndefined();
+    }
     // Their inbound findings (PERMISSIVE namespaces, drift) are planted and found.
     const nativePods = new Set(native.map((p) => `pod ${p.namespace}/${p.name}`));
     const inbound = report.findings.filter((f) => /^(inbound-|drift-)/.test(f.code) && nativePods.has(f.object.replace(/ port \S+$/, '')));

@@ -28,11 +28,18 @@ export function parseLogQuery(q: URLSearchParams): LogQuery {
   };
 }
 
-/** The container whose log is asked for, checked the way the API server does. */
+/**
+ * The container whose log is asked for, checked the way the API server does (kubernetes
+ * pkg/registry/core/pod/strategy.go, validateContainer and podHasContainerWithName): any container,
+ * init container (native sidecars are init containers) or ephemeral container by name; without
+ * a name, the only container of `containers`.
+ */
 export function logContainer(pod: KubeObject, wanted: string | undefined): string {
-  const names = ((pod.spec as { containers?: { name: string }[] } | undefined)?.containers ?? []).map((c) => c.name);
+  const spec = (pod.spec ?? {}) as Record<'containers' | 'initContainers' | 'ephemeralContainers', { name: string }[] | undefined>;
+  const names = (spec.containers ?? []).map((c) => c.name);
   if (wanted) {
-    if (!names.includes(wanted)) throw Status.badRequest(`container ${wanted} is not valid for pod ${pod.metadata.name}`);
+    const all = [...names, ...(spec.initContainers ?? []).map((c) => c.name), ...(spec.ephemeralContainers ?? []).map((c) => c.name)];
+    if (!all.includes(wanted)) throw Status.badRequest(`container ${wanted} is not valid for pod ${pod.metadata.name}`);
     return wanted;
   }
   if (names.length === 1) return names[0];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { LabPod } from '../types.js';
 import { pinnedVersions } from '../../topology/versions.js';
 import type { KubeObject } from './object-store.js';
+import { LAB_KUBE_VERSION } from './discovery.js';
 
 /** The lab claims the pinned Istio release and Node image (fixtures/istio/versions.json). */
 export const labIstioVersion = (): string => pinnedVersions().istio;
@@ -10,6 +11,11 @@ export const LAB_NODE_IP = '172.18.0.2';
 export const proxyImage = (): string => `docker.io/istio/proxyv2:${labIstioVersion()}`;
 export const pilotImage = (): string => `docker.io/istio/pilot:${labIstioVersion()}`;
 export const appImage = (): string => pinnedVersions().nodeImage;
+
+/** Whether Istio injects native sidecars on the lab's node (Kubernetes >= 1.33, as kind's default node). */
+export function labNativeSidecars(): boolean {
+  return Number(LAB_KUBE_VERSION.major) > 1 || Number(LAB_KUBE_VERSION.minor) >= 33;
+}
 
 export function stableUid(seed: string): string {
   const h = createHash('sha256').update(seed).digest('hex');
@@ -84,8 +90,10 @@ export function podFromLabPod(pod: LabPod, createdAt: string): KubeObject {
   }));
   // Native sidecars: Istio's injection template (Istio 1.30.3 manifests/charts/istio-control/
   // istio-discovery/files/injection-template.yaml) puts istio-proxy under initContainers with
-  // restartPolicy Always; gateways keep it as their only container.
-  const native = hasProxy && !isGateway && pod.nativeSidecar === true;
+  // restartPolicy Always; gateways keep it as their only container. Istio's default
+  // (ENABLE_NATIVE_SIDECARS=auto, pkg/kube/inject/webhook.go DetectNativeSidecar) turns them on
+  // for nodes of Kubernetes >= 1.33, which the lab claims to run: on unless the pod says otherwise.
+  const native = hasProxy && !isGateway && (pod.nativeSidecar ?? labNativeSidecars());
   const initContainers: ContainerSpec[] = [];
   if (hasProxy) {
     const proxy: ContainerSpec = {

@@ -46,8 +46,10 @@ const PRINTERS: Record<string, Printer> = {
   Pod: {
     columns: [col('Name', 0, 'string', 'name'), col('Ready'), col('Status'), col('Restarts', 0, 'string'), col('Age'), col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
     cells: (o) => {
-      const cs: Obj[] = o.status?.containerStatuses ?? [];
-      const total = (o.spec?.containers ?? []).length;
+      // As kubectl's printPod: restartable init containers (native sidecars) count as containers.
+      const restartable = new Set((o.spec?.initContainers ?? []).filter((c: Obj) => c.restartPolicy === 'Always').map((c: Obj) => c.name));
+      const cs: Obj[] = [...(o.status?.containerStatuses ?? []), ...(o.status?.initContainerStatuses ?? []).filter((c: Obj) => restartable.has(c.name))];
+      const total = (o.spec?.containers ?? []).length + restartable.size;
       return [o.metadata.name, `${cs.filter((c) => c.ready).length}/${total}`, o.metadata.deletionTimestamp ? 'Terminating' : o.status?.phase ?? 'Pending',
         String(cs.reduce((n, c) => n + (c.restartCount ?? 0), 0)), humanAge(o.metadata.creationTimestamp), o.status?.podIP ?? '<none>', o.spec?.nodeName ?? '<none>', '<none>', '<none>'];
     },

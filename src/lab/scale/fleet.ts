@@ -74,7 +74,7 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
     const connect = admins[i].connect;
     pods.push({
       namespace: p.namespace, name: p.name, app: p.app, serviceAccount: p.serviceAccount, ip: p.ip, labels,
-      containers: p.gateway ? ['istio-proxy'] : [p.app, 'istio-proxy'], ...(p.nativeSidecar ? { nativeSidecar: true } : {}), ports: portMap, logs: () => [],
+      containers: p.gateway ? ['istio-proxy'] : [p.app, 'istio-proxy'], nativeSidecar: p.nativeSidecar, ports: portMap, logs: () => [],
       connect: (port) => (port === ADMIN_PORT ? connect() : null),
     });
   });

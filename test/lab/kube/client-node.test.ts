@@ -64,7 +64,11 @@ describe('the API double, driven by @kubernetes/client-node', () => {
     const svc = await core.listNamespacedPod({ namespace: 'mesh-verify', labelSelector: 'app=svc' });
     expect(svc.items).toHaveLength(1);
     const pod = svc.items[0];
-    expect(pod.spec?.containers.map((c) => c.name)).toEqual(['svc', 'istio-proxy']);
+    // Istio 1.30.3 on Kubernetes 1.33 injects a native sidecar: istio-proxy is an init container with
+    // restartPolicy Always (manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).
+    expect(pod.spec?.containers.map((c) => c.name)).toEqual(['svc']);
+    expect(pod.spec?.initContainers?.map((c) => [c.name, c.restartPolicy])).toEqual([['istio-proxy', 'Always']]);
+    expect(pod.status?.initContainerStatuses?.every((c) => c.ready)).toBe(true);
     expect(pod.status?.podIP).toBe('10.244.0.11');
     expect(pod.status?.phase).toBe('Running');
     expect(pod.status?.containerStatuses?.every((c) => c.ready)).toBe(true);
@@ -117,7 +121,10 @@ describe('the API double, driven by @kubernetes/client-node', () => {
     expect(out.text()).toContain('req-bff-1');
     expect(out.text()).not.toContain('old-bff');
     const core = kc.makeApiClient(CoreV1Api);
-    await expect(core.readNamespacedPodLog({ name: 'bff-5d8c7f6b9d-abcde', namespace: 'mesh-verify' })).rejects.toMatchObject({ code: 400 });
+    // Without a container name the API server takes the pod's only container (a native sidecar is an
+    // init container); a name that is no container of the pod is refused.
+    expect(await core.readNamespacedPodLog({ name: 'bff-5d8c7f6b9d-abcde', namespace: 'mesh-verify' })).not.toContain('req-bff-1');
+    await expect(core.readNamespacedPodLog({ name: 'bff-5d8c7f6b9d-abcde', namespace: 'mesh-verify', container: 'nope' })).rejects.toMatchObject({ code: 400 });
     const since = await core.readNamespacedPodLog({ name: 'bff-5d8c7f6b9d-abcde', namespace: 'mesh-verify', container: 'istio-proxy', sinceSeconds: 600 });
     expect(since).toContain('req-bff-1');
     expect(since).not.toContain('old-bff');
