@@ -17,7 +17,9 @@ import { entryFindings } from './entry-findings.js';
  */
 
 function item(p: ProxyFacts | null, source: string, subject: string, observed: string, effect: EvidenceItem['effect'] = 'neutral'): EvidenceItem {
-  return { level: source === 'config_dump' ? 'config' : source === 'prometheus' || source === 'stats' ? 'traffic' : 'identity', proxy: p?.id ?? 'client', source, subject, observed, effect };
+  const level = source === 'config_dump' ? 'config' : source === 'prometheus' || source === 'stats' ? 'traffic'
+    : source === 'access_log' || source === 'probe' ? 'request' : 'identity';
+  return { level, proxy: p?.id ?? 'client', source, subject, observed, effect };
 }
 
 function captureFindings(p: ProxyFacts): Finding[] {

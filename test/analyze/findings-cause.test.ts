@@ -52,6 +52,7 @@ describe('findings name the cause (issue 9 D5)', () => {
     expect(failed).toMatchObject({ severity: 'error', object: 'requests to web.mesh-verify.test via 127.0.0.1:9443' });
     expect(failed?.message).toContain("all 5 of this run's requests failed: 5 answered HTTP 503");
     expect(failed?.message).toContain(`gateway logged 5 x 503 UC upstream_cluster ${GATEWAY_TO_BFF}`);
+    expect(failed?.evidence.map((e) => `${e.level} ${e.proxy} ${e.source} ${e.effect}`)).toEqual(['request client probe contradicts', 'request gateway access_log contradicts']);
     expect(failed?.message).toContain('made by DestinationRule mesh-verify/bff-disable-tls tls.mode DISABLE, and bff port 8080 accepts only mTLS (STRICT)');
     expect(failed?.fix).toBe('set tls.mode ISTIO_MUTUAL in DestinationRule mesh-verify/bff-disable-tls (or delete its tls block so auto mTLS applies): '
       + 'it makes gateway send plaintext to bff.mesh-verify.svc.cluster.local; bff port 8080 is STRICT and refuses plaintext, so the requests fail');

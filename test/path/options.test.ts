@@ -31,7 +31,7 @@ describe('parsePathOptions', () => {
     [{ requests: '0' }, /--requests must be a whole number/],
     [{ requests: 'ten' }, /--requests must be a whole number/],
     [{ expect: 'maybe' }, /--expect must be proven or contradicted/],
-    [{ output: 'xml' }, /unknown output format "xml".*table\|json\|junit\|markdown/],
+    [{ output: 'xml' }, /unknown output format "xml".*table\|wide\|json\|junit\|markdown/],
     [{ entry: 'host:99999' }, /--entry must be HOST:PORT/],
     [{ lab: true, entry: '127.0.0.1:9443' }, /--entry cannot be combined with --lab/],
     [{ gateway: 'istio-ingress' }, /--gateway must be NAMESPACE\/SERVICE/],
