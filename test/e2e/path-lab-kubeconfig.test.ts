@@ -92,10 +92,12 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       const renew = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--requests', '2', '-o', 'json', '--bundle', bundleFile);
       expect(renew.stderr).toMatch(/a new gateway credential: the stored certificate expires in [23] days \(less than 14\)/);
       expect(renew.status).toBe(0);
-      const stored = Buffer.from(secret().data['tls.crt'], 'base64').toString('utf8');
-      expect(leafSha256(stored)).not.toBe(leafSha256(old.serverCertPem));
+      // The probe saw the new leaf; afterwards the run put back the Secret it applied over (issue 9 D1),
+      // so the user's own (old) credential is stored again.
       const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { client: { peerChain: { fingerprint256: string }[] } };
-      expect(bundle.client.peerChain[0].fingerprint256).toBe(leafSha256(stored));
+      expect(bundle.client.peerChain[0].fingerprint256).not.toBe(leafSha256(old.serverCertPem));
+      const stored = Buffer.from(secret().data['tls.crt'], 'base64').toString('utf8');
+      expect(leafSha256(stored)).toBe(leafSha256(old.serverCertPem));
       await rm(dir, { recursive: true, force: true });
     } finally {
       await lab.stop();
