@@ -27,6 +27,8 @@ function envoyBinary(): string | null {
 const ENVOY = envoyBinary();
 const SKIP = ENVOY ? '' : '(skipped: the pinned Envoy is not installed; run npm run setup)';
 
+// In CI a missing Envoy is a failure, never a skip.
+if (process.env.CI && !ENVOY) throw new Error('the pinned Envoy is not installed (run npm run setup)');
 describe.skipIf(!ENVOY)(`real Envoy config_dump and /certs ${SKIP}`, () => {
   let dir: string;
   let envoy: ChildProcess | undefined;

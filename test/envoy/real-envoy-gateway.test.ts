@@ -77,6 +77,8 @@ function send(port: number, id: string, tls?: { ca: string }): Promise<Answer> {
   });
 }
 
+// In CI a missing Envoy is a failure, never a skip.
+if (process.env.CI && !envoy.path) throw new Error('the pinned Envoy is not installed (run npm run setup)');
 describe.skipIf(!envoy.path)(`real Envoy as an Istio-like gateway ${envoy.reason}`, () => {
   let app: Server;
   let proxy: RunningEnvoy;
