@@ -5,7 +5,7 @@ import { parseXfcc } from '../envoy/xfcc.js';
 import type { Observation } from './observation.js';
 import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
 import { appBehind, echoesOf, nodeOf } from './path-nodes.js';
-import { VIRTUAL_INBOUND_STATS, clusterNewConnections, inboundListenerTraffic, upstreamClusterTraffic } from './stats-evidence.js';
+import { VIRTUAL_INBOUND_STATS, clusterNewConnections, inboundListenerTraffic, inboundPlaintextConnections, upstreamClusterTraffic } from './stats-evidence.js';
 import { accessLogEvidence, mergeReadings, readDownstream, readPeerIdentity, readUpstream, type EntryReading } from './access-log-evidence.js';
 import { isWorkloadOf, requestDeltas, seriesSubject } from './telemetry-evidence.js';
 import { workloadCertChecks } from './certificate-evidence.js';
@@ -97,6 +97,24 @@ function destinationTelemetry(to: ProxyFacts, from: ProxyFacts | undefined, seg:
   return out;
 }
 
+/**
+ * Plaintext connections the receiving port accepted during the run (upstream Envoy's HCM
+ * counters). When the caller's own cluster uses TLS they came from another caller; the hop is
+ * still contradicted, as with istio_requests_total: the port accepted plaintext during the run.
+ */
+function inboundPlaintextTraffic(to: ProxyFacts, port: number | null, callerCluster: ClusterTls | undefined): Observation[] {
+  if (port === null) return [];
+  const r = inboundPlaintextConnections(to, port);
+  if (!r || r.count === 0) return [];
+  const others = callerCluster !== undefined && callerCluster.upstreamTls !== 'none';
+  const base = { level: 'traffic' as const, proxy: to.id, source: 'stats', subject: r.subject, observed: `${r.observed} = ${r.count} plaintext connection(s)`, indicates: 'plaintext' as const };
+  return [others
+    ? { ...base, effect: 'contradicts', otherCaller: true,
+      note: 'another caller: this run\'s requests used mTLS, but the receiving port accepted plaintext during the run',
+      headline: `the receiver ${to.id} also accepted ${r.count} plaintext connection(s) on port ${port} during the run` }
+    : { ...base, headline: `${to.id} accepted ${r.count} plaintext connection(s) on port ${port}` }];
+}
+
 /** istio_requests_total on the calling proxy (reporter=source) towards the hop's service. */
 function sourceTelemetry(from: ProxyFacts, cluster: ClusterTls | undefined, seg: SegmentSpec): Observation[] {
   const deltas = requestDeltas(from);
@@ -185,6 +203,7 @@ export function meshHopObservations(ctx: AnalysisContext, seg: SegmentSpec): Obs
     out.push(...inboundListenerTraffic(to, VIRTUAL_INBOUND_STATS, callerCx));
   }
   if (to) out.push(...destinationTelemetry(to, from, seg));
+  if (to && to.capture.role === 'sidecar') out.push(...inboundPlaintextTraffic(to, seg.hints.inboundPort ?? null, cluster));
   if (from && seg.hints.cluster) {
     const entries = from.access.filter((e) => e.upstreamCluster === seg.hints.cluster);
     const readers = [readUpstream, ...(seg.hints.serverIdentity ? [readPeerIdentity('upstream_peer_uri_san', seg.hints.serverIdentity)] : [])];

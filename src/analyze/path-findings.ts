@@ -5,7 +5,7 @@ import type { EvidenceItem, Finding } from './types.js';
 import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
 import { proxyLabel } from './proxy-facts.js';
 import { chainPem, expiringSoon, leafOf, timeLeft } from './certificate-evidence.js';
-import { hasDataPlaneSslStats } from './stats-evidence.js';
+import { hasDataPlaneSslStats, inboundPlaintextConnections } from './stats-evidence.js';
 import { isWorkloadOf, requestDeltas, seriesSubject } from './telemetry-evidence.js';
 import { compareCredential } from './edge-segment.js';
 import { nodeOf, proxyOf } from './path-nodes.js';
@@ -184,7 +184,7 @@ function clusterWithoutTlsFindings(causes: PlaintextCluster[]): Finding[] {
 
 function plaintextAcceptedFindings(p: ProxyFacts, causes: PlaintextCluster[]): Finding[] {
   const plain = (requestDeltas(p) ?? []).filter((d) => d.series.reporter === 'destination' && d.series.connectionSecurityPolicy === 'none');
-  if (plain.length === 0) return [];
+  if (plain.length === 0) return plaintextConnectionFindings(p, causes);
   const total = plain.reduce((n, d) => n + d.delta, 0);
   const sources = [...new Set(plain.map((d) => d.series.sourceWorkload ?? 'unknown'))];
   // A caller of the path whose own cluster has no TLS is not "a caller without a sidecar".
@@ -201,6 +201,28 @@ function plaintextAcceptedFindings(p: ProxyFacts, causes: PlaintextCluster[]): F
     message: `${p.id} accepted ${total} plaintext request(s) during the run from ${sources.map((s) => `source_workload=${s}`).join(', ')}${fromPath.length > 0 ? ` (${fromPath.map(clusterCause).join('; ')})` : ''}`,
     evidence: plain.map((d) => item(p, 'prometheus', seriesSubject(d.series), `+${d.delta}`, 'contradicts')),
     fix: fixes.join('; '),
+  }];
+}
+
+/**
+ * Without Istio telemetry (upstream Envoy, or istio.stats off): the plaintext connections each
+ * PERMISSIVE inbound port's HTTP connection manager accepted during the run (its own counters).
+ */
+function plaintextConnectionFindings(p: ProxyFacts, causes: PlaintextCluster[]): Finding[] {
+  const permissive = (p.posture?.inbound ?? []).filter((m) => m.mode !== 'STRICT' && m.inEffect && !m.catchAll);
+  const accepted = permissive.flatMap((m) => {
+    const r = inboundPlaintextConnections(p, m.port);
+    return r && r.count > 0 ? [{ port: m.port, ...r }] : [];
+  });
+  if (accepted.length === 0) return [];
+  const fromPath = causes.filter((c) => c.to === p);
+  const strict = `make ${p.id} port ${accepted.map((a) => a.port).join(', ')} STRICT (PeerAuthentication mtls.mode STRICT in namespace ${p.capture.pod.namespace})`;
+  const total = accepted.reduce((n, a) => n + a.count, 0);
+  return [{
+    severity: 'error', code: 'plaintext-accepted', object: `pod ${p.capture.pod.namespace}/${p.capture.pod.name}`,
+    message: `${p.id} accepted ${total} plaintext connection(s) on port ${accepted.map((a) => a.port).join(', ')} during the run${fromPath.length > 0 ? ` (${fromPath.map(clusterCause).join('; ')})` : ' from a caller without a sidecar (its counters cannot name it; its access log can)'}`,
+    evidence: accepted.map((a) => item(p, 'stats', a.subject, `${a.observed} = ${a.count}`, 'contradicts')),
+    fix: [...fromPath.map(clusterFix), fromPath.length > 0 ? `then ${strict}` : `give that caller a sidecar, then ${strict}`].join('; '),
   }];
 }
 

@@ -175,3 +175,24 @@ export function listenerTraffic(p: ProxyFacts, listener: string): Observation[] 
   }
   return [{ ...base, subject: `${prefix}ssl.handshake`, observed: '+0 (no new connections)', indicates: null, note: 'no new downstream connections during the run (connection reuse)' }];
 }
+
+/** Istio's stat prefix of a sidecar's inbound HTTP connection manager for a port. */
+export const inboundHttpStatPrefix = (port: number): string => `http.inbound_0.0.0.0_${port}.`;
+
+/**
+ * Plaintext HTTP connections a sidecar's inbound port accepted during the run, from upstream
+ * Envoy's own HCM counters: `downstream_cx_total` counts every connection the inbound HTTP chains
+ * of that port took, `downstream_cx_ssl_total` the TLS ones, so the difference is the plaintext
+ * ones (only a PERMISSIVE port has a plaintext chain). This needs no Istio telemetry
+ * (istio_requests_total does not exist in upstream Envoy). Null when the counters are not there
+ * (Istio's default stats matcher drops them).
+ */
+export function inboundPlaintextConnections(p: ProxyFacts, port: number): { count: number; subject: string; observed: string } | null {
+  const s = snapshots(p);
+  if (!s) return null;
+  const prefix = inboundHttpStatPrefix(port);
+  const cx = statDelta(s.before, s.after, `${prefix}downstream_cx_total`);
+  const tls = statDelta(s.before, s.after, `${prefix}downstream_cx_ssl_total`);
+  if (cx === null || tls === null) return null;
+  return { count: Math.max(0, cx - tls), subject: `${prefix}downstream_cx_total - downstream_cx_ssl_total`, observed: `+${cx} - +${tls}` };
+}

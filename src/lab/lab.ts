@@ -10,11 +10,11 @@ import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { podLookup, type PodLookup } from './kube/pod-lookup.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
-import { startDataPlane as startRealDataPlane, type DataPlane } from './dataplane/index.js';
+import { startDataPlane as startRealDataPlane, type DataPlane } from './envoy-plane.js';
 import type { RunningFleet } from './scale/index.js';
 import type { LabFault, LabOptions, MeshState, RunningLab } from './types.js';
 
-/** What startLab needs of the data plane (src/lab/dataplane/index.ts); tests pass a double. */
+/** What startLab needs of the data plane (src/lab/envoy-plane.ts, real Envoy); kube API tests pass a double. */
 export type LabDataPlane = Pick<DataPlane, 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>;
 export type StartDataPlane = (o: {
   state: MeshState; fault: LabFault | null; log?: (line: string) => void;
@@ -23,7 +23,7 @@ export type StartDataPlane = (o: {
 }) => Promise<LabDataPlane>;
 
 export interface LabDependencies {
-  /** Default: the real data plane (src/lab/dataplane). Tests pass a fake one. */
+  /** Default: the real Envoy data plane (src/lab/envoy-plane.ts). */
   startDataPlane?: StartDataPlane;
 }
 

@@ -79,7 +79,12 @@ export interface LabPod {
    * Default: as Istio does on the lab's node (Kubernetes 1.33: yes).
    */
   nativeSidecar?: boolean;
-  /** Container port -> 127.0.0.1 port that a port-forward to it reaches (15000 -> admin server). */
+  /**
+   * The loopback address the pod's ports are on (the lab gives each pod an address of its own);
+   * default 127.0.0.1.
+   */
+  host?: string;
+  /** Container port -> port on `host` that a port-forward to it reaches (15000 -> Envoy's admin). */
   ports: Record<number, number>;
   /**
    * Optional: a connection to one of `ports` made inside the process, which behaves as a TCP

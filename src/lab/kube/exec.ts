@@ -13,9 +13,9 @@ const ERROR = 3;
 
 export interface ExecResult { stdout: string; stderr: string; exitCode: number }
 
-function adminGet(port: number, path: string): Promise<{ status: number; body: Buffer }> {
+function adminGet(host: string, port: number, path: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', agent: false }, (res) => {
+    const req = request({ host, port, path, method: 'GET', agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
@@ -40,7 +40,7 @@ export async function runCommand(pod: LabPod, container: string, command: string
     const port = pod.ports[ENVOY_ADMIN_PORT];
     if (port === undefined) return { stdout: Buffer.alloc(0), stderr: 'Error: failed to reach the Envoy admin port: connection refused\n', exitCode: 1 };
     try {
-      const res = await adminGet(port, '/' + path.replace(/^\/+/, ''));
+      const res = await adminGet(pod.host ?? '127.0.0.1', port, '/' + path.replace(/^\/+/, ''));
       if (res.status >= 400) return { stdout: Buffer.alloc(0), stderr: `Error: received unsuccessful status code ${res.status}: ${res.body.toString('utf8')}\n`, exitCode: 1 };
       return { stdout: res.body, stderr: '', exitCode: 0 };
     } catch (err) {

@@ -11,7 +11,7 @@ export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'v4.base64.channel.k
 export function dialPodPort(pod: LabPod, port: number): Duplex | null {
   const target = pod.ports[port];
   if (target === undefined) return null;
-  return pod.connect?.(port) ?? connect({ host: '127.0.0.1', port: target });
+  return pod.connect?.(port) ?? connect({ host: pod.host ?? '127.0.0.1', port: target });
 }
 
 /** kubelet's words when nothing listens on the port in the pod. */

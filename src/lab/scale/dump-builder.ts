@@ -1,8 +1,13 @@
 import type { InboundMode } from '../../envoy/types.js';
 import { ENVOY_FOR_ISTIO, REJECTED_LISTENER, type FleetPlan, type GatewayCredentialSpec, type ProxySpec } from './plan.js';
-import { istioDownstreamTls, istioUpstreamTls, sdsSecret } from '../dataplane/tls-config.js';
-import { DUMP_FIELDS } from '../dataplane/config-dump-query.js';
-import { dynamicEndpointConfig, lbEndpoint, staticEndpointConfigs } from '../dataplane/eds-config.js';
+import { istioDownstreamTls, istioUpstreamTls, sdsSecret, type SdsSource } from '../istio-shape/tls.js';
+import { DUMP_FIELDS } from './config-dump-query.js';
+import { dynamicEndpointConfig, lbEndpoint, staticEndpointConfigs } from '../istio-shape/eds.js';
+
+/** Istio's SDS sources: istio-agent's socket for workload secrets, ADS for kubernetes:// credentials. */
+const ISTIO_SDS: SdsSource = (name) => name.startsWith('kubernetes://')
+  ? { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' }
+  : { api_config_source: { api_type: 'GRPC', grpc_services: [{ envoy_grpc: { cluster_name: 'sds-grpc' } }], set_node_on_first_message_only: true, transport_api_version: 'V3' }, initial_fetch_timeout: '0s', resource_api_version: 'V3' };
 
 /**
  * Istio-shaped /config_dump sections for one fleet proxy, built on request (nothing is cached
@@ -176,7 +181,7 @@ function outboundCluster(s: CatalogService): Json {
       common_lb_config: { locality_weighted_lb_config: {} },
       filters: [{ name: 'istio.metadata_exchange', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange', value: { protocol: 'istio-peer-exchange', enable_discovery: true } } }],
       transport_socket_matches: [
-        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(s.port, s.host, `spiffe://cluster.local/ns/${s.namespace}/sa/${s.name}`) },
+        { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(s.port, s.host, `spiffe://cluster.local/ns/${s.namespace}/sa/${s.name}`, ISTIO_SDS) },
         { name: 'tlsMode-disabled', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } } },
       ],
     },
@@ -252,8 +257,8 @@ function inboundChains(port: number, mode: InboundMode): Json[] {
   const cluster = port === 0 ? 'InboundPassthroughCluster' : `inbound|${port}||`;
   const chains: Json[] = [];
   if (mode !== 'PLAINTEXT') {
-    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] }), filters: [MX_FILTER, { name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster, route_config: { name: cluster } } }], transport_socket: istioDownstreamTls(['h2', 'http/1.1']), name });
-    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), filters: [MX_FILTER, tcpProxy(cluster)], transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1']), name });
+    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] }), filters: [MX_FILTER, { name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster, route_config: { name: cluster } } }], transport_socket: istioDownstreamTls(['h2', 'http/1.1'], ISTIO_SDS), name });
+    chains.push({ filter_chain_match: match({ transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }), filters: [MX_FILTER, tcpProxy(cluster)], transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], ISTIO_SDS), name });
   }
   if (mode !== 'STRICT') {
     chains.push({ filter_chain_match: match({ transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }), filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: cluster } }], name });
@@ -296,7 +301,7 @@ function gatewayListener(d: DumpInputs): Json {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
-        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sdsSecret(c.sdsName, true)] },
+        common_tls_context: { alpn_protocols: ['h2', 'http/1.1'], tls_certificate_sds_secret_configs: [sdsSecret(c.sdsName, ISTIO_SDS)] },
         require_client_certificate: false,
       },
     },

@@ -1,4 +1,4 @@
-import { HEALTHY_MESH, type LabFault, type MeshState } from '../types.js';
+import { HEALTHY_MESH, type LabFault, type MeshState } from './types.js';
 
 /** The MeshState a lab fault stands for (what istiod would have decided given that fault's objects). */
 export function meshStateForFault(fault: LabFault | null): MeshState {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { APP_PORT, SVC_WORKLOAD, serviceFqdn } from '../../topology/reference.js';
+import { APP_PORT, SVC_WORKLOAD, serviceFqdn } from '../topology/reference.js';
 
 /**
  * A workload without a sidecar (fault permissive-svc) that calls svc in plaintext. It tries to
@@ -12,7 +12,7 @@ export class PlaintextCaller {
   private seq = 0;
   private readonly agent = new http.Agent({ keepAlive: false });
 
-  constructor(private readonly svcPort: () => number, private readonly podName: string) {}
+  constructor(private readonly target: () => { host: string; port: number; localAddress?: string }, private readonly podName: string) {}
 
   /** One plaintext GET to svc's inbound port; resolves when the answer (or an error) is in. */
   call(): Promise<void> {
@@ -20,8 +20,7 @@ export class PlaintextCaller {
     const requestId = `plaintext-caller-${this.seq}`;
     return new Promise((resolve) => {
       const req = http.request({
-        host: '127.0.0.1',
-        port: this.svcPort(),
+        ...this.target(),
         path: '/from-plaintext-caller',
         agent: this.agent,
         headers: { host: `${serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)}:${APP_PORT}`, 'x-request-id': requestId, 'x-forwarded-client-cert': FORGED_XFCC },

@@ -1,15 +1,20 @@
-import { BFF_WORKLOAD, GATEWAY_WORKLOAD, MESH_NAMESPACE, SVC_WORKLOAD, spiffeId, type Workload } from '../../topology/reference.js';
-import type { MetricWorkload } from './istio-metrics.js';
-import type { ProxyPlacement } from './lab-proxy.js';
+import { BFF_WORKLOAD, GATEWAY_WORKLOAD, MESH_NAMESPACE, SVC_WORKLOAD, spiffeId, type Workload } from '../topology/reference.js';
 
-/** Pod names and IPs the lab reports for its workloads (stable across starts). */
+/** Where a lab proxy runs: its workload, its kind (sidecar, or router for the gateway) and its pod. */
+export interface ProxyPlacement {
+  workload: Workload;
+  kind: 'sidecar' | 'router';
+  podName: string;
+  labels: Record<string, string>;
+}
+
+/** Pod names the lab reports for its workloads (stable across starts; the IPs are the lab's loopback addresses). */
 export const POD_NAMES = {
   gateway: 'istio-ingressgateway-6d8f9b7c4d-lab01',
   bff: 'bff-7b9c6d5f8-lab02',
   svc: 'svc-5c8d7f9b6-lab03',
   caller: 'legacy-client-84f7c9d6b-lab04',
 } as const;
-export const POD_IPS = { gateway: '10.244.0.10', bff: '10.244.0.11', svc: '10.244.0.12', caller: '10.244.0.13' } as const;
 
 /** The plaintext caller of fault permissive-svc: a workload without a sidecar. */
 export const CALLER_WORKLOAD: Workload = {
@@ -31,10 +36,5 @@ export function workloadLabels(w: Workload, sidecar: boolean): Record<string, st
 
 export function placementFor(id: 'gateway' | 'bff' | 'svc'): ProxyPlacement {
   const workload = id === 'gateway' ? GATEWAY_WORKLOAD : id === 'bff' ? BFF_WORKLOAD : SVC_WORKLOAD;
-  return { workload, kind: id === 'gateway' ? 'router' : 'sidecar', podName: POD_NAMES[id], podIp: POD_IPS[id], labels: workloadLabels(workload, true) };
-}
-
-export function metricWorkload(w: Workload): MetricWorkload {
-  const app = w.id === 'gateway' ? 'istio-ingressgateway' : w.name;
-  return { name: w.name, namespace: w.namespace, app, version: 'unknown', canonicalService: app, canonicalRevision: 'latest' };
+  return { workload, kind: id === 'gateway' ? 'router' : 'sidecar', podName: POD_NAMES[id], labels: workloadLabels(workload, true) };
 }

@@ -1,6 +1,6 @@
-import { createRootCa, issueCertificate, type Authority, type IssuedCert } from '../../pki/ca.js';
-import { PUBLIC_HOST, type Workload } from '../../topology/reference.js';
-import type { MeshState } from '../types.js';
+import { createRootCa, issueCertificate, type Authority, type IssuedCert } from '../pki/ca.js';
+import { PUBLIC_HOST, type Workload } from '../topology/reference.js';
+import type { MeshState } from './types.js';
 
 /** Istio issues workload certificates for 24 h by default; the lab uses short ones. */
 export const WORKLOAD_CERT_TTL_MS = 60 * 60_000;

@@ -1,0 +1,391 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EnvironmentError } from '../cli/errors.js';
+import { appSourcePath } from '../topology/app-source.js';
+import {
+  APP_PORT, BFF_WORKLOAD, ENVOY_ADMIN_PORT, GATEWAY_CREDENTIAL, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, ISTIO_INBOUND_PORT,
+  ISTIO_OUTBOUND_PORT, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
+} from '../topology/reference.js';
+import { pinnedVersions } from '../topology/versions.js';
+import { findEnvoy } from './envoy/binary.js';
+import { startEnvoy, type EnvoyProcess } from './envoy/process.js';
+import { XdsDirectory } from './envoy/xds-files.js';
+import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type LabRole, type ProxyShapeInput } from './istio-shape/resources.js';
+import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
+import { CALLER_WORKLOAD, POD_NAMES, placementFor, workloadLabels } from './placements.js';
+import { PlaintextCaller } from './plaintext-caller.js';
+import type { LabFault, LabPod, MeshState } from './types.js';
+
+/**
+ * The lab's data plane: REAL Envoy processes (the pinned release) as the NLB, the ingress gateway
+ * and the bff and svc sidecars, the real reference app (fixtures/topology/app/app.mjs) as bff and
+ * svc, and real TLS with certificates from the lab's mesh CA. Each pod is an address of its own
+ * on loopback (a random 127.A.B.0/24 block per lab); the configuration is Istio-shaped
+ * (istio-shape/, delivered as watched xDS files) and every change is a new resource version.
+ */
+export interface DataPlane {
+  state: MeshState;
+  nlb: { host: string; port: number };
+  publicHost: string;
+  externalCaPem: string;
+  meshRootPem: string;
+  /** What the lab ran: the Envoy binary and its version. */
+  envoy: { path: string; version: string };
+  addresses: LabAddresses;
+  pods(): LabPod[];
+  reconfigure(state: MeshState): Promise<void>;
+  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void;
+  stop(): Promise<void>;
+}
+
+export interface DataPlaneOptions {
+  state: MeshState;
+  fault?: LabFault | null;
+  log?: (line: string) => void;
+  gatewayCredential?: GivenGatewayCredential;
+  /** Envoy binary (default: findEnvoy()). */
+  envoyPath?: string;
+}
+
+export const NLB_PORT = 8443;
+
+/** Every (address, port) the plane binds, to check the block is free before Envoy tries. */
+function boundPorts(a: LabAddresses): [string, number][] {
+  const proxy = (ip: string, extra: number[]) => [ENVOY_ADMIN_PORT, 15090, ...extra].map((p): [string, number] => [ip, p]);
+  return [
+    [a.nlb, NLB_PORT], [a.nlb, ENVOY_ADMIN_PORT],
+    ...proxy(a.gateway, [GATEWAY_HTTPS_TARGET_PORT]),
+    ...proxy(a.bff, [ISTIO_INBOUND_PORT, ISTIO_OUTBOUND_PORT, APP_PORT]),
+    ...proxy(a.svc, [ISTIO_INBOUND_PORT, ISTIO_OUTBOUND_PORT, APP_PORT]),
+    [a.bffApp, APP_PORT], [a.svcApp, APP_PORT], [a.svcVip, APP_PORT],
+  ];
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+/** A free 127.A.B.0/24 block: random, checked by binding every port the lab will use. */
+async function pickAddresses(): Promise<LabAddresses> {
+  for (let attempt = 0; attempt < 8; attempt += 1) {
+    const base = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
+    const a: LabAddresses = {
+      nlb: `${base}.1`, gateway: `${base}.10`, bff: `${base}.11`, svc: `${base}.12`, caller: `${base}.13`,
+      bffApp: `${base}.111`, svcApp: `${base}.112`, svcVip: `${base}.20`,
+    };
+    const free = await Promise.all(boundPorts(a).map(([h, p]) => canBind(h, p)));
+    if (free.every(Boolean)) return a;
+  }
+  throw new EnvironmentError('the lab found no free loopback block 127.A.B.0/24 for its pods in 8 tries', 'stop other labs or processes bound to 0.0.0.0 on ports 8080, 8443, 15000-15090');
+}
+
+/** A child process with its stdout kept as log lines (what `kubectl logs` would show). */
+interface AppProcess { child: ChildProcess; lines: string[]; stop(): Promise<void> }
+
+function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>, log?: (line: string) => void): Promise<AppProcess> {
+  // The kubelet's ConfigMap layout: app.mjs -> ..data/app.mjs, ..data -> ..<timestamp>/.
+  const mount = join(dir, `${role}-app`);
+  const stamp = `..${new Date().toISOString().replace(/[-:.TZ]/g, '_')}`;
+  mkdirSync(join(mount, stamp), { recursive: true });
+  writeFileSync(join(mount, stamp, 'app.mjs'), readFileSync(appSourcePath()));
+  symlinkSync(stamp, join(mount, '..data'));
+  symlinkSync(join('..data', 'app.mjs'), join(mount, 'app.mjs'));
+  const child = spawn(process.execPath, [join(mount, 'app.mjs')], { env: { ...env, ROLE: role }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let buf = '';
+  child.stdout!.on('data', (c: Buffer) => {
+    buf += c.toString('utf8');
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (lines.length < 100_000) lines.push(line);
+      log?.(`[${env.POD_NAME} ${role}] ${line}`);
+    }
+  });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => { err = (err + c.toString('utf8')).slice(-2000); });
+  let gone = false;
+  const exited = new Promise<void>((r) => child.once('exit', () => { gone = true; r(); }));
+  const stop = async () => {
+    if (gone) return;
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 1500))]);
+    if (!gone) { child.kill('SIGKILL'); await exited; }
+  };
+  process.once('exit', () => { if (!gone) child.kill('SIGKILL'); });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { void stop(); reject(new EnvironmentError(`the ${role} app did not start within 10 s: ${err.trim()}`)); }, 10_000);
+    child.stdout!.once('data', () => { clearTimeout(timer); resolve({ child, lines, stop }); });
+    void exited.then(() => { clearTimeout(timer); reject(new EnvironmentError(`the ${role} app exited while starting: ${err.trim().slice(0, 400)}`)); });
+  });
+}
+
+interface Proxy {
+  role: LabRole;
+  xds: XdsDirectory;
+  dir: string;
+  envoy: EnvoyProcess;
+  identity: WorkloadIdentity;
+  accessLogPath: string;
+}
+
+const WORKLOADS = { gateway: GATEWAY_WORKLOAD, bff: BFF_WORKLOAD, svc: SVC_WORKLOAD } as const;
+
+class EnvoyDataPlane implements DataPlane {
+  readonly publicHost = PUBLIC_HOST;
+  nlb: { host: string; port: number };
+  private readonly proxies = new Map<LabRole, Proxy>();
+  private nlbProxy: EnvoyProcess | null = null;
+  private apps: Partial<Record<'bff' | 'svc', AppProcess>> = {};
+  private readonly caller: PlaintextCaller;
+  private callerTimer: NodeJS.Timeout | null = null;
+  private callerCalls = 0;
+  private readonly root: string;
+  private stopped = false;
+
+  constructor(
+    public state: MeshState,
+    private readonly pki: LabPki,
+    readonly addresses: LabAddresses,
+    readonly envoy: { path: string; version: string },
+    private readonly log: ((line: string) => void) | undefined,
+  ) {
+    this.root = mkdtempSync(join(tmpdir(), 'mesh-verify-lab-envoy-'));
+    this.nlb = { host: addresses.nlb, port: NLB_PORT };
+    this.caller = new PlaintextCaller(() => ({ host: this.addresses.svc, port: APP_PORT, localAddress: this.addresses.caller }), POD_NAMES.caller);
+  }
+
+  get externalCaPem(): string { return this.pki.externalCaPem; }
+  get meshRootPem(): string { return this.pki.meshRoot.certPem; }
+
+  private shapeInput(role: LabRole, xds: XdsDirectory, accessLogPath: string): ProxyShapeInput {
+    const p = placementFor(role);
+    return {
+      role, workload: WORKLOADS[role], podName: p.podName, labels: p.labels, state: this.state,
+      addresses: this.addresses, accessLogPath, files: xds.files, istioVersion: pinnedVersions().istio,
+    };
+  }
+
+  /** Write (or rewrite) every resource of one proxy; Envoy picks up the changed files. */
+  private pushConfig(p: Proxy): void {
+    const input = this.shapeInput(p.role, p.xds, p.accessLogPath);
+    // Secrets and endpoints first, so that a new cluster or listener finds them.
+    p.xds.put('sds', p.xds.files.sds('default'), [tlsSecret('default', p.identity.chainPem, p.identity.keyPem)]);
+    p.xds.put('sds', p.xds.files.sds('ROOTCA'), [rootSecret(p.identity.rootPem)]);
+    if (p.role === 'gateway') {
+      const name = `kubernetes://${GATEWAY_CREDENTIAL}`;
+      p.xds.put('sds', p.xds.files.sds(name), [tlsSecret(name, this.pki.gatewayCredential.chainPem, this.pki.gatewayCredential.keyPem)]);
+    }
+    for (const [name, cla] of Object.entries(endpoints(input))) p.xds.put('eds', p.xds.files.eds(name), [cla]);
+    for (const [name, rc] of Object.entries(routes(input))) p.xds.put('rds', p.xds.files.rds(name), [rc]);
+    p.xds.put('cds', p.xds.files.cds, clusters(input));
+    p.xds.put('lds', p.xds.files.lds, listeners(input));
+  }
+
+  private async startProxy(role: LabRole): Promise<void> {
+    const dir = join(this.root, role);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const xds = new XdsDirectory(join(dir, 'xds'));
+    const accessLogPath = join(dir, 'access.log');
+    writeFileSync(accessLogPath, '');
+    const identity = await issueWorkloadIdentity(this.pki, WORKLOADS[role], role === 'svc' ? this.state.svcCert : 'valid');
+    const partial = { role, xds, dir, identity, accessLogPath } as Proxy;
+    this.pushConfig(partial);
+    const podIp = this.addresses[role];
+    writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(this.shapeInput(role, xds, accessLogPath), podIp), null, 1));
+    partial.envoy = await startEnvoy({ name: POD_NAMES[role], binary: this.envoy.path, dir, adminHost: podIp, adminPort: ENVOY_ADMIN_PORT, log: this.log });
+    this.proxies.set(role, partial);
+  }
+
+  /** The NLB: an L4 Envoy (tcp_proxy), or, for nlb-terminates-tls, one that terminates and re-originates TLS. */
+  private async startNlb(): Promise<void> {
+    const dir = join(this.root, 'nlb');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const T = 'type.googleapis.com/envoy.extensions.';
+    const terminate = this.state.nlbTerminatesTls;
+    const nlbCert = this.pki.nlbCertificate;
+    writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify({
+      node: { id: 'lab-nlb', cluster: 'lab-nlb' },
+      admin: { address: { socket_address: { address: this.addresses.nlb, port_value: ENVOY_ADMIN_PORT } } },
+      static_resources: {
+        listeners: [{
+          name: 'nlb', address: { socket_address: { address: this.addresses.nlb, port_value: NLB_PORT } },
+          filter_chains: [{
+            ...(terminate ? { transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': `${T}transport_sockets.tls.v3.DownstreamTlsContext`, common_tls_context: { tls_certificates: [{ certificate_chain: { inline_string: nlbCert.chainPem }, private_key: { inline_string: nlbCert.keyPem } }] } } } } : {}),
+            filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': `${T}filters.network.tcp_proxy.v3.TcpProxy`, stat_prefix: 'nlb', cluster: 'gateway' } }],
+          }],
+        }],
+        clusters: [{
+          name: 'gateway', type: 'STATIC', connect_timeout: '2s',
+          load_assignment: { cluster_name: 'gateway', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: this.addresses.gateway, port_value: GATEWAY_HTTPS_TARGET_PORT } } } }] }] },
+          ...(terminate ? { transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': `${T}transport_sockets.tls.v3.UpstreamTlsContext`, sni: PUBLIC_HOST, common_tls_context: { validation_context: { trusted_ca: { inline_string: this.pki.externalCaPem } } } } } } : {}),
+        }],
+      },
+    }, null, 1));
+    this.nlbProxy = await startEnvoy({ name: 'nlb', binary: this.envoy.path, dir, adminHost: this.addresses.nlb, adminPort: ENVOY_ADMIN_PORT, log: this.log });
+  }
+
+  private appEnv(role: 'bff' | 'svc'): Record<string, string> {
+    // Without a sidecar, svc's app owns the pod address itself.
+    const host = role === 'bff' ? this.addresses.bffApp : this.state.svcSidecar ? this.addresses.svcApp : this.addresses.svc;
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOST: host, PORT: String(APP_PORT), POD_NAME: POD_NAMES[role] };
+    if (role === 'bff') {
+      env.UPSTREAM_URL = `http://${this.addresses.svcVip}:${APP_PORT}`;
+      env.UPSTREAM_HOST = `${serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)}:${APP_PORT}`;
+    }
+    return env;
+  }
+
+  private async startSvc(): Promise<void> {
+    await Promise.all([
+      startApp('svc', this.root, this.appEnv('svc'), this.log).then((a) => { this.apps.svc = a; }),
+      this.state.svcSidecar ? this.startProxy('svc') : Promise.resolve(),
+    ]);
+  }
+
+  async start(): Promise<void> {
+    // Everything starts in parallel: the Envoys do not need each other to become LIVE.
+    await Promise.all([
+      startApp('bff', this.root, this.appEnv('bff'), this.log).then((a) => { this.apps.bff = a; }),
+      this.startSvc(),
+      this.startProxy('gateway'),
+      this.startProxy('bff'),
+      this.startNlb(),
+    ]);
+    this.syncCaller();
+  }
+
+  /** The plaintext caller of permissive-svc: a legacy workload polling svc (4/s, at most 10 min). */
+  private syncCaller(): void {
+    if (this.state.plaintextCallerToSvc && !this.callerTimer) {
+      this.callerTimer = setInterval(() => {
+        this.callerCalls += 1;
+        if (this.callerCalls > 2400) { this.stopCaller(); return; }
+        void this.caller.call();
+      }, 250);
+      this.callerTimer.unref();
+      void this.caller.call();
+    } else if (!this.state.plaintextCallerToSvc) this.stopCaller();
+  }
+
+  private stopCaller(): void {
+    if (this.callerTimer) clearInterval(this.callerTimer);
+    this.callerTimer = null;
+  }
+
+  pods(): LabPod[] {
+    const pods: LabPod[] = [];
+    const accessLog = (p: Proxy | undefined): string[] => (p && existsSync(p.accessLogPath) ? readFileSync(p.accessLogPath, 'utf8').split('\n').filter(Boolean) : []);
+    for (const role of ['gateway', 'bff', 'svc'] as const) {
+      const proxy = this.proxies.get(role);
+      const placement = placementFor(role);
+      const w = placement.workload;
+      const sidecar = role === 'gateway' || proxy !== undefined;
+      const app = role === 'gateway' ? undefined : this.apps[role];
+      const ports: Record<number, number> = {};
+      if (role === 'gateway') ports[GATEWAY_HTTPS_TARGET_PORT] = GATEWAY_HTTPS_TARGET_PORT;
+      else ports[APP_PORT] = APP_PORT;
+      if (proxy) Object.assign(ports, { [ENVOY_ADMIN_PORT]: ENVOY_ADMIN_PORT, 15090: 15090, [ISTIO_INBOUND_PORT]: ISTIO_INBOUND_PORT, [ISTIO_OUTBOUND_PORT]: ISTIO_OUTBOUND_PORT });
+      pods.push({
+        namespace: w.namespace,
+        name: placement.podName,
+        app: role === 'gateway' ? 'istio-ingressgateway' : w.name,
+        serviceAccount: w.serviceAccount,
+        ip: this.addresses[role],
+        host: this.addresses[role],
+        labels: workloadLabels(w, sidecar),
+        containers: role === 'gateway' ? ['istio-proxy'] : sidecar ? [w.name, 'istio-proxy'] : [w.name],
+        ports,
+        logs: (container) => (container === 'istio-proxy' ? accessLog(proxy) : container === w.name && app ? [...app.lines] : []),
+      });
+    }
+    if (this.state.plaintextCallerToSvc) {
+      pods.push({
+        namespace: CALLER_WORKLOAD.namespace, name: POD_NAMES.caller, app: CALLER_WORKLOAD.name, serviceAccount: CALLER_WORKLOAD.serviceAccount,
+        ip: this.addresses.caller, host: this.addresses.caller, labels: workloadLabels(CALLER_WORKLOAD, false), containers: ['legacy-client'], ports: {},
+        logs: (container) => (container === 'legacy-client' ? [...this.caller.log] : []),
+      });
+    }
+    return pods;
+  }
+
+  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void {
+    this.pki.gatewayCredential = { chainPem: credential.chainPem, keyPem: credential.keyPem };
+    if (credential.caPem) this.pki.externalCaPem = credential.caPem;
+    const gw = this.proxies.get('gateway');
+    if (gw) this.pushConfig(gw);
+  }
+
+  async reconfigure(next: MeshState): Promise<void> {
+    const prev = this.state;
+    this.state = { ...next, inbound: { ...next.inbound } };
+    if (prev.includeSslStats !== next.includeSslStats || prev.nlbTerminatesTls !== next.nlbTerminatesTls) {
+      // Bootstrap settings (the stats matcher, the NLB's TLS): a rollout, as in a cluster.
+      this.log?.('lab: bootstrap settings changed: restarting the proxies');
+      await Promise.all([...this.proxies.values()].map((p) => p.envoy.stop()));
+      const roles = [...this.proxies.keys()];
+      this.proxies.clear();
+      await this.nlbProxy?.stop();
+      await Promise.all([...roles.map((r) => this.startProxy(r)), this.startNlb()]);
+    }
+    if (prev.svcSidecar !== next.svcSidecar) {
+      // Injection changed: svc's pod is re-created (with or without its istio-proxy).
+      await Promise.all([this.apps.svc?.stop(), this.proxies.get('svc')?.envoy.stop()]);
+      this.proxies.delete('svc');
+      delete this.apps.svc;
+      await this.startSvc();
+    } else if (prev.svcCert !== next.svcCert && this.proxies.has('svc')) {
+      // A rotated SDS secret.
+      const svc = this.proxies.get('svc')!;
+      svc.identity = await issueWorkloadIdentity(this.pki, SVC_WORKLOAD, next.svcCert);
+    }
+    for (const p of this.proxies.values()) this.pushConfig(p);
+    this.syncCaller();
+    // Envoy applies a watched file asynchronously; give it a moment (bounded) to take the new version.
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopCaller();
+    this.caller.close();
+    await Promise.all([
+      ...[...this.proxies.values()].map((p) => p.envoy.stop()),
+      this.nlbProxy?.stop(),
+      this.apps.bff?.stop(),
+      this.apps.svc?.stop(),
+    ]);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+/** Start the lab's data plane on real Envoy. Exit 4 (EnvironmentError) when Envoy is missing. */
+export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
+  const envoyPath = opts.envoyPath ?? findEnvoy().path;
+  const [pki, addresses] = await Promise.all([createLabPki(opts.gatewayCredential), pickAddresses()]);
+  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log);
+  try {
+    await plane.start();
+  } catch (err) {
+    await plane.stop();
+    throw err;
+  }
+  return plane;
+}
+
+/** The version an Envoy binary reports (`envoy --version`: `.../<version>/<status>/RELEASE/...`). */
+function pinnedEnvoyVersionOf(path: string): string {
+  const r = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return /\/(\d+\.\d+\.\d+[^/]*)\//.exec(r.stdout ?? '')?.[1] ?? 'unknown';
+}

@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { EnvironmentError } from '../../cli/errors.js';
+
+/**
+ * One supervised Envoy process: started from a bootstrap file, LIVE when its admin says so,
+ * stopped with SIGTERM then SIGKILL. Every process this module starts is also killed when the
+ * Node process exits (an Envoy must never outlive the lab).
+ */
+export interface EnvoyProcess {
+  name: string;
+  adminHost: string;
+  adminPort: number;
+  /** GET on the admin API. */
+  admin(path: string, method?: 'GET' | 'POST'): Promise<{ status: number; body: string }>;
+  /** Envoy's own log (its --log-path file). */
+  log(): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+const live = new Set<ChildProcess>();
+let exitHook = false;
+function killAllOnExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function adminRequest(host: string, port: number, path: string, method: 'GET' | 'POST' = 'GET', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, method, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`admin ${host}:${port}${path}: no answer in ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export interface StartEnvoyOptions {
+  name: string;
+  binary: string;
+  /** Directory holding bootstrap.json; Envoy's own log goes there too. */
+  dir: string;
+  adminHost: string;
+  adminPort: number;
+  /** How long to wait for LIVE (default 20 s). */
+  readyTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
+  killAllOnExit();
+  const logPath = join(o.dir, 'envoy.log');
+  const child = spawn(o.binary, [
+    '-c', join(o.dir, 'bootstrap.json'),
+    '--disable-hot-restart', '--concurrency', '1',
+    '--service-node', o.name, '--service-cluster', o.name,
+    '-l', 'warning', '--log-path', logPath,
+    // Access-log lines reach the file within 100 ms (default: 10 s), as `kubectl logs` sees stdout.
+    '--file-flush-interval-msec', '100', '--file-flush-min-size-kb', '1',
+    '--drain-time-s', '1', '--parent-shutdown-time-s', '2',
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4000); });
+  let gone = false;
+  const exitedP = new Promise<void>((r) => child.once('exit', (code, signal) => {
+    gone = true;
+    live.delete(child);
+    o.log?.(`lab: envoy ${o.name} exited (${signal ?? code})`);
+    r();
+  }));
+  child.once('error', (err) => { stderr += `\n${err.message}`; });
+  const readLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
+  const stop = async () => {
+    if (!gone) {
+      child.kill('SIGTERM');
+      await Promise.race([exitedP, sleep(3000)]);
+      if (!gone) { child.kill('SIGKILL'); await Promise.race([exitedP, sleep(2000)]); }
+    }
+  };
+  const proc: EnvoyProcess = {
+    name: o.name,
+    adminHost: o.adminHost,
+    adminPort: o.adminPort,
+    admin: (path, method = 'GET') => adminRequest(o.adminHost, o.adminPort, path, method),
+    log: readLog,
+    exited: () => gone,
+    stop,
+  };
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000);
+  for (;;) {
+    if (gone) {
+      const why = (readLog().split('\n').filter((l) => /critical|error/.test(l)).slice(-3).join(' | ') || stderr.trim()).slice(0, 600);
+      throw new EnvironmentError(`envoy ${o.name} exited while starting: ${why || 'no output'}`, 'check the Envoy binary (npm run setup) and that the lab\'s loopback ports are free');
+    }
+    const info = await proc.admin('/server_info').catch(() => null);
+    if (info?.status === 200 && (JSON.parse(info.body) as { state?: string }).state === 'LIVE') return proc;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new EnvironmentError(`envoy ${o.name} did not become LIVE within ${Math.round((o.readyTimeoutMs ?? 20_000) / 1000)} s`, 'see its log with --debug');
+    }
+    await sleep(40);
+  }
+}

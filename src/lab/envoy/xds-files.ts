@@ -1,0 +1,50 @@
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { XdsFiles } from '../istio-shape/resources.js';
+
+const TYPE = {
+  lds: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  cds: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  rds: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  eds: 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment',
+  sds: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+export type XdsKind = keyof typeof TYPE;
+
+const slug = (name: string): string => name.replace(/[^A-Za-z0-9._-]+/g, '_');
+
+/**
+ * One proxy's dynamic resources as watched files (Envoy's path_config_source with a
+ * watched_directory): each file is a DiscoveryResponse, replaced by rename, so that Envoy applies a
+ * change as a new version of that resource, the way an xDS push arrives. Unchanged resources are
+ * not rewritten (their version and last_updated stay, as with istiod).
+ */
+export class XdsDirectory {
+  readonly files: XdsFiles;
+  private readonly written = new Map<string, string>();
+  private version = 0;
+
+  constructor(private readonly root: string) {
+    for (const k of Object.keys(TYPE)) mkdirSync(join(root, k), { recursive: true });
+    this.files = {
+      lds: join(root, 'lds', 'listeners.json'),
+      cds: join(root, 'cds', 'clusters.json'),
+      rds: (name) => join(root, 'rds', `${slug(name)}.json`),
+      eds: (name) => join(root, 'eds', `${slug(name)}.json`),
+      sds: (name) => join(root, 'sds', `${slug(name)}.json`),
+    };
+  }
+
+  /** Write a resource file if its content changed; returns whether it did. */
+  put(kind: XdsKind, path: string, resources: Record<string, unknown>[]): boolean {
+    const body = JSON.stringify(resources);
+    if (this.written.get(path) === body) return false;
+    this.version += 1;
+    const text = JSON.stringify({ version_info: `${new Date().toISOString()}/${this.version}`, type_url: TYPE[kind], resources: resources.map((r) => ({ '@type': TYPE[kind], ...r })) }, null, 1);
+    const tmp = join(this.root, `.${kind}-${this.version}.tmp`);
+    writeFileSync(tmp, text, { mode: 0o600 });
+    renameSync(tmp, path);
+    this.written.set(path, body);
+    return true;
+  }
+}
