@@ -15,7 +15,7 @@ import type { RunningFleet } from './scale/index.js';
 import type { LabFault, LabOptions, MeshState, RunningLab } from './types.js';
 
 /** What startLab needs of the data plane (src/lab/envoy-plane.ts, real Envoy); kube API tests pass a double. */
-export type LabDataPlane = Pick<DataPlane, 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>;
+export type LabDataPlane = Pick<DataPlane, 'envoy' | 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>;
 export type StartDataPlane = (o: {
   state: MeshState; fault: LabFault | null; log?: (line: string) => void;
   /** The credential stored in the gateway's Secret: the gateway serves exactly this certificate. */
@@ -192,6 +192,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     let stopped: Promise<void> | null = null;
     return {
       simulated: true,
+      envoy: dp.envoy,
       fault,
       get state() { return current; },
       nlb: dp.nlb,

@@ -1,11 +1,12 @@
 import type { Duplex } from 'node:stream';
 
 /**
- * Contracts between the lab's parts. The lab is a SIMULATION of a cluster: real sockets, real
+ * Contracts between the lab's parts. The lab is a SIMULATION of a cluster around real Envoy: real sockets, real
  * TLS, real certificates, admin endpoints and a Kubernetes API in the real formats. Every report
  * produced against it says so.
  *
- *   src/lab/dataplane/*  nlb, gateway, sidecars, apps, mesh CA, Envoy-like admin servers  (issue 3 §1-3)
+ *   src/lab/envoy-plane.ts  REAL Envoy as nlb, gateway and sidecars; the real app; the mesh CA
+ *   src/lab/istio-shape/*   the stand-in for istiod: Istio-shaped xDS for those Envoys
  *   src/lab/kube/*       the Kubernetes API double (HTTPS), kubeconfig, port-forward         (issue 3 §4)
  *   src/lab/lab.ts       startLab(): wires both, translates Istio objects into MeshState    (issue 3 §5)
  */
@@ -99,6 +100,8 @@ export interface LabPod {
 export interface RunningLab {
   /** Always true: consumers put it in every report. */
   simulated: true;
+  /** The real Envoy the lab runs (binary and the version it reports). */
+  envoy: { path: string; version: string };
   fault: LabFault | null;
   state: MeshState;
   /** The NLB-equivalent the external client connects to. */

@@ -9,8 +9,8 @@ import type { PreparedTarget } from './target.js';
 export type StartLab = (opts: LabOptions) => Promise<RunningLab>;
 
 /** What every lab run says about its target, in the bundle and so in every report. */
-export function labDescription(fault: LabFault | null): string {
-  return `the mesh-verify lab: a local SIMULATION of the mesh on 127.0.0.1, not a Kubernetes cluster${fault ? ` (fault injected: ${fault})` : ''}`;
+export function labDescription(fault: LabFault | null, envoyVersion?: string): string {
+  return `the mesh-verify lab on loopback: real Envoy${envoyVersion ? ` ${envoyVersion}` : ''} and real TLS, with a simulated Kubernetes API and control plane; not a cluster${fault ? ` (fault injected: ${fault})` : ''}`;
 }
 
 /**
@@ -19,7 +19,7 @@ export function labDescription(fault: LabFault | null): string {
  * Only kind and istioctl are skipped. Stopped when the run ends.
  */
 export async function prepareLab(opts: { fault: LabFault | null }, progress: Progress, startLab: StartLab): Promise<PreparedTarget> {
-  const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''} (a local simulation, not a cluster)`);
+  const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''} (real Envoy, simulated Kubernetes and control plane)`);
   const lab = await startLab({ fault: opts.fault });
   step.succeed(`lab running: NLB ${lab.nlb.host}:${lab.nlb.port}, Kubernetes API ${lab.apiServerUrl}`);
   try {
@@ -31,12 +31,12 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
     return kubeTarget({
       clients,
       gateway,
-      target: { kind: 'lab', simulated: true, context: clients.context, server: clients.server, description: labDescription(opts.fault) },
+      target: { kind: 'lab', simulated: true, context: clients.context, server: clients.server, description: labDescription(opts.fault, lab.envoy.version) },
       istio: istio ? { version: istio.version, revision: istio.revision } : null,
       host: lab.publicHost,
       entry: { address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' },
       notes: [
-        'Target: the mesh-verify lab, a simulation on 127.0.0.1 (real TLS between local processes, Envoy-like admin endpoints, a Kubernetes API double). Not a cluster: kind and istioctl were not used.',
+        `Target: the mesh-verify lab on loopback: real Envoy ${lab.envoy.version} (${lab.envoy.path}) as NLB, gateway and sidecars, the real app, real TLS; the Kubernetes API and Istio's control plane are simulated (Istio-shaped xDS written by mesh-verify). Not a cluster: kind, istiod and istioctl were not used.`,
         ...(opts.fault ? [`Fault ${opts.fault} was injected when the lab started; the topology was not re-applied (that would repair object-driven faults).`] : []),
       ],
       waitTimeoutMs: 20_000,

@@ -11,7 +11,7 @@ export interface LabUpOptions {
 
 /** `mesh-verify lab up`: the local simulated mesh in the foreground until Ctrl-C. */
 export function registerLab(program: Command, ctx: CliContext): void {
-  const lab = program.command('lab').description('the local simulated mesh (real TLS on loopback + a Kubernetes API double; NOT a cluster)');
+  const lab = program.command('lab').description('the local lab: real Envoy and TLS on loopback, a simulated Kubernetes API and control plane; NOT a cluster');
   lab
     .command('up')
     .description('start the lab in the foreground; Ctrl-C stops it and frees every port')
@@ -86,7 +86,7 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
     step.succeed('the lab is up');
     const nlb = `${lab.nlb.host}:${lab.nlb.port}`;
     out([
-      'mesh-verify lab: a SIMULATED mesh on 127.0.0.1 (real TLS and mTLS, Envoy-like admin APIs, a Kubernetes API double). It is not a cluster.',
+      `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, with a simulated Kubernetes API and control plane. It is not a cluster.`,
       `  fault        ${lab.fault ?? 'none'}`,
       `  NLB          ${nlb} (serves https://${lab.publicHost})`,
       `  API server   ${lab.apiServerUrl}`,
