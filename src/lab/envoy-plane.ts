@@ -11,7 +11,7 @@ import {
 } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { findEnvoy } from './envoy/binary.js';
-import { startEnvoy, type EnvoyProcess } from './envoy/process.js';
+import { startEnvoy, within, type EnvoyProcess } from './envoy/process.js';
 import { XdsDirectory } from './envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type LabRole, type ProxyShapeInput } from './istio-shape/resources.js';
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
@@ -37,7 +37,8 @@ export interface DataPlane {
   addresses: LabAddresses;
   pods(): LabPod[];
   reconfigure(state: MeshState): Promise<void>;
-  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void;
+  /** Serve another gateway credential (an SDS push); resolves when the gateway reports it. */
+  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -117,7 +118,7 @@ function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>,
   const stop = async () => {
     if (gone) return;
     child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 1500))]);
+    await within(exited, 1500);
     if (!gone) { child.kill('SIGKILL'); await exited; }
   };
   process.once('exit', () => { if (!gone) child.kill('SIGKILL'); });
@@ -204,6 +205,7 @@ class EnvoyDataPlane implements DataPlane {
     writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(this.shapeInput(role, xds, accessLogPath), podIp), null, 1));
     partial.envoy = await startEnvoy({ name: POD_NAMES[role], binary: this.envoy.path, dir, adminHost: podIp, adminPort: ENVOY_ADMIN_PORT, log: this.log });
     this.proxies.set(role, partial);
+    await this.converged(partial);
   }
 
   /** The NLB: an L4 Envoy (tcp_proxy), or, for nlb-terminates-tls, one that terminates and re-originates TLS. */
@@ -319,11 +321,19 @@ class EnvoyDataPlane implements DataPlane {
     return pods;
   }
 
-  setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): void {
+  async setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): Promise<void> {
     this.pki.gatewayCredential = { chainPem: credential.chainPem, keyPem: credential.keyPem };
     if (credential.caPem) this.pki.externalCaPem = credential.caPem;
     const gw = this.proxies.get('gateway');
-    if (gw) this.pushConfig(gw);
+    if (gw) {
+      this.pushConfig(gw);
+      await this.converged(gw);
+    }
+  }
+
+  /** Wait until a proxy reports every resource version written for it. */
+  private converged(p: Proxy): Promise<void> {
+    return p.xds.converged(async () => (await p.envoy.admin('/config_dump?include_eds')).body);
   }
 
   async reconfigure(next: MeshState): Promise<void> {
@@ -351,8 +361,8 @@ class EnvoyDataPlane implements DataPlane {
     }
     for (const p of this.proxies.values()) this.pushConfig(p);
     this.syncCaller();
-    // Envoy applies a watched file asynchronously; give it a moment (bounded) to take the new version.
-    await new Promise((r) => setTimeout(r, 300));
+    // Envoy applies a watched file asynchronously: done when each proxy reports the new versions.
+    await Promise.all([...this.proxies.values()].map((p) => this.converged(p)));
   }
 
   async stop(): Promise<void> {
@@ -372,7 +382,7 @@ class EnvoyDataPlane implements DataPlane {
 
 /** Start the lab's data plane on real Envoy. Exit 4 (EnvironmentError) when Envoy is missing. */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
-  const envoyPath = opts.envoyPath ?? findEnvoy().path;
+  const envoyPath = findEnvoy(opts.envoyPath).path;
   const [pki, addresses] = await Promise.all([createLabPki(opts.gatewayCredential), pickAddresses()]);
   const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log);
   try {

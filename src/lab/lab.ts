@@ -20,6 +20,7 @@ export type StartDataPlane = (o: {
   state: MeshState; fault: LabFault | null; log?: (line: string) => void;
   /** The credential stored in the gateway's Secret: the gateway serves exactly this certificate. */
   gatewayCredential?: GatewayCredential;
+  envoyPath?: string;
 }) => Promise<LabDataPlane>;
 
 export interface LabDependencies {
@@ -132,7 +133,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     }
   };
   try {
-    const dp = await startDataPlane({ state, fault, log, gatewayCredential: credential });
+    const dp = await startDataPlane({ state, fault, log, gatewayCredential: credential, ...(opts.envoy ? { envoyPath: opts.envoy } : {}) });
     cleanups.push(() => dp.stop());
     let fleet: RunningFleet | null = null;
     if (opts.proxies && opts.proxies > 0) {
@@ -166,7 +167,10 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       const decode = (v: string | undefined) => (v ? Buffer.from(v, 'base64').toString('utf8') : '');
       const chainPem = decode(secret?.data?.['tls.crt']);
       const keyPem = decode(secret?.data?.['tls.key']);
-      if (chainPem && keyPem) dp.setGatewayCredential({ chainPem, keyPem, caPem: ca?.data?.['ca.crt'] ?? null });
+      if (chainPem && keyPem) {
+        const credential = { chainPem, keyPem, caPem: ca?.data?.['ca.crt'] ?? null };
+        queue = queue.then(() => dp.setGatewayCredential(credential)).catch((err) => { log?.(`lab: gateway credential push failed: ${(err as Error).message}`); });
+      }
     };
     const isCredentialObject = (o: KubeObject) =>
       (o.kind === 'Secret' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === GATEWAY_CREDENTIAL) ||

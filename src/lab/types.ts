@@ -120,6 +120,8 @@ export interface LabOptions {
   fault?: LabFault | null;
   /** Where to write the kubeconfig (default: a temp file removed on stop). */
   kubeconfigOut?: string;
+  /** The Envoy binary (default: findEnvoy(): MESH_VERIFY_ENVOY, the cache, PATH). */
+  envoy?: string;
   /** Scale mode for audit benchmarks: N extra proxy pods (issue 5). */
   proxies?: number;
   log?: (line: string) => void;

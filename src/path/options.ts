@@ -27,6 +27,8 @@ export interface PathOptions {
   entry: { address: string; port: number } | null;
   /** --gateway NS/NAME: the ingress gateway's Service (default: istio-system/istio-ingressgateway). */
   gateway: GatewayRef | null;
+  /** --envoy PATH: the Envoy binary the lab runs (default: MESH_VERIFY_ENVOY, the cache, PATH). */
+  envoy: string | null;
 }
 
 /** Raw commander values (strings and booleans as the user typed them). */
@@ -46,6 +48,7 @@ export interface RawPathOptions {
   bundle?: string;
   entry?: string;
   gateway?: string;
+  envoy?: string;
 }
 
 /** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
@@ -54,6 +57,7 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
   if (raw.fault !== undefined && !isLabFault(raw.fault)) {
     throw new UsageError(`unknown --fault "${raw.fault}"`, `use one of: ${LAB_FAULTS.join(', ')}`);
   }
+  if (raw.envoy !== undefined && !lab) throw new UsageError('--envoy needs --lab (it is the Envoy binary the lab runs)', 'add --lab, or drop --envoy');
   if (raw.fault !== undefined && !lab) throw new UsageError('--fault needs --lab (faults are injected into the lab)', 'add --lab, or use --scenario NAME on a cluster');
   if (raw.scenario !== undefined && !isScenarioName(raw.scenario)) {
     throw new UsageError(`unknown --scenario "${raw.scenario}"`, `use one of: ${SCENARIO_NAMES.join(', ')}`);
@@ -94,6 +98,7 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     kubeconfig: raw.kubeconfig ?? null,
     requests,
     freshConnections: raw.freshConnections === true,
+    envoy: raw.envoy ?? null,
     deploy,
     keep: raw.keep === true,
     expect: (raw.expect as Expectation | undefined) ?? null,

@@ -7,9 +7,9 @@ import { certSha256Hex } from '../../src/pki/ca.js';
 import { PUBLIC_HOST } from '../../src/topology/reference.js';
 
 /** The leaf the gateway presents through the NLB, and whether it verifies against `ca`. */
-function handshake(port: number, ca: string): Promise<{ leafSha256: string; authorized: boolean }> {
+function handshake(host: string, port: number, ca: string): Promise<{ leafSha256: string; authorized: boolean }> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername: PUBLIC_HOST, ca, rejectUnauthorized: false }, () => {
+    const s = tls.connect({ host, port, servername: PUBLIC_HOST, ca, rejectUnauthorized: false }, () => {
       const leaf = s.getPeerCertificate();
       const pem = `-----BEGIN CERTIFICATE-----\n${leaf.raw.toString('base64')}\n-----END CERTIFICATE-----\n`;
       const out = { leafSha256: certSha256Hex(pem), authorized: s.authorized };
@@ -20,11 +20,11 @@ function handshake(port: number, ca: string): Promise<{ leafSha256: string; auth
   });
 }
 
-describe('lab gateway credential (SDS push from the Secret behind credentialName)', () => {
+describe('lab gateway credential (a real Envoy SDS update from the Secret behind credentialName)', () => {
   it('serves the Secret stored in the API, and a newly applied Secret from the next handshake on', async () => {
     const lab = await startLab({});
     try {
-      const first = await handshake(lab.nlb.port, lab.externalCaPem);
+      const first = await handshake(lab.nlb.host, lab.nlb.port, lab.externalCaPem);
       expect(first.authorized).toBe(true);
 
       const next = await createGatewayCredential();
@@ -37,7 +37,7 @@ describe('lab gateway credential (SDS push from the Secret behind credentialName
       }
       await lab.settled();
 
-      const second = await handshake(lab.nlb.port, next.caPem);
+      const second = await handshake(lab.nlb.host, lab.nlb.port, next.caPem);
       expect(second.authorized).toBe(true);
       expect(second.leafSha256).toBe(certSha256Hex(next.serverCertPem));
       expect(second.leafSha256).not.toBe(first.leafSha256);

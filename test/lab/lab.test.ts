@@ -8,12 +8,11 @@ import { KubeConfig, KubernetesObjectApi, PatchStrategy, CoreV1Api } from '@kube
 import { startLab } from '../../src/lab/lab.js';
 import { runLabUp } from '../../src/cli/commands/lab.js';
 import { main } from '../../src/cli/main.js';
-import { fakeDataPlaneFactory, type FakeDataPlane } from './kube/fake-dataplane.js';
 import { ownListeningPorts } from '../helpers/own-listeners.js';
 
-function send(port: number, text: string): Promise<string> {
+function send(host: string, port: number, text: string): Promise<string> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port }, () => s.write(text));
+    const s = connect({ host, port }, () => s.write(text));
     let got = '';
     s.on('data', (c) => { got += c; });
     s.on('close', () => resolve(got));
@@ -21,17 +20,17 @@ function send(port: number, text: string): Promise<string> {
   });
 }
 
-function portClosed(port: number): Promise<boolean> {
+function portClosed(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = connect({ host, port });
     s.on('connect', () => { s.destroy(); resolve(false); });
     s.on('error', () => resolve(true));
   });
 }
 
-describe('startLab (with a data-plane double)', () => {
+describe('startLab (real Envoy data plane)', () => {
   it('seeds a kind cluster with Istio and the reference topology, consistent with the pods', async () => {
-    const lab = await startLab({}, { startDataPlane: fakeDataPlaneFactory() });
+    const lab = await startLab({});
     try {
       expect(lab.simulated).toBe(true);
       const s = lab.api.store;
@@ -46,8 +45,10 @@ describe('startLab (with a data-plane double)', () => {
       expect((s.get('DestinationRule', 'mesh-verify', 'bff') as any).spec.trafficPolicy.tls.mode).toBe('ISTIO_MUTUAL');
       expect(s.get('Gateway', 'mesh-verify', 'mesh-verify-gateway')).toBeDefined();
       expect(s.get('VirtualService', 'mesh-verify', 'bff')).toBeDefined();
-      // Deployments backed by lab pods get no simulated pods of their own.
-      expect(s.list('Pod', 'mesh-verify').map((p) => p.metadata.name).sort()).toEqual(['bff-5d8c7f6b9d-abcde', 'svc-6f9b8c7d5c-fghij']);
+      // Deployments backed by lab pods get no simulated pods of their own; pod IPs are the lab's loopback addresses.
+      expect(s.list('Pod', 'mesh-verify').map((p) => p.metadata.name).sort()).toEqual(lab.pods().filter((p) => p.namespace === 'mesh-verify').map((p) => p.name).sort());
+      for (const p of lab.pods()) expect((s.get('Pod', p.namespace, p.name) as any).status.podIP).toBe(p.ip);
+      expect(lab.envoy.version).toMatch(/^\d+\.\d+\.\d+/);
       const mode = statSync(lab.kubeconfigPath).mode & 0o777;
       expect(mode).toBe(0o600);
     } finally {
@@ -56,25 +57,24 @@ describe('startLab (with a data-plane double)', () => {
   });
 
   it('faults seed matching objects, and the data plane starts with the state they imply', async () => {
-    const made: FakeDataPlane[] = [];
-    const lab = await startLab({ fault: 'permissive-svc' }, { startDataPlane: fakeDataPlaneFactory(made) });
+    const lab = await startLab({ fault: 'permissive-svc' });
     try {
-      expect(made[0].started.inbound.svc).toBe('PERMISSIVE');
-      expect(made[0].started.plaintextCallerToSvc).toBe(true);
+      expect(lab.state.inbound.svc).toBe('PERMISSIVE');
+      expect(lab.state.plaintextCallerToSvc).toBe(true);
       expect(lab.api.store.get('Deployment', 'mesh-verify', 'plaintext-caller')).toBeDefined();
     } finally { await lab.stop(); }
-    const lab2 = await startLab({ fault: 'plaintext-gateway-bff' }, { startDataPlane: fakeDataPlaneFactory(made) });
+    const lab2 = await startLab({ fault: 'plaintext-gateway-bff' });
     try {
-      expect(made[1].started).toMatchObject({ gatewayToBff: 'plaintext', inbound: { bff: 'PERMISSIVE', svc: 'STRICT' } });
+      expect(lab2.state).toMatchObject({ gatewayToBff: 'plaintext', inbound: { bff: 'PERMISSIVE', svc: 'STRICT' } });
     } finally { await lab2.stop(); }
   });
 
   it('applying PeerAuthentication PERMISSIVE through the API changes svc inbound behaviour (plaintext accepted afterwards)', async () => {
-    const made: FakeDataPlane[] = [];
-    const lab = await startLab({}, { startDataPlane: fakeDataPlaneFactory(made) });
+    const lab = await startLab({});
     try {
-      const dp = made[0];
-      expect(await send(dp.svcInboundPort, 'GET / HTTP/1.1\r\nHost: svc\r\n\r\n')).toBe('');
+      const svc = lab.pods().find((p) => p.app === 'svc')!;
+      // STRICT: the real Envoy's virtualInbound has no plaintext chain and closes the connection.
+      expect(await send(svc.ip, 8080, 'GET / HTTP/1.1\r\nHost: svc\r\n\r\n')).toBe('');
       const kc = new KubeConfig();
       kc.loadFromFile(lab.kubeconfigPath);
       await KubernetesObjectApi.makeApiClient(kc).patch({
@@ -82,25 +82,29 @@ describe('startLab (with a data-plane double)', () => {
         spec: { selector: { matchLabels: { app: 'svc' } }, mtls: { mode: 'PERMISSIVE' } },
       } as never, undefined, undefined, 'test', true, PatchStrategy.ServerSideApply);
       await lab.settled();
-      expect(dp.pushed.at(-1)?.inbound).toEqual({ bff: 'STRICT', svc: 'PERMISSIVE' });
-      expect(lab.state.inbound.svc).toBe('PERMISSIVE');
-      expect(await send(dp.svcInboundPort, 'GET / HTTP/1.1\r\nHost: svc\r\n\r\n')).toContain('200 OK');
+      expect(lab.state.inbound).toEqual({ bff: 'STRICT', svc: 'PERMISSIVE' });
+      // PERMISSIVE: the new listener version has the raw_buffer chain; the real app answers.
+      const answer = await send(svc.ip, 8080, 'GET / HTTP/1.1\r\nHost: svc\r\nConnection: close\r\n\r\n');
+      expect(answer).toContain('200 OK');
+      expect(answer).toContain('"service":"svc"');
     } finally { await lab.stop(); }
   });
 
-  it('starts and stops 20 times in a row without leaking ports or handles', async () => {
+  it('starts and stops 5 times in a row without leaking ports, processes or handles', async () => {
     const baseline = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
     const listeningBefore = ownListeningPorts();
     const ports: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const made: FakeDataPlane[] = [];
-      const lab = await startLab({}, { startDataPlane: fakeDataPlaneFactory(made) });
+    const endpoints: [string, number][] = [];
+    for (let i = 0; i < 5; i++) {
+      const lab = await startLab({});
       const core = new KubeConfig();
       core.loadFromFile(lab.kubeconfigPath);
       await core.makeApiClient(CoreV1Api).listPodForAllNamespaces();
-      const labPorts = [Number(new URL(lab.apiServerUrl).port), lab.nlb.port, made[0].svcInboundPort];
+      const svc = lab.pods().find((p) => p.app === 'svc')!;
+      const labPorts = [Number(new URL(lab.apiServerUrl).port)];
       if (listeningBefore) for (const p of labPorts) expect(ownListeningPorts()!.has(p)).toBe(true);
       ports.push(...labPorts);
+      endpoints.push([lab.nlb.host, lab.nlb.port], [svc.ip, 8080], [svc.ip, 15000]);
       const file = lab.kubeconfigPath;
       await lab.stop();
       expect(existsSync(file)).toBe(false);
@@ -112,6 +116,8 @@ describe('startLab (with a data-plane double)', () => {
     } else {
       for (const p of ports) expect(await portClosed(p)).toBe(true);
     }
+    // The Envoys and apps are gone: their addresses refuse connections.
+    for (const [h, p] of endpoints) expect(await portClosed(p, h)).toBe(true);
     await new Promise((r) => setTimeout(r, 100));
     const after = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
     expect(after).toBeLessThanOrEqual(baseline + 2);
@@ -124,14 +130,15 @@ describe('mesh-verify lab up', () => {
     const out: string[] = [];
     const ac = new AbortController();
     const kubeconfigOut = join(dir, 'lab.kubeconfig');
-    const running = runLabUp({ fault: null, kubeconfigOut, quiet: true, signal: ac.signal, out: (t) => out.push(t), deps: { startDataPlane: fakeDataPlaneFactory() } });
+    const running = runLabUp({ fault: null, kubeconfigOut, quiet: true, signal: ac.signal, out: (t) => out.push(t) });
     while (out.length === 0) await new Promise((r) => setTimeout(r, 20));
     const text = out.join('');
-    expect(text).toContain('SIMULATED');
-    expect(text).toMatch(/NLB\s+127\.0\.0\.1:\d+/);
+    expect(text).toContain('real Envoy');
+    expect(text).toContain('simulated Kubernetes API');
+    expect(text).toMatch(/NLB\s+127\.\d+\.\d+\.1:\d+/);
     expect(text).toContain(`kubectl --kubeconfig ${kubeconfigOut} get pods -A`);
     expect(text).toContain('curl --resolve web.mesh-verify.test:');
-    const nlbAddr = /NLB\s+(127\.0\.0\.1:\d+)/.exec(text)![1];
+    const nlbAddr = /NLB\s+(127\.\d+\.\d+\.1:\d+)/.exec(text)![1];
     expect(text).toContain(`mesh-verify path --kubeconfig ${kubeconfigOut} --entry ${nlbAddr}`);
     expect(text).toContain(`mesh-verify audit --kubeconfig ${kubeconfigOut}`);
     const api = Number(/API server\s+https:\/\/127\.0\.0\.1:(\d+)/.exec(text)![1]);

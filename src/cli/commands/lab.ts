@@ -7,6 +7,7 @@ export interface LabUpOptions {
   fault?: string;
   kubeconfigOut?: string;
   proxies?: string;
+  envoy?: string;
 }
 
 /** `mesh-verify lab up`: the local simulated mesh in the foreground until Ctrl-C. */
@@ -18,6 +19,7 @@ export function registerLab(program: Command, ctx: CliContext): void {
     .addOption(new Option('--fault <name>', `start with a fault: ${LAB_FAULTS.join(', ')}`))
     .option('--kubeconfig-out <file>', 'write the lab kubeconfig here and keep it (default: a temp file removed on stop)')
     .option('--proxies <n>', 'add N simulated proxy pods (scale fleet for audit benchmarks)')
+    .option('--envoy <path>', 'the Envoy binary to run (default: MESH_VERIFY_ENVOY, then the one npm run setup installed, then envoy on PATH)')
     .action(async (opts: LabUpOptions) => {
       if (opts.fault !== undefined && !isLabFault(opts.fault)) {
         throw new UsageError(`unknown fault "${opts.fault}"`, `use one of: ${LAB_FAULTS.join(', ')}`);
@@ -27,7 +29,7 @@ export function registerLab(program: Command, ctx: CliContext): void {
         proxies = Number(opts.proxies);
         if (!Number.isInteger(proxies) || proxies < 0 || proxies > 100_000) throw new UsageError(`--proxies must be a whole number from 0 to 100000 (got "${opts.proxies}")`);
       }
-      ctx.exitCode = await runLabUp({ fault: opts.fault ?? null, kubeconfigOut: opts.kubeconfigOut, proxies, quiet: ctx.quiet() });
+      ctx.exitCode = await runLabUp({ fault: opts.fault ?? null, kubeconfigOut: opts.kubeconfigOut, proxies, quiet: ctx.quiet(), ...(opts.envoy ? { envoy: opts.envoy } : {}) });
     });
 }
 
@@ -35,6 +37,8 @@ export interface RunLabUpOptions {
   fault: string | null;
   kubeconfigOut?: string;
   proxies?: number;
+  /** The Envoy binary (--envoy). */
+  envoy?: string;
   quiet?: boolean;
   /** Stops the lab when aborted (default: SIGINT/SIGTERM). */
   signal?: AbortSignal;
@@ -74,7 +78,7 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''}`);
   let lab;
   try {
-    lab = await startLab({ fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies }, opts.deps);
+    lab = await startLab({ fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies, ...(opts.envoy ? { envoy: opts.envoy } : {}) }, opts.deps);
   } catch (err) {
     step.fail('the lab did not start');
     throw err;

@@ -24,6 +24,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--entry <host:port>', 'connect the client here (the NLB) instead of the address found from the gateway Service')
     .option('--gateway <namespace/service>', 'the ingress gateway\'s Service (default istio-system/istio-ingressgateway; Helm chart: <release-namespace>/<release>)')
     .option('--requests <n>', 'number of requests, each with its own x-request-id', '10')
+    .option('--envoy <path>', 'with --lab: the Envoy binary the lab runs (default: MESH_VERIFY_ENVOY, then the one npm run setup installed, then envoy on PATH)')
     .option('--fresh-connections', 'open a new TLS connection per request (default: one kept-alive connection)')
     .option('--no-deploy', 'verify the topology already deployed (mesh-verify up; with --lab: as the lab started) without applying it')
     .option('--keep', 'leave what this run created or changed (cluster, objects) in place; not with --lab')

@@ -12,6 +12,7 @@ import { EnvironmentError } from '../../cli/errors.js';
 export interface EnvoyProcess {
   name: string;
   adminHost: string;
+  /** The admin port (the one Envoy picked when the bootstrap says 0). */
   adminPort: number;
   /** GET on the admin API. */
   admin(path: string, method?: 'GET' | 'POST'): Promise<{ status: number; body: string }>;
@@ -30,6 +31,13 @@ function killAllOnExit(): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `p`, or `ms` passed, whichever is first; the timer does not outlive it. */
+export async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
+}
 
 export function adminRequest(host: string, port: number, path: string, method: 'GET' | 'POST' = 'GET', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -51,6 +59,7 @@ export interface StartEnvoyOptions {
   /** Directory holding bootstrap.json; Envoy's own log goes there too. */
   dir: string;
   adminHost: string;
+  /** 0: Envoy picks one (the bootstrap's admin port must be 0 too); read from --admin-address-path. */
   adminPort: number;
   /** How long to wait for LIVE (default 20 s). */
   readyTimeoutMs?: number;
@@ -60,10 +69,11 @@ export interface StartEnvoyOptions {
 export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
   killAllOnExit();
   const logPath = join(o.dir, 'envoy.log');
+  const adminFile = join(o.dir, 'admin-address');
   const child = spawn(o.binary, [
+    '--admin-address-path', adminFile,
     '-c', join(o.dir, 'bootstrap.json'),
     '--disable-hot-restart', '--concurrency', '1',
-    '--service-node', o.name, '--service-cluster', o.name,
     '-l', 'warning', '--log-path', logPath,
     // Access-log lines reach the file within 100 ms (default: 10 s), as `kubectl logs` sees stdout.
     '--file-flush-interval-msec', '100', '--file-flush-min-size-kb', '1',
@@ -84,15 +94,16 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
   const stop = async () => {
     if (!gone) {
       child.kill('SIGTERM');
-      await Promise.race([exitedP, sleep(3000)]);
-      if (!gone) { child.kill('SIGKILL'); await Promise.race([exitedP, sleep(2000)]); }
+      await within(exitedP, 3000);
+      if (!gone) { child.kill('SIGKILL'); await within(exitedP, 2000); }
     }
   };
+  let adminPort = o.adminPort;
   const proc: EnvoyProcess = {
     name: o.name,
     adminHost: o.adminHost,
-    adminPort: o.adminPort,
-    admin: (path, method = 'GET') => adminRequest(o.adminHost, o.adminPort, path, method),
+    get adminPort() { return adminPort; },
+    admin: (path, method = 'GET') => adminRequest(o.adminHost, adminPort, path, method),
     log: readLog,
     exited: () => gone,
     stop,
@@ -103,7 +114,8 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
       const why = (readLog().split('\n').filter((l) => /critical|error/.test(l)).slice(-3).join(' | ') || stderr.trim()).slice(0, 600);
       throw new EnvironmentError(`envoy ${o.name} exited while starting: ${why || 'no output'}`, 'check the Envoy binary (npm run setup) and that the lab\'s loopback ports are free');
     }
-    const info = await proc.admin('/server_info').catch(() => null);
+    if (adminPort === 0 && existsSync(adminFile)) adminPort = Number(/:(\d+)\s*$/.exec(readFileSync(adminFile, 'utf8'))?.[1] ?? 0);
+    const info = adminPort === 0 ? null : await proc.admin('/server_info').catch(() => null);
     if (info?.status === 200 && (JSON.parse(info.body) as { state?: string }).state === 'LIVE') return proc;
     if (Date.now() > deadline) {
       await stop();

@@ -23,6 +23,8 @@ export class XdsDirectory {
   readonly files: XdsFiles;
   private readonly written = new Map<string, string>();
   private version = 0;
+  /** Versions written that Envoy has not been seen to apply yet (see converged()). */
+  private readonly pending = new Set<string>();
 
   constructor(private readonly root: string) {
     for (const k of Object.keys(TYPE)) mkdirSync(join(root, k), { recursive: true });
@@ -40,11 +42,29 @@ export class XdsDirectory {
     const body = JSON.stringify(resources);
     if (this.written.get(path) === body) return false;
     this.version += 1;
-    const text = JSON.stringify({ version_info: `${new Date().toISOString()}/${this.version}`, type_url: TYPE[kind], resources: resources.map((r) => ({ '@type': TYPE[kind], ...r })) }, null, 1);
+    const versionInfo = `${new Date().toISOString()}/${this.version}`;
+    // Envoy's EndpointsConfigDump shows no version for file-delivered endpoints: the cluster's covers them.
+    if (kind !== 'eds') this.pending.add(versionInfo);
+    const text = JSON.stringify({ version_info: versionInfo, type_url: TYPE[kind], resources: resources.map((r) => ({ '@type': TYPE[kind], ...r })) }, null, 1);
     const tmp = join(this.root, `.${kind}-${this.version}.tmp`);
     writeFileSync(tmp, text, { mode: 0o600 });
     renameSync(tmp, path);
     this.written.set(path, body);
     return true;
+  }
+
+  /**
+   * Wait (bounded) until Envoy's /config_dump shows every version written so far: a config push
+   * is complete when the proxy reports it, as istioctl proxy-status compares versions.
+   */
+  async converged(configDump: () => Promise<string>, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.pending.size > 0) {
+      const dump = await configDump().catch(() => '');
+      for (const v of [...this.pending]) if (dump.includes(`"${v}"`)) this.pending.delete(v);
+      if (this.pending.size === 0) return;
+      if (Date.now() > deadline) throw new Error(`Envoy did not apply config version(s) ${[...this.pending].join(', ')} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 }

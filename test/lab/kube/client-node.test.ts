@@ -6,14 +6,14 @@ import {
   CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, Log, PatchStrategy, PortForward, Watch, type KubernetesObject, type V1Status,
 } from '@kubernetes/client-node';
 import { startKubeApi, type KubeApi } from '../../../src/lab/kube/server.js';
-import { startFakeProxies, type FakeProxies } from './fake-proxies.js';
+import { startEnvoyPods, type EnvoyPods } from './envoy-pods.js';
 
-let proxies: FakeProxies;
+let proxies: EnvoyPods;
 let api: KubeApi;
 let kc: KubeConfig;
 
 beforeAll(async () => {
-  proxies = await startFakeProxies([
+  proxies = await startEnvoyPods([
     { namespace: 'mesh-verify', name: 'bff-5d8c7f6b9d-abcde', app: 'bff' },
     { namespace: 'mesh-verify', name: 'svc-6f9b8c7d5c-fghij', app: 'svc' },
   ]);

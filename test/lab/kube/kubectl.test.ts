@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startKubeApi, type KubeApi } from '../../../src/lab/kube/server.js';
-import { startFakeProxies, type FakeProxies } from './fake-proxies.js';
+import { startEnvoyPods, type EnvoyPods } from './envoy-pods.js';
 
 const KUBECTL = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
 /** Versioned kubectl binaries installed beside kubectl (e.g. kubectl.1.27 ... kubectl.1.33 of the Cloud SDK). */
@@ -24,12 +24,12 @@ function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; st
 }
 
 describe.skipIf(!KUBECTL)(`kubectl (an independent client) against the API double${KUBECTL ? '' : ' (skipped: kubectl is not installed)'}`, () => {
-  let proxies: FakeProxies;
+  let proxies: EnvoyPods;
   let api: KubeApi;
   let dir: string;
   let cfg: string;
   beforeAll(async () => {
-    proxies = await startFakeProxies([{ namespace: 'mesh-verify', name: 'bff-5d8c7f6b9d-abcde', app: 'bff' }]);
+    proxies = await startEnvoyPods([{ namespace: 'mesh-verify', name: 'bff-5d8c7f6b9d-abcde', app: 'bff' }]);
     api = await startKubeApi({ pods: proxies.pods });
     api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'mesh-verify' } });
     api.apply({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'mesh-verify' }, spec: { selector: { istio: 'ingressgateway' }, servers: [] } });
