@@ -90,9 +90,10 @@ async function pickAddresses(): Promise<LabAddresses> {
 /** A child process with its stdout kept as log lines (what `kubectl logs` would show). */
 interface AppProcess { child: ChildProcess; lines: string[]; stop(): Promise<void> }
 
-function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>, log?: (line: string) => void): Promise<AppProcess> {
+function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>, log?: (line: string) => void, onLine?: (line: string) => void): Promise<AppProcess> {
   // The kubelet's ConfigMap layout: app.mjs -> ..data/app.mjs, ..data -> ..<timestamp>/.
   const mount = join(dir, `${role}-app`);
+  rmSync(mount, { recursive: true, force: true });
   const stamp = `..${new Date().toISOString().replace(/[-:.TZ]/g, '_')}`;
   mkdirSync(join(mount, stamp), { recursive: true });
   writeFileSync(join(mount, stamp, 'app.mjs'), readFileSync(appSourcePath()));
@@ -109,6 +110,7 @@ function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>,
       buf = buf.slice(i + 1);
       if (lines.length < 100_000) lines.push(line);
       log?.(`[${env.POD_NAME} ${role}] ${line}`);
+      onLine?.(line);
     }
   });
   let err = '';
@@ -250,7 +252,7 @@ class EnvoyDataPlane implements DataPlane {
 
   private async startSvc(): Promise<void> {
     await Promise.all([
-      startApp('svc', this.root, this.appEnv('svc'), this.log).then((a) => { this.apps.svc = a; }),
+      startApp('svc', this.root, this.appEnv('svc'), this.log, (line) => this.onSvcRequest(line)).then((a) => { this.apps.svc = a; }),
       this.state.svcSidecar ? this.startProxy('svc') : Promise.resolve(),
     ]);
   }
@@ -265,6 +267,15 @@ class EnvoyDataPlane implements DataPlane {
       this.startNlb(),
     ]);
     this.syncCaller();
+  }
+
+  /**
+   * permissive-svc's legacy workload calls svc in plaintext once per request svc's app serves
+   * (so during every probe run, before its requests complete), besides polling it.
+   */
+  private onSvcRequest(line: string): void {
+    if (!this.state.plaintextCallerToSvc || this.stopped || !line.startsWith('{') || line.includes('from-plaintext-caller')) return;
+    if (this.callerCalls++ < 20_000) void this.caller.call();
   }
 
   /** The plaintext caller of permissive-svc: a legacy workload polling svc (4/s, at most 10 min). */

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { EnvironmentError } from '../../cli/errors.js';
 import type { XdsFiles } from '../istio-shape/resources.js';
 
 const TYPE = {
@@ -63,7 +64,7 @@ export class XdsDirectory {
       const dump = await configDump().catch(() => '');
       for (const v of [...this.pending]) if (dump.includes(`"${v}"`)) this.pending.delete(v);
       if (this.pending.size === 0) return;
-      if (Date.now() > deadline) throw new Error(`Envoy did not apply config version(s) ${[...this.pending].join(', ')} within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new EnvironmentError(`a lab Envoy did not apply config version(s) ${[...this.pending].join(', ')} within ${timeoutMs} ms`, 'run with --debug to see the lab\'s log; the machine may be overloaded');
       await new Promise((r) => setTimeout(r, 25));
     }
   }
