@@ -7,6 +7,7 @@ import { registerLab } from './commands/lab.js';
 import { registerPath, registerUp, registerDown } from './commands/path.js';
 import { registerAudit } from './commands/audit.js';
 import { registerVerify } from './commands/verify.js';
+import { registerDiff } from './commands/diff.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDown(program, ctx);
   registerAudit(program, ctx);
   registerVerify(program, ctx);
+  registerDiff(program, ctx);
   registerLab(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

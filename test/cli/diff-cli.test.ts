@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli-in-process.js';
+
+const fixture = (name: string) => new URL(`../../fixtures/bundles/${name}.bundle.json`, import.meta.url).pathname;
+
+let dir: string;
+beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'mv-diff-')); });
+afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+
+describe('mesh-verify diff OLD NEW', () => {
+  it('exit 0 with no change for the same run, 1 with one line per change for a regression', async () => {
+    const same = await runCli('diff', fixture('healthy'), fixture('healthy'));
+    expect(same.status).toBe(0);
+    expect(same.stdout).toMatch(/^mesh-verify diff: no change in 7 segments \(exit 0\)\n/);
+    const worse = await runCli('diff', fixture('healthy'), fixture('permissive-svc'));
+    expect(worse.status).toBe(1);
+    expect(worse.stdout.trim().split('\n').slice(3)).toEqual(['REGRESSED  bff-sidecar->svc-sidecar  status: proven -> contradicted']);
+    const json = await runCli('diff', fixture('healthy'), fixture('permissive-svc'), '-o', 'json');
+    expect(JSON.parse(json.stdout).changes).toHaveLength(1);
+    expect((await runCli('diff', fixture('healthy'), fixture('permissive-svc'), '-o', 'junit')).stdout).toContain('failures="1"');
+  });
+
+  it('bad input is exit 2 with one line naming the file', async () => {
+    const notJson = join(dir, 'x.json');
+    await writeFile(notJson, 'hello');
+    const r = await runCli('diff', fixture('healthy'), notJson);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`mesh-verify: ${notJson}: is not JSON (it does not start with "{" or "[")`);
+    expect((await runCli('diff', fixture('healthy'))).status).toBe(2);
+  });
+
+  it('two lab runs of the healthy path: nothing regressed; a lab fault run against it regressed', async () => {
+    const a = join(dir, 'a.json'); const b = join(dir, 'b.json'); const f = join(dir, 'fault.json');
+    expect((await runCli('path', '--lab', '--requests', '2', '--bundle', a, '-q', '-o', 'json')).status).toBe(0);
+    expect((await runCli('path', '--lab', '--requests', '2', '--bundle', b, '-q', '-o', 'json')).status).toBe(0);
+    expect((await runCli('path', '--lab', '--requests', '2', '--fault', 'plaintext-gateway-bff', '--bundle', f, '-q', '-o', 'json')).status).toBe(1);
+    const same = await runCli('diff', a, b, '-o', 'json');
+    const d = JSON.parse(same.stdout);
+    expect(d.counts.regressed).toBe(0);
+    expect(same.status).toBe(0);
+    // Each lab run makes its own certificates: only neutral changes (fingerprints, expiry) may show.
+    for (const c of d.changes) expect(['certificate', 'cert-expiry', 'issuer']).toContain(c.field);
+    const worse = await runCli('diff', a, f);
+    expect(worse.status).toBe(1);
+    expect(worse.stdout).toMatch(/^REGRESSED  gateway->bff-sidecar +status: proven -> contradicted$/m);
+  }, 60_000);
+});
