@@ -23,6 +23,23 @@ describe('mesh-verify diff OLD NEW', () => {
     expect((await runCli('diff', fixture('healthy'), fixture('permissive-svc'), '-o', 'junit')).stdout).toContain('failures="1"');
   });
 
+  it('takes a signed bundle by its envelope too, and is listed in --help with verify', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { copyFile } = await import('node:fs/promises');
+    const { parseSigningKey } = await import('../../src/bundle/dsse.js');
+    const { signBundleFile } = await import('../../src/bundle/signature-files.js');
+    const signed = join(dir, 'signed.bundle.json');
+    await copyFile(fixture('healthy'), signed);
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const envelope = await signBundleFile(signed, parseSigningKey(pem));
+    const r = await runCli('diff', envelope, fixture('plaintext-gateway-bff'));
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain('REGRESSED  gateway->bff-sidecar  status: proven -> contradicted');
+    const help = await runCli('--help');
+    expect(help.stdout).toMatch(/^ {2}verify \[options\] <bundle>/m);
+    expect(help.stdout).toMatch(/^ {2}diff \[options\] <old> <new>/m);
+  });
+
   it('bad input is exit 2 with one line naming the file', async () => {
     const notJson = join(dir, 'x.json');
     await writeFile(notJson, 'hello');
