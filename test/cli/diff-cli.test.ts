@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli-in-process.js';
+import { LAB_FAULTS } from '../../src/lab/types.js';
 
 const fixture = (name: string) => new URL(`../../fixtures/bundles/${name}.bundle.json`, import.meta.url).pathname;
 
@@ -49,7 +50,7 @@ describe('mesh-verify diff OLD NEW', () => {
     expect((await runCli('diff', fixture('healthy'))).status).toBe(2);
   });
 
-  it('two lab runs of the healthy path: nothing regressed; a lab fault run against it regressed', async () => {
+  it('two lab runs of the healthy path: nothing regressed; each lab fault run against it regressed', async () => {
     const a = join(dir, 'a.json'); const b = join(dir, 'b.json'); const f = join(dir, 'fault.json');
     expect((await runCli('path', '--lab', '--requests', '2', '--bundle', a, '-q', '-o', 'json')).status).toBe(0);
     expect((await runCli('path', '--lab', '--requests', '2', '--bundle', b, '-q', '-o', 'json')).status).toBe(0);
@@ -63,5 +64,21 @@ describe('mesh-verify diff OLD NEW', () => {
     const worse = await runCli('diff', a, f);
     expect(worse.status).toBe(1);
     expect(worse.stdout).toMatch(/^REGRESSED  gateway->bff-sidecar +status: proven -> contradicted$/m);
-  }, 60_000);
+    // Before and after each of the other lab faults (one lab run each, one after the other).
+    for (const fault of LAB_FAULTS.filter((x) => x !== 'plaintext-gateway-bff')) {
+      const file = join(dir, `${fault}.json`);
+      const run = await runCli('path', '--lab', '--requests', '2', '--fault', fault, '--bundle', file, '-q', '-o', 'json');
+      const d = await runCli('diff', a, file, '-o', 'json');
+      expect(d.status, fault).toBe(1);
+      const regressed = JSON.parse(d.stdout).changes.filter((c: { kind: string }) => c.kind === 'regressed');
+      if (fault === 'stats-filtered') {
+        // Still proven from the access logs and certificates: what the diff sees is the lost counters.
+        expect(run.status).toBe(0);
+        expect(regressed.map((c: { message: string }) => c.message)).toContain('evidence level lost: traffic');
+      } else {
+        expect(run.status, fault).not.toBe(0);
+        expect(regressed.some((c: { field: string }) => c.field === 'status'), `${fault}: ${d.stdout}`).toBe(true);
+      }
+    }
+  }, 120_000);
 });
