@@ -53,6 +53,12 @@ export interface SegmentFacts {
   issuers: string[] | null;
   /** notAfter of the certificates protecting the hop (sorted, ISO 8601). */
   notAfter: string[] | null;
+  /**
+   * The hop's certificates are short-lived workload certificates (mesh hops: Istio renews them
+   * about every 12 hours), so a new notAfter is expected on every run and only a change between
+   * valid and expired is reported.
+   */
+  rotating: boolean;
   /** The run's time, at which expiry is judged. */
   at: Date;
 }
@@ -83,8 +89,8 @@ function outboundEntries(p: ProxyFacts | undefined, cluster: string | undefined)
 }
 
 /** The crypto facts a bundle holds about one segment (see RunDiff). */
-function cryptoFacts(ctx: AnalysisContext, v: SegmentVerdict): Pick<SegmentFacts, 'tlsVersions' | 'ciphers' | 'peerIdentities' | 'certificates' | 'issuers' | 'notAfter'> {
-  const none = { tlsVersions: null, ciphers: null, peerIdentities: null, certificates: null, issuers: null, notAfter: null };
+function cryptoFacts(ctx: AnalysisContext, v: SegmentVerdict): Pick<SegmentFacts, 'tlsVersions' | 'ciphers' | 'peerIdentities' | 'certificates' | 'issuers' | 'notAfter' | 'rotating'> {
+  const none = { tlsVersions: null, ciphers: null, peerIdentities: null, certificates: null, issuers: null, notAfter: null, rotating: false };
   const seg = ctx.bundle.path.segments.find((s) => s.id === v.id);
   if (!seg) return none;
   const from = nodeOf(ctx, seg.from);
@@ -104,6 +110,7 @@ function cryptoFacts(ctx: AnalysisContext, v: SegmentVerdict): Pick<SegmentFacts
       certificates: leaf ? set([leaf.fingerprint256]) : null,
       issuers: leaf ? set([leaf.issuer]) : null,
       notAfter: leaf ? set([leaf.notAfter]) : null,
+      rotating: false,
     };
   }
   if (kind !== 'mesh-hop') return none;
@@ -120,6 +127,7 @@ function cryptoFacts(ctx: AnalysisContext, v: SegmentVerdict): Pick<SegmentFacts
     certificates: null,
     issuers: set(leaves.map((c) => c.issuer)),
     notAfter: set(leaves.map((c) => c.notAfter)),
+    rotating: true,
   };
 }
 
@@ -186,7 +194,7 @@ function compareSegment(id: string, a: SegmentFacts, b: SegmentFacts): DiffChang
     const expired = (v: string[], at: Date) => v.some((t) => Date.parse(t) <= at.getTime());
     const wasExpired = expired(a.notAfter, a.at);
     const isExpired = expired(b.notAfter, b.at);
-    add('cert-expiry', isExpired && !wasExpired ? 'regressed' : wasExpired && !isExpired ? 'improved' : 'changed',
+    if (!(b.rotating && wasExpired === isExpired)) add('cert-expiry', isExpired && !wasExpired ? 'regressed' : wasExpired && !isExpired ? 'improved' : 'changed',
       list(a.notAfter), list(b.notAfter), `certificate notAfter${isExpired ? ` (expired at the new run, ${b.at.toISOString()})` : ''}`);
   }
   for (const level of LEVELS) {
