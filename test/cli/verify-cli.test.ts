@@ -107,6 +107,7 @@ describe('mesh-verify analyze of a signed bundle', () => {
     const wrong = await runCli('analyze', file, '--key', otherPub, '--now', NOW, '-o', 'markdown');
     expect(wrong.status).toBe(1);
     expect(wrong.stdout).toContain('> **Note:** SIGNATURE DID NOT HOLD (treat this evidence as tampered): signature does not verify');
+    expect(wrong.stdout).toContain('7 proven, 0 contradicted, 0 inconclusive (exit 1; signature DID NOT HOLD)');
     const unsigned = await runCli('analyze', fixture('healthy'), '--key', pub, '--now', NOW);
     expect(unsigned.status).toBe(2);
     expect(unsigned.stderr).toContain('is not signed');
