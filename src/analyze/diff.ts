@@ -88,31 +88,62 @@ function outboundEntries(p: ProxyFacts | undefined, cluster: string | undefined)
   return p.access.filter((e) => e.upstreamCluster === cluster);
 }
 
+type CryptoFacts = Pick<SegmentFacts, 'tlsVersions' | 'ciphers' | 'peerIdentities' | 'certificates' | 'issuers' | 'notAfter' | 'rotating'>;
+const NO_FACTS: CryptoFacts = { tlsVersions: null, ciphers: null, peerIdentities: null, certificates: null, issuers: null, notAfter: null, rotating: false };
+
+/** The server's names: its subject and SANs. */
+function names(leaf: { subject: string; dnsSans: string[]; uriSans: string[] }): string[] | null {
+  return set([leaf.subject, ...leaf.dnsSans.map((d) => `DNS:${d}`), ...leaf.uriSans.map((u) => `URI:${u}`)]);
+}
+
+/**
+ * The external client's own handshake: what it negotiated and the chain it was shown (the
+ * gateway credential through an L4 NLB, or whoever else terminated TLS first).
+ */
+function clientFacts(ctx: AnalysisContext): CryptoFacts {
+  const c = ctx.bundle.client;
+  if (!c || (c.error !== null && c.tlsVersion === null)) return NO_FACTS;
+  const leaf = c.peerChain[0];
+  return {
+    tlsVersions: set([c.tlsVersion]),
+    ciphers: set([c.cipher]),
+    peerIdentities: leaf ? names(leaf) : null,
+    certificates: leaf ? set([leaf.fingerprint256]) : null,
+    issuers: leaf ? set([leaf.issuer]) : null,
+    notAfter: leaf ? set([leaf.notAfter]) : null,
+    rotating: false,
+  };
+}
+
 /** The crypto facts a bundle holds about one segment (see RunDiff). */
-function cryptoFacts(ctx: AnalysisContext, v: SegmentVerdict): Pick<SegmentFacts, 'tlsVersions' | 'ciphers' | 'peerIdentities' | 'certificates' | 'issuers' | 'notAfter' | 'rotating'> {
-  const none = { tlsVersions: null, ciphers: null, peerIdentities: null, certificates: null, issuers: null, notAfter: null, rotating: false };
+function cryptoFacts(ctx: AnalysisContext, v: SegmentVerdict): CryptoFacts {
+  const none = NO_FACTS;
   const seg = ctx.bundle.path.segments.find((s) => s.id === v.id);
   if (!seg) return none;
   const from = nodeOf(ctx, seg.from);
   const to = nodeOf(ctx, seg.to);
   const kind = segmentKind(from, to, seg);
-  if (kind === 'edge') {
-    // The external client's own handshake: the NLB is L4, so the session it negotiated is the one
-    // on both edge segments (an NLB that terminates shows up here as another chain).
-    const c = ctx.bundle.client;
-    if (!c || (c.error !== null && c.tlsVersion === null)) return none;
-    const leaf = c.peerChain[0];
+  if (kind === 'edge' && to.proxy !== null) {
+    // The hop into the gateway: what the gateway logged of the TLS sessions it accepted, and the
+    // credential it serves (from its config dump), whoever connected (the client through an L4
+    // NLB, or an NLB that terminates and re-originates TLS).
+    const gw = proxyOf(ctx, to);
+    const secret = gw?.posture?.secrets.find((x) => x.name === seg.hints.serverSecret && x.chain.length > 0);
+    const leaf = secret?.chain[0];
+    const logged = gw?.access ?? [];
+    const client = clientFacts(ctx);
     return {
-      tlsVersions: set([c.tlsVersion]),
-      ciphers: set([c.cipher]),
-      // The server's names: its subject and SANs (the gateway credential, or whoever else answered).
-      peerIdentities: leaf ? set([leaf.subject, ...leaf.dnsSans.map((d) => `DNS:${d}`), ...leaf.uriSans.map((u) => `URI:${u}`)]) : null,
-      certificates: leaf ? set([leaf.fingerprint256]) : null,
-      issuers: leaf ? set([leaf.issuer]) : null,
-      notAfter: leaf ? set([leaf.notAfter]) : null,
+      // The client's handshake stands in only when the gateway logged none of the run's requests.
+      tlsVersions: logged.length > 0 ? set(logged.map((e) => e.downstreamTlsVersion)) : client.tlsVersions,
+      ciphers: logged.length > 0 ? set(logged.map((e) => rawString(e, 'downstream_tls_cipher'))) : client.ciphers,
+      peerIdentities: leaf ? names(leaf) : client.peerIdentities,
+      certificates: leaf ? set([leaf.fingerprint256]) : client.certificates,
+      issuers: leaf ? set([leaf.issuer]) : client.issuers,
+      notAfter: leaf ? set([leaf.notAfter]) : client.notAfter,
       rotating: false,
     };
   }
+  if (kind === 'edge') return clientFacts(ctx);
   if (kind !== 'mesh-hop') return none;
   const sender = proxyOf(ctx, from);
   const receiver = proxyOf(ctx, to);

@@ -49,6 +49,8 @@ describe('diff of two runs, segment by segment', () => {
       'regressed nlb->gateway evidence-level: identity -> -',
     ]));
     expect(got['nlb-terminates-tls'].changes.find((c) => c.field === 'certificate')?.kind).toBe('changed');
+    // The gateway still serves its own credential: nlb->gateway is judged from the gateway's side.
+    expect(got['nlb-terminates-tls'].changes.filter((c) => c.segment === 'nlb->gateway').map((c) => c.field)).toEqual(['evidence-level']);
     expect(lines(got['stats-filtered'])).toContain('regressed gateway->bff-sidecar evidence-level: traffic -> -');
   });
 
