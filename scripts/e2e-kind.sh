@@ -10,6 +10,9 @@
 #   scripts/e2e-kind.sh verify F SUM   exit 4 (removing F) unless sha256(F) is SUM
 #   scripts/e2e-kind.sh run            mesh-verify up, path (healthy), path --scenario ... --expect contradicted
 #   scripts/e2e-kind.sh collect-logs   kind export logs and kubectl describe into $REPORT_ROOT/diagnostics
+#   scripts/e2e-kind.sh diff-previous  mesh-verify diff of the previous night's healthy bundle
+#                                      ($PREVIOUS_ROOT/healthy/bundle.json) against tonight's; exit 1
+#                                      when something regressed; says so and exits 0 when there is none
 #   scripts/e2e-kind.sh summary        print every Markdown report (for $GITHUB_STEP_SUMMARY)
 #   scripts/e2e-kind.sh down           delete the kind cluster
 #
@@ -19,6 +22,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VERSIONS_FILE="$ROOT/fixtures/istio/versions.json"
 REPORT_ROOT="${REPORT_ROOT:-$ROOT/e2e-reports}"
+PREVIOUS_ROOT="${PREVIOUS_ROOT:-$ROOT/previous-reports}"
 TOOLS_BIN="${TOOLS_BIN:-$HOME/.local/bin}"
 KIND_CLUSTER=mesh-verify
 # The order matters: permissive-svc adds objects the other scenarios do not remove.
@@ -144,6 +148,26 @@ cmd_collect_logs() {
   echo "diagnostics in $out"
 }
 
+# Tonight's healthy run against the previous night's (downloaded by the workflow into
+# $PREVIOUS_ROOT): the before/after check of whatever changed in between. The Markdown lands in
+# $REPORT_ROOT/diff-previous/report.md, so `summary` shows it and the artifact keeps it.
+cmd_diff_previous() {
+  local old="$PREVIOUS_ROOT/healthy/bundle.json" new="$REPORT_ROOT/healthy/bundle.json" out="$REPORT_ROOT/diff-previous" rc=0
+  if [ ! -f "$old" ]; then
+    echo "no previous night's bundle ($old): diff skipped"
+    return 0
+  fi
+  if [ ! -f "$new" ]; then
+    echo "tonight's healthy run wrote no bundle ($new): nothing to compare with the previous night's" >&2
+    return 1
+  fi
+  mkdir -p "$out"
+  mesh_verify diff "$old" "$new" -o markdown > "$out/report.md" || rc=$?
+  mesh_verify diff "$old" "$new" -o junit > "$out/junit.xml" || true
+  mesh_verify diff "$old" "$new" || true
+  return "$rc"
+}
+
 cmd_summary() {
   local f found=0
   for f in "$REPORT_ROOT"/*/*.md; do
@@ -167,7 +191,8 @@ case "${1:-run}" in
   verify) cmd_verify "${2:?verify FILE SHA256}" "${3:?verify FILE SHA256}" ;;
   run) cmd_run ;;
   collect-logs) cmd_collect_logs ;;
+  diff-previous) cmd_diff_previous ;;
   summary) cmd_summary ;;
   down) cmd_down ;;
-  *) echo "usage: $0 matrix|versions|install-tools|verify|run|collect-logs|summary|down" >&2; exit 2 ;;
+  *) echo "usage: $0 matrix|versions|install-tools|verify|run|collect-logs|diff-previous|summary|down" >&2; exit 2 ;;
 esac

@@ -71,4 +71,13 @@ export interface PathReport {
   nodes?: { id: string; kind: string; label: string }[];
   /** Added: what every reader must know about this run (e.g. it ran against the simulated lab). */
   notes?: string[];
+  /** Added by `analyze` when the bundle is signed: whether its signature held (src/analyze/signature.ts). */
+  signature?: ReportSignature;
+}
+
+export interface ReportSignature {
+  /** not-checked: an envelope is beside the bundle but no --key was given. */
+  status: 'verified' | 'tampered' | 'key-expired' | 'not-checked';
+  keyid: string | null;
+  message: string;
 }

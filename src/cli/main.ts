@@ -6,6 +6,8 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerLab } from './commands/lab.js';
 import { registerPath, registerUp, registerDown } from './commands/path.js';
 import { registerAudit } from './commands/audit.js';
+import { registerVerify } from './commands/verify.js';
+import { registerDiff } from './commands/diff.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -42,6 +44,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerUp(program, ctx);
   registerDown(program, ctx);
   registerAudit(program, ctx);
+  registerVerify(program, ctx);
+  registerDiff(program, ctx);
   registerLab(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;

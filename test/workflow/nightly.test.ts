@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,63 @@ describe('.github/workflows/nightly.yml', () => {
     expect(upload.with.name).toContain('${{ matrix.version }}');
     expect(workflow.jobs['e2e-kind'].env.REPORT_ROOT).toBe('${{ github.workspace }}/e2e-reports');
     for (const s of [summary, upload, steps[idx('e2e-kind.sh down')]]) expect(s.if).toBe('always()');
+  });
+});
+
+describe('nightly diff against the previous night', () => {
+  it('finds the previous run, downloads its artifact for the same Istio row, then diffs (all after the run, before the upload)', () => {
+    const order = steps.map((s) => s.run ?? s.uses);
+    const idx = (needle: string) => order.findIndex((x) => String(x).includes(needle));
+    const find = steps[idx('gh run list')];
+    expect(find.id).toBe('previous');
+    expect(find.run).toContain('--workflow nightly.yml');
+    expect(find.env.GH_TOKEN).toBe('${{ github.token }}');
+    const download = steps[idx('actions/download-artifact@')];
+    expect(download.with.name).toBe(steps[idx('actions/upload-artifact@')].with.name);
+    expect(download.with['run-id']).toBe('${{ steps.previous.outputs.run-id }}');
+    expect(download.if).toContain("steps.previous.outputs.run-id != ''");
+    expect(download['continue-on-error']).toBe(true);
+    expect(workflow.jobs['e2e-kind'].env.PREVIOUS_ROOT).toBe('${{ github.workspace }}/' + download.with.path.replace(/\/$/, ''));
+    expect(workflow.jobs['e2e-kind'].permissions).toEqual({ contents: 'read', actions: 'read' });
+    const diff = idx('e2e-kind.sh diff-previous');
+    expect(idx('e2e-kind.sh run')).toBeLessThan(idx('gh run list'));
+    expect(idx('gh run list')).toBeLessThan(idx('actions/download-artifact@'));
+    expect(idx('actions/download-artifact@')).toBeLessThan(diff);
+    expect(diff).toBeLessThan(idx('summary'));
+    expect(diff).toBeLessThan(idx('actions/upload-artifact@'));
+  });
+
+  it('diff-previous says it skipped when there is no previous bundle (exit 0)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-verify-prev-'));
+    try {
+      const r = runScriptFull(['diff-previous'], { REPORT_ROOT: join(dir, 'now'), PREVIOUS_ROOT: join(dir, 'prev') });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`no previous night's bundle (${join(dir, 'prev')}/healthy/bundle.json): diff skipped\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const BUILT = existsSync(join(ROOT, 'dist/cli/commands/diff.js'));
+  it.skipIf(!BUILT)(`diff-previous compares the two healthy bundles: exit 1 and a Markdown report when something regressed${BUILT ? '' : ' (skipped: dist/ not built; npm test builds it)'}`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mesh-verify-prev-'));
+    try {
+      const env = { REPORT_ROOT: join(dir, 'now'), PREVIOUS_ROOT: join(dir, 'prev') };
+      for (const [root, name] of [[env.PREVIOUS_ROOT, 'healthy'], [env.REPORT_ROOT, 'healthy']]) {
+        mkdirSync(join(root, 'healthy'), { recursive: true });
+        writeFileSync(join(root, 'healthy', 'bundle.json'), readFileSync(join(ROOT, `fixtures/bundles/${name}.bundle.json`)));
+      }
+      const same = spawnSync('bash', [SCRIPT, 'diff-previous'], { encoding: 'utf8', env: { ...cleanEnv(), ...env }, timeout: 30_000 });
+      expect(same.status).toBe(0);
+      expect(same.stdout).toContain('mesh-verify diff: no change in 7 segments (exit 0)');
+      writeFileSync(join(env.REPORT_ROOT, 'healthy', 'bundle.json'), readFileSync(join(ROOT, 'fixtures/bundles/permissive-svc.bundle.json')));
+      const worse = spawnSync('bash', [SCRIPT, 'diff-previous'], { encoding: 'utf8', env: { ...cleanEnv(), ...env }, timeout: 30_000 });
+      expect(worse.status).toBe(1);
+      expect(worse.stdout).toContain('REGRESSED  bff-sidecar->svc-sidecar  status: proven -> contradicted');
+      expect(readFileSync(join(env.REPORT_ROOT, 'diff-previous', 'report.md'), 'utf8')).toContain('## mesh-verify diff: ❌');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

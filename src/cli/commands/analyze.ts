@@ -6,6 +6,7 @@ interface AnalyzeCliOptions {
   output: 'table' | 'wide' | 'json' | 'junit' | 'markdown';
   now?: string;
   certWarnDays?: string;
+  key?: string;
 }
 
 /**
@@ -20,9 +21,13 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
     .addOption(new Option('-o, --output <format>', 'output format (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--now <time>', 'judge certificate expiry at this time (ISO 8601; default: the current time)')
     .option('--cert-warn-days <days>', 'report certificates expiring within this many days (and past half their lifetime)', '30')
+    .option('--key <file>', 'check the bundle\'s signature (<bundle>.dsse.json) with this public key or X.509 certificate (PEM)')
     .addHelpText('after', `
-Exit codes: 0 all segments proven, 1 something contradicted, 2 usage or bad input, 3 inconclusive.
+Exit codes: 0 all segments proven, 1 something contradicted (or, with --key, a signature that
+did not hold), 2 usage or bad input (with --key: an unsigned bundle), 3 inconclusive (or a proven
+run whose signing key's certificate has expired).
 Examples:
+  mesh-verify analyze run.bundle.json --key signer.pub
   mesh-verify analyze run.bundle.json
   mesh-verify analyze run.bundle.json -o markdown >> "$GITHUB_STEP_SUMMARY"
   mesh-verify analyze run.bundle.json -o junit > mesh-verify.xml`)
@@ -40,8 +45,21 @@ Examples:
       const { analyzeBundle } = await import('../../analyze/analyze-bundle.js');
       const { renderPathReport } = await import('../../report/path-report.js');
       const { tableWidth } = await import('../terminal-width.js');
-      const bundle = await loadBundle(file);
-      const report = analyzeBundle(bundle, { now, certWarnDays });
+      const sig = await import('../../bundle/signature-files.js');
+      const pair = sig.signedPair(file);
+      const key = opts.key === undefined ? null : await sig.readVerificationKey(opts.key);
+      const bundle = await loadBundle(pair.bundle);
+      let report = analyzeBundle(bundle, { now, certWarnDays });
+      if (key !== null || await sig.hasEnvelope(pair.bundle)) {
+        const { withSignature } = await import('../../analyze/signature.js');
+        if (key === null) {
+          report = withSignature(report, { status: 'not-checked', keyid: null, message: `${pair.envelope} is beside the bundle` });
+        } else {
+          // The key's validity is judged now (or at --now), like `verify`.
+          const { check } = await sig.checkBundleSignature(pair.bundle, key, now ?? new Date());
+          report = withSignature(report, { status: check.status, keyid: check.status === 'tampered' ? null : check.keyid, message: check.message });
+        }
+      }
       process.stdout.write(renderPathReport(report, opts.output, { verbose: ctx.verbose(), width: tableWidth() }));
       ctx.exitCode = report.exitCode;
     });

@@ -6,7 +6,7 @@ import { SCENARIO_NAMES } from '../../topology/scenarios.js';
 interface PathCliOptions {
   lab?: boolean; fault?: string; scenario?: string; context?: string; kubeconfig?: string; requests?: string;
   freshConnections?: boolean; deploy?: boolean; keep?: boolean; expect?: string; output?: string;
-  reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string;
+  reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string; signKey?: string;
 }
 
 /**
@@ -32,6 +32,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .addOption(new Option('-o, --output <format>', 'report format on stdout (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
     .option('--bundle <file>', 'write the evidence bundle to this file')
+    .option('--sign-key <file>', 'sign the written bundle with this Ed25519 or ECDSA private key (PEM): writes <bundle>.dsse.json beside it')
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', `
 Exit codes: 0 every hop proven, 1 a hop contradicted, 3 inconclusive, 2 usage, 4 environment.
@@ -40,6 +41,7 @@ Examples:
   mesh-verify path --lab --fault plaintext-gateway-bff     # contradicted on gateway->bff-sidecar
   mesh-verify path --scenario dr-disable --expect contradicted
   mesh-verify path --context prod --gateway istio-ingress/istio-ingress --no-deploy   # a Helm-installed gateway
+  mesh-verify path --lab --bundle run.json --sign-key signer.pem   # then: mesh-verify verify run.json --key signer.pub
   mesh-verify up && mesh-verify path --no-deploy --report-dir out && mesh-verify down`)
     .action(async (raw: PathCliOptions) => {
       const [{ parsePathOptions }, { runPath }, { defaultPathDeps }, { createProgress }, { tableWidth }] = await Promise.all([
@@ -50,8 +52,14 @@ Examples:
       const { checkOutputDir, checkOutputFile } = await import('../output-paths.js');
       if (opts.reportDir !== null) await checkOutputDir('--report-dir', opts.reportDir);
       if (opts.bundle !== null) await checkOutputFile('--bundle', opts.bundle);
+      // --sign-key is checked before any work: the key must be usable and a bundle file written.
+      const signed = raw.signKey === undefined ? null : await prepareSigning(raw.signKey, opts.bundle, opts.reportDir);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
       const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: tableWidth() }), progress);
+      if (signed !== null && result.files.includes(signed.bundleFile)) {
+        const envelope = await signed.sign();
+        progress.info(`signed the bundle: ${envelope} (DSSE envelope, in-toto statement; check with: mesh-verify verify ${signed.bundleFile} --key PUB)`);
+      }
       process.stdout.write(result.output);
       ctx.exitCode = result.exitCode;
     });
@@ -94,4 +102,14 @@ export function registerDown(program: Command, ctx: CliContext): void {
       process.stdout.write(`${await runDown({ context: raw.context ?? null, kubeconfig: raw.kubeconfig ?? null }, progress)}\n`);
       ctx.exitCode = 0;
     });
+}
+
+async function prepareSigning(keyFile: string, bundle: string | null, reportDir: string | null): Promise<{ bundleFile: string; sign(): Promise<string> }> {
+  const { UsageError } = await import('../errors.js');
+  const { join } = await import('node:path');
+  const bundleFile = bundle ?? (reportDir !== null ? join(reportDir, 'bundle.json') : null);
+  if (bundleFile === null) throw new UsageError('--sign-key signs the saved bundle, but no bundle is saved', 'add --bundle FILE or --report-dir DIR');
+  const { readSigningKey, signBundleFile } = await import('../../bundle/signature-files.js');
+  const key = await readSigningKey(keyFile);
+  return { bundleFile, sign: () => signBundleFile(bundleFile, key) };
 }
