@@ -17,7 +17,7 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       const report = JSON.parse(r.stdout) as { overall: string; target: { kind: string; simulated: boolean; description: string } };
       expect(report.overall).toBe('proven');
       expect(report.target).toMatchObject({ kind: 'lab', simulated: true });
-      expect(report.target.description).toContain('SIMULATION');
+      expect(report.target.description).toMatch(/mesh-verify lab on loopback: real Envoy.*simulated Kubernetes API and control plane; not a cluster/);
     } finally {
       await lab.stop();
     }

@@ -78,9 +78,9 @@ describe('mesh-verify path --lab (in process)', () => {
     expect(healthy.report.overall).toBe('proven');
   });
 
-  it('says plainly that the target was the lab, a simulation', async () => {
+  it('says plainly that the target was the lab, real Envoy with simulated Kubernetes and control plane', async () => {
     expect(healthy.bundle.run.target).toMatchObject({ kind: 'lab', simulated: true });
-    expect(healthy.report.target.description).toMatch(/lab.*SIMULATION.*not a Kubernetes cluster/);
+    expect(healthy.report.target.description).toMatch(/lab on loopback: real Envoy \d+\.\d+\.\d+.*simulated Kubernetes API and control plane; not a cluster/);
     const md = await readFile(join(dir, 'healthy', 'report.md'), 'utf8');
     expect(md).toMatch(/simulat/i);
     expect(healthy.output).toMatch(/simulat/i);
@@ -154,7 +154,7 @@ describe('node bin/mesh-verify.js path --lab (a real process)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/simulat/i);
     expect(r.stdout).toContain('"mTLS: contradicted"');
-    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z ok  lab running: NLB 127\.0\.0\.1:\d+/m);
+    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z ok  lab running: NLB 127\.\d+\.\d+\.1:\d+/m);
     expect(r.stderr).toMatch(/expected contradicted: met/);
     expect(r.stderr).toMatch(/lab stopped/);
   });

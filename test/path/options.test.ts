@@ -17,7 +17,7 @@ describe('parsePathOptions', () => {
   it('has the documented defaults', () => {
     expect(parsePathOptions({})).toEqual({
       lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
-      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null, gateway: null,
+      deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null, gateway: null, envoy: null,
     });
   });
 
@@ -26,6 +26,7 @@ describe('parsePathOptions', () => {
     [{ lab: true, fault: 'nope' }, /unknown --fault "nope".*plaintext-gateway-bff/],
     [{ scenario: 'nope' }, /unknown --scenario "nope".*dr-disable/],
     [{ lab: true, context: 'kind-x' }, /--lab cannot be combined with --context/],
+    [{ envoy: '/usr/bin/envoy' }, /--envoy needs --lab/],
     [{ scenario: 'dr-disable', deploy: false }, /cannot be combined with --no-deploy/],
     [{ lab: true, fault: 'expired-cert', scenario: 'dr-disable' }, /--fault and --scenario cannot be combined/],
     [{ requests: '0' }, /--requests must be a whole number/],
