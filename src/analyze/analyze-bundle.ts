@@ -34,7 +34,7 @@ function observationsFor(ctx: AnalysisContext, seg: SegmentSpec): Observation[] 
 function targetNotes(bundle: EvidenceBundle): string[] {
   const t = bundle.run.target;
   if (t.simulated || t.kind === 'lab') {
-    return [`This run was against the local lab (${t.description}): real Envoy proxies, real TLS and the real app on loopback, but a simulated Kubernetes API and Istio control plane (no istiod, no Istio telemetry): it shows how mesh-verify judges what real Envoy reports, not how your cluster behaves.`];
+    return [`This run was against the local lab: real Envoy proxies, real TLS and the real app on loopback, but a simulated Kubernetes API and Istio control plane (no istiod, no Istio telemetry): it shows how mesh-verify judges what real Envoy reports, not how your cluster behaves.`];
   }
   if (t.kind === 'fixture') return ['This bundle is hand-made fixture data, not a capture from a live cluster.'];
   return [];

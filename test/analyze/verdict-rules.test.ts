@@ -204,7 +204,7 @@ describe('verdict rules', () => {
     b.run.target = { ...b.run.target, kind: 'lab', simulated: true, description: 'local lab' };
     const r = analyzeAtRun(b);
     expect(r.target.simulated).toBe(true);
-    expect(r.notes?.[0]).toMatch(/^This run was against the local lab \(.*\): real Envoy proxies, real TLS and the real app on loopback, but a simulated Kubernetes API and Istio control plane/);
+    expect(r.notes?.[0]).toMatch(/^This run was against the local lab: real Envoy proxies, real TLS and the real app on loopback, but a simulated Kubernetes API and Istio control plane/);
   });
 });
 

@@ -47,6 +47,6 @@ describe('path report as Markdown', () => {
   it('says so when the run was against the simulated lab', () => {
     const b = loadFixture('healthy');
     b.run.target = { ...b.run.target, kind: 'lab', simulated: true };
-    expect(renderPathMarkdown(analyzeAtRun(b))).toContain('> **Note:** This run was against the local lab (');
+    expect(renderPathMarkdown(analyzeAtRun(b))).toContain('> **Note:** This run was against the local lab: real Envoy proxies');
   });
 });
