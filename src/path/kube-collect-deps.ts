@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { EnvironmentError } from '../cli/errors.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorMessage } from '../cluster/kube-client.js';
 import { openAdminTransport } from '../cluster/admin-transport.js';
@@ -32,6 +33,7 @@ export function kubeCollectDeps(clients: KubeClients): CollectDeps {
       try {
         items = (await clients.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector })).items;
       } catch (err) {
+        if (err instanceof EnvironmentError) throw err;
         throw new Error(apiErrorMessage(err));
       }
       const p = choosePod(items);
