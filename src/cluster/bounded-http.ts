@@ -24,7 +24,7 @@ export interface BoundedRequestOptions {
   connectTimeoutMs?: number;
   headersTimeoutMs?: number;
   totalTimeoutMs?: number;
-  /** Largest body read (default API_RESPONSE_MAX_BYTES); `maxBytesLimit` names the limit in the message. */
+  /** Largest body read (default: the limit of this kind of API request, apiResponseLimit); `maxBytesLimit` names the limit. */
   maxBytes?: number;
   maxBytesLimit?: LimitName;
   signal?: AbortSignal;
@@ -66,13 +66,28 @@ export function deadlineLimit(phase: DeadlineError['phase']): LimitName {
   return phase === 'connect' ? 'API_CONNECT_TIMEOUT_MS' : phase === 'headers' ? 'API_HEADERS_TIMEOUT_MS' : 'API_REQUEST_TIMEOUT_MS';
 }
 
+/**
+ * Which size limit an API request's answer has: a GET of a collection (`/api/v1/pods`,
+ * `/apis/apps/v1/namespaces/NS/deployments`) is a list (API_LIST_PAGE_MAX_BYTES); a named
+ * object, /version, discovery and every other method answer one object (API_OBJECT_MAX_BYTES).
+ * A server URL with a path of its own (`https://host/k8s/clusters/c-1`) keeps it in front.
+ */
+export function apiResponseLimit(method: string, pathname: string): LimitName {
+  if (method.toUpperCase() !== 'GET') return 'API_OBJECT_MAX_BYTES';
+  const m = /\/(?:api\/[^/]+|apis\/[^/]+\/[^/]+)\/(.+)$/.exec(pathname);
+  if (!m) return 'API_OBJECT_MAX_BYTES';
+  let rest = m[1].split('/').filter(Boolean);
+  if (rest[0] === 'namespaces' && rest.length >= 3) rest = rest.slice(2);
+  return rest.length === 1 ? 'API_LIST_PAGE_MAX_BYTES' : 'API_OBJECT_MAX_BYTES';
+}
+
 export function boundedRequest(url: URL | string, options: http.RequestOptions, o: BoundedRequestOptions): Promise<BoundedResponse> {
   const target = typeof url === 'string' ? new URL(url) : url;
   const connectMs = o.connectTimeoutMs ?? limit('API_CONNECT_TIMEOUT_MS');
   const totalMs = o.totalTimeoutMs ?? limit('API_REQUEST_TIMEOUT_MS');
   const headersMs = Math.min(o.headersTimeoutMs ?? limit('API_HEADERS_TIMEOUT_MS'), totalMs);
-  const maxBytes = o.maxBytes ?? limit('API_RESPONSE_MAX_BYTES');
-  const maxBytesLimit = o.maxBytesLimit ?? 'API_RESPONSE_MAX_BYTES';
+  const maxBytesLimit = o.maxBytesLimit ?? apiResponseLimit(options.method ?? 'GET', target.pathname);
+  const maxBytes = o.maxBytes ?? limit(maxBytesLimit);
   const mod = target.protocol === 'https:' || target.protocol === 'wss:' ? https : http;
   return new Promise<BoundedResponse>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];

@@ -19,8 +19,13 @@ export const DEFAULT_LIMITS = {
   API_REQUEST_TIMEOUT_MS: 30_000,
   /** GET /version when connecting (reachability check): the whole request. */
   API_VERSION_TIMEOUT_MS: 10_000,
-  /** One API response (one object, or one page of a list). */
-  API_RESPONSE_MAX_BYTES: 64 * MiB,
+  /**
+   * One API answer that is not a list: /version, one object (etcd stores at most 1.5 MiB of
+   * one), a SelfSubjectAccessReview, the answer to an apply.
+   */
+  API_OBJECT_MAX_BYTES: 4 * MiB,
+  /** One list answer: one page (500 items) of a paginated list, or a list read whole. */
+  API_LIST_PAGE_MAX_BYTES: 32 * MiB,
   /** A paginated list (limit/continue), all its pages together. */
   API_LIST_MAX_BYTES: 256 * MiB,
   /** Pages of one paginated list (500 items each: 1,000,000 objects). */

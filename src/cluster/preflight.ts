@@ -158,7 +158,8 @@ export async function checkRights(clients: KubeClients, checks: readonly AccessC
     if (err instanceof EnvironmentError) throw err;
     const code = apiErrorCode(err);
     if (code === 404 || code === 405) return { warning: `rights not checked: the API server does not answer SelfSubjectAccessReview (${apiErrorMessage(err)})` };
-    throw new EnvironmentError(`checking rights failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
+    throw new EnvironmentError(`checking rights failed: ${apiErrorMessage(err)}`,
+      'check that the API server is healthy (kubectl get --raw /readyz) and answers SelfSubjectAccessReview', { cause: err });
   }
   // Before 1.35 the WebSocket upgrade (all mesh-verify uses) is authorized as get alone.
   const minor = kubernetesMinor(clients.serverVersion);
