@@ -41,7 +41,7 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
   const port = opts.port ?? ENVOY_ADMIN_PORT;
   const container = opts.container ?? SIDECAR_CONTAINER;
   const allowExec = opts.allowExec ?? true;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const timeoutMs = opts.timeoutMs ?? limit('ADMIN_REQUEST_TIMEOUT_MS');
   const where = `${pod.namespace}/${pod.name}:${port}`;
   let lastError: string | null = null;
   const open = () => openForwardedSocket(clients, pod, port, timeoutMs, (t) => { lastError = t; });

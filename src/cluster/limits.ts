@@ -30,6 +30,10 @@ export const DEFAULT_LIMITS = {
   API_LIST_MAX_BYTES: 256 * MiB,
   /** Pages of one paginated list (500 items each: 1,000,000 objects). */
   API_LIST_MAX_PAGES: 2_000,
+  /** `path`: opening a proxy's admin port (port-forward) and each admin GET, whole answer included. */
+  ADMIN_REQUEST_TIMEOUT_MS: 10_000,
+  /** `path`: one read of a proxy's container log. */
+  LOG_READ_TIMEOUT_MS: 15_000,
   /** One Envoy admin answer through port-forward or exec (a full config dump with EDS is the largest). */
   ADMIN_RESPONSE_MAX_BYTES: 128 * MiB,
   /** One container log read (since the run started). */

@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { EnvironmentError } from '../cli/errors.js';
+import { limit } from '../cluster/limits.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorMessage } from '../cluster/kube-client.js';
 import { openAdminTransport } from '../cluster/admin-transport.js';
@@ -40,6 +41,6 @@ export function kubeCollectDeps(clients: KubeClients): CollectDeps {
       return p ? foundPod(p) : null;
     },
     openAdmin: (pod) => openAdminTransport(clients, pod, { port: ENVOY_ADMIN_PORT, allowExec: true }),
-    readLog: (pod, container, sinceSeconds) => readPodLog(clients, pod.namespace, pod.name, container, { sinceSeconds, timeoutMs: 15_000 }),
+    readLog: (pod, container, sinceSeconds) => readPodLog(clients, pod.namespace, pod.name, container, { sinceSeconds, timeoutMs: limit('LOG_READ_TIMEOUT_MS') }),
   };
 }
