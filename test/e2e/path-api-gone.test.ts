@@ -71,3 +71,28 @@ describe('path when the API server goes away during evidence collection (issue 1
     }, 90_000);
   }
 });
+
+describe('path when an Envoy admin answer is larger than its limit (issue 14, section 2)', () => {
+  it('ends the run with exit 4 and one line naming the proxy, the endpoint and the limit', async () => {
+    const lab = await startLab({});
+    try {
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [bin, 'path', '--kubeconfig', lab.kubeconfigPath, '--no-deploy', '--requests', '2', '-q'], {
+          env: { ...process.env, CI: 'true', KUBECONFIG: '', MESH_VERIFY_ADMIN_RESPONSE_MAX_BYTES: '2000' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(r.status).toBe(4);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^mesh-verify: Envoy admin [\w-]+\/[\w-]+:15000 via port-forward: GET \/[\w/_]+: the answer is larger than the limit of 2000 bytes \(ADMIN_RESPONSE_MAX_BYTES\); reading stopped there \(fix: .*MESH_VERIFY_ADMIN_RESPONSE_MAX_BYTES/);
+    } finally {
+      await lab.stop();
+    }
+  }, 60_000);
+});

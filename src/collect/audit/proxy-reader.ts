@@ -72,7 +72,7 @@ type Get = (path: string) => Promise<string>;
  * listeners' error states only when Envoy rejected an update. Assembled as one config dump.
  */
 export async function fetchAuditDump(get: Get, podGateway: boolean): Promise<{ configs: unknown[] }> {
-  const stats = await get(AUDIT_REJECTED_STAT_PATH).catch(() => null);
+  const stats = await get(AUDIT_REJECTED_STAT_PATH).catch((e: unknown) => { if (e instanceof ResponseTooLargeError) throw e; return null; });
   const m = stats === null ? null : new RegExp(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(stats);
   // Unknown counter (old Envoy, stats refused): read the error states to be sure.
   const rejected = m ? Number(m[1]) > 0 : true;
