@@ -160,4 +160,23 @@ describe('limits of the reads through the Kubernetes API (the lab API double)', 
     // One object stays within its own limit.
     expect((await clients.core.readNamespace({ name: 'ns-1' })).metadata?.name).toBe('ns-1');
   });
+
+  it('pilot-agent request through exec (port-forward refused): output over ADMIN_RESPONSE_MAX_BYTES is exit 4 naming the command and the limit', async () => {
+    const denied = await (await loadStartKubeApi())({ pods: () => [labPod('bff-7d9f-abcde', admin.port)], denyPortForward: true });
+    try {
+      const file = join(tmp.dir, 'denied');
+      await denied.writeKubeconfig(file, 'denied');
+      const c = await connectKube({ kubeconfig: file });
+      const t = await openAdminTransport(c, { namespace: 'mesh-verify', name: 'bff-7d9f-abcde' });
+      expect(t.via).toBe('exec');
+      expect((await t.get('/server_info')).status).toBe(200);
+      setLimit('ADMIN_RESPONSE_MAX_BYTES', 50);
+      const e = await t.get('/server_info').then(() => null, (x: unknown) => x as EnvironmentError);
+      expect(e).toBeInstanceOf(ResponseTooLargeError);
+      expect(e!.message).toBe('pod mesh-verify/bff-7d9f-abcde (istio-proxy): exec pilot-agent request GET /server_info: the answer is larger than the limit of 50 bytes (ADMIN_RESPONSE_MAX_BYTES); reading stopped there');
+      await t.close();
+    } finally {
+      await denied.close();
+    }
+  });
 });
