@@ -160,11 +160,20 @@ async function getJson(clients: KubeClients, path: string, timeoutMs: number): P
       'bind the read-only audit ClusterRole (fixtures/rbac/audit-readonly.yaml) to your user or service account');
   }
   if (res.status !== 200) {
-    throw new EnvironmentError(`GET ${path} answered HTTP ${res.status}: ${res.body.slice(0, 200)}`, 'check the API server');
+    throw new EnvironmentError(`GET ${path} answered HTTP ${res.status}: ${statusText(res.body)}`, 'check the API server (kubectl get --raw /readyz)');
   }
   try {
     return { json: JSON.parse(res.body) as unknown, bytes: Buffer.byteLength(res.body) };
   } catch (err) {
     throw new EnvironmentError(`GET ${path} did not return JSON`, 'check that --context points at a Kubernetes API server', { cause: err });
   }
+}
+
+/** The message of a Kubernetes Status answer, else the start of the body on one line. */
+function statusText(body: string): string {
+  try {
+    const msg = (JSON.parse(body) as { message?: unknown }).message;
+    if (typeof msg === 'string' && msg) return msg.split('\n')[0].slice(0, 200);
+  } catch { /* not JSON */ }
+  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
