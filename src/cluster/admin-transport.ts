@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { EnvironmentError } from '../cli/errors.js';
+import { ResponseTooLargeError, boundedRequest } from './bounded-http.js';
+import { limit } from './limits.js';
 import { ENVOY_ADMIN_PORT } from '../topology/reference.js';
 import { execInPod } from './exec-in-pod.js';
 import type { KubeClients } from './kube-client.js';
@@ -39,7 +41,7 @@ export async function openAdminTransport(clients: KubeClients, pod: Pod, opts: A
   const port = opts.port ?? ENVOY_ADMIN_PORT;
   const container = opts.container ?? SIDECAR_CONTAINER;
   const allowExec = opts.allowExec ?? true;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const timeoutMs = opts.timeoutMs ?? limit('ADMIN_REQUEST_TIMEOUT_MS');
   const where = `${pod.namespace}/${pod.name}:${port}`;
   let lastError: string | null = null;
   const open = () => openForwardedSocket(clients, pod, port, timeoutMs, (t) => { lastError = t; });
@@ -87,18 +89,20 @@ function portForwardTransport(first: ForwardedSocket, open: () => Promise<Forwar
   const agent = new ForwardAgent(first, open);
   return {
     via: 'port-forward',
-    get(path, o = {}) {
+    async get(path, o = {}) {
+      // The whole GET (a new stream, headers, body) within timeoutMs; the body within ADMIN_RESPONSE_MAX_BYTES.
       const timeoutMs = o.timeoutMs ?? DEFAULT_GET_TIMEOUT_MS;
-      return new Promise((resolve, reject) => {
-        const req = http.get({ host: '127.0.0.1', path, agent, headers: { accept: '*/*' } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', (e) => reject(getError(where, path, e, lastError())));
+      try {
+        const res = await boundedRequest(`http://127.0.0.1${path}`, { agent, headers: { accept: '*/*' } }, {
+          what: `GET ${path.split('?')[0]}`, where: `Envoy admin ${where} via port-forward`,
+          connectTimeoutMs: timeoutMs, headersTimeoutMs: timeoutMs, totalTimeoutMs: timeoutMs,
+          maxBytes: limit('ADMIN_RESPONSE_MAX_BYTES'), maxBytesLimit: 'ADMIN_RESPONSE_MAX_BYTES',
         });
-        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-        req.on('error', (e) => reject(getError(where, path, e, lastError())));
-      });
+        return { status: res.status, body: res.body.toString('utf8') };
+      } catch (err) {
+        if (err instanceof ResponseTooLargeError) throw err;
+        throw getError(where, path, err as Error, lastError());
+      }
     },
     async close() {
       agent.destroy();
@@ -138,8 +142,9 @@ async function openExecTransport(clients: KubeClients, pod: Pod, container: stri
   const run = async (path: string, t: number) => {
     let r;
     try {
-      r = await execInPod(clients, pod, container, command(path), { timeoutMs: t });
+      r = await execInPod(clients, pod, container, command(path), { timeoutMs: t, maxBytes: limit('ADMIN_RESPONSE_MAX_BYTES') });
     } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw err;
       const status = upgradeStatus(err);
       throw new EnvironmentError(`exec into ${where} refused${status ? ` (HTTP ${status})` : ''} after ${fallbackReason}`,
         status === 403 ? 'grant get and create on pods/portforward (or pods/exec) to this context' : undefined, { cause: err });

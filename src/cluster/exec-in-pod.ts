@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import { Exec, type V1Status } from '@kubernetes/client-node';
 import type { KubeClients } from './kube-client.js';
+import { ResponseTooLargeError } from './bounded-http.js';
+import { limit } from './limits.js';
 
 export interface ExecResult {
   /** Exit code from the exec Status (0 on Success); null when the API sent no status. */
@@ -10,10 +12,20 @@ export interface ExecResult {
   status: V1Status | null;
 }
 
-function collector(): { stream: Writable; text(): string } {
+/** The output of one stream, up to `maxBytes`; `onOverflow` once when it passes that. */
+function collector(maxBytes: number, onOverflow: () => void): { stream: Writable; text(): string } {
   const chunks: Buffer[] = [];
+  let size = 0;
+  let overflowed = false;
   const stream = new Writable({
-    write(chunk: Buffer | string, _enc, cb) { chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)); cb(); },
+    write(chunk: Buffer | string, _enc, cb) {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += b.length;
+      if (size > maxBytes) {
+        if (!overflowed) { overflowed = true; onOverflow(); }
+      } else chunks.push(b);
+      cb();
+    },
   });
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
@@ -32,23 +44,34 @@ export function exitCodeOf(status: V1Status | null): number | null {
  * arrives only through the exec Status callback; a bounded wait ends a command that never returns.
  */
 export async function execInPod(clients: KubeClients, pod: { namespace: string; name: string }, container: string,
-  command: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
-  const out = collector();
-  const err = collector();
-  const exec = new Exec(clients.kc);
-  let settle!: (s: V1Status | null) => void;
-  const statusSeen = new Promise<V1Status | null>((r) => { settle = r; });
-  const ws = await exec.exec(pod.namespace, pod.name, container, command, out.stream, err.stream, null, false,
-    (s) => settle(s));
-  ws.on('close', () => settle(null));
+  command: string[], opts: { timeoutMs?: number; maxBytes?: number } = {}): Promise<ExecResult> {
+  const where = `${pod.namespace}/${pod.name} (${container})`;
+  const what = `exec ${command.join(' ')}`;
+  const maxBytes = opts.maxBytes ?? limit('ADMIN_RESPONSE_MAX_BYTES');
+  let settle!: (s: V1Status | null | 'timeout' | 'too-large') => void;
+  const outcome = new Promise<V1Status | null | 'timeout' | 'too-large'>((r) => { settle = r; });
+  const out = collector(maxBytes, () => settle('too-large'));
+  const err = collector(maxBytes, () => settle('too-large'));
+  // One deadline for all of it, the WebSocket upgrade included (ref'd: it keeps the process alive).
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), timeoutMs); });
-  const status = await Promise.race([statusSeen, timedOut]);
-  clearTimeout(timer);
-  if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
+  const timer = setTimeout(() => settle('timeout'), timeoutMs);
+  const exec = new Exec(clients.kc);
+  const opened = exec.exec(pod.namespace, pod.name, container, command, out.stream, err.stream, null, false, (s) => settle(s));
+  const closeWs = (w: Awaited<typeof opened>) => { if (w.readyState === w.OPEN || w.readyState === w.CONNECTING) w.close(); };
+  opened.then((w) => { w.on('close', () => settle(null)); }, () => undefined);
+  let status;
+  try {
+    status = await Promise.race([outcome, opened.then(() => outcome)]);
+  } finally {
+    clearTimeout(timer);
+    // A WebSocket that opens after the deadline is closed as soon as it opens.
+    opened.then(closeWs, () => undefined);
+  }
   if (status === 'timeout') {
-    throw new Error(`exec ${command.join(' ')} in ${pod.namespace}/${pod.name} (${container}) did not finish within ${timeoutMs} ms`);
+    throw new Error(`${what} in ${where} did not finish within ${timeoutMs} ms`);
+  }
+  if (status === 'too-large') {
+    throw new ResponseTooLargeError(what, `pod ${where}`, maxBytes, 'ADMIN_RESPONSE_MAX_BYTES');
   }
   return { exitCode: exitCodeOf(status), stdout: out.text(), stderr: err.text(), status };
 }

@@ -90,6 +90,7 @@ export async function findGateway(clients: KubeClients, opts: FindGatewayOptions
   try {
     pods = (await clients.core.listNamespacedPod({ namespace, labelSelector: labelSelector(svc.spec?.selector ?? {}) })).items;
   } catch (err) {
+    if (err instanceof EnvironmentError) throw err;
     throw new EnvironmentError(`listing the gateway pods of ${namespace}/${svc.metadata?.name} failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
   }
   return gatewayFromService(svc, pods, opts.trustDomain);
@@ -100,6 +101,7 @@ async function readService(clients: KubeClients, ref: GatewayRef): Promise<V1Ser
     return await clients.core.readNamespacedService({ name: ref.name, namespace: ref.namespace });
   } catch (err) {
     if (apiErrorCode(err) === 404) return null;
+    if (err instanceof EnvironmentError) throw err;
     throw new EnvironmentError(`reading Service ${ref.namespace}/${ref.name} failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
   }
 }
@@ -109,7 +111,9 @@ async function onlyGatewayService(clients: KubeClients, wanted: GatewayRef): Pro
   let items: V1Service[];
   try {
     items = (await clients.core.listServiceForAllNamespaces({ labelSelector: 'istio' })).items;
-  } catch {
+  } catch (err) {
+    // Not allowed to list: no guess. A deadline or size limit is not "none found".
+    if (err instanceof EnvironmentError) throw err;
     return null;
   }
   const candidates = items.filter(looksLikeGateway);

@@ -50,6 +50,7 @@ export async function detectIstio(clients: KubeClients): Promise<{ version: stri
         : (await clients.core.listPodForAllNamespaces({ labelSelector: 'app=istiod' })).items;
     } catch (err) {
       if (apiErrorCode(err) === 404) return [];
+      if (err instanceof EnvironmentError) throw err;
       throw new EnvironmentError(`looking for istiod pods failed: ${apiErrorMessage(err)}`, 'use a context that can list pods', { cause: err });
     }
   };

@@ -2,9 +2,13 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import http from 'node:http';
-import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import {
+  AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, ResponseContext, ServerConfiguration, createConfiguration, wrapHttpLibrary,
+  type RequestContext,
+} from '@kubernetes/client-node';
 import { EnvironmentError } from '../cli/errors.js';
+import { DeadlineError, boundedRequest, deadlineLimit } from './bounded-http.js';
+import { limit, type LimitName } from './limits.js';
 
 /**
  * The Kubernetes clients every cluster step uses, built from one kubeconfig and one context.
@@ -87,20 +91,70 @@ function firstKubeconfigFromEnv(): string | undefined {
 export async function connectKube(opts: ConnectOptions = {}): Promise<KubeClients> {
   const kc = loadKubeConfig(opts);
   const clients = clientsFor(kc);
-  if (!opts.skipVersionCheck) clients.serverVersion = (await checkApiReachable(kc, opts.timeoutMs ?? 10_000)).gitVersion;
+  if (!opts.skipVersionCheck) clients.serverVersion = (await checkApiReachable(kc, opts.timeoutMs ?? limit('API_VERSION_TIMEOUT_MS'))).gitVersion;
   return clients;
 }
 
 export function clientsFor(kc: KubeConfig): KubeClients {
   const server = kc.getCurrentCluster()?.server ?? '';
+  const objects = makeApiClient(kc, KubernetesObjectApi);
+  // What KubernetesObjectApi.makeApiClient does after building the client (protected there).
+  (objects as unknown as { setDefaultNamespace(k: KubeConfig): void }).setDefaultNamespace(kc);
   return {
     kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    objects: KubernetesObjectApi.makeApiClient(kc),
+    core: makeApiClient(kc, CoreV1Api),
+    apps: makeApiClient(kc, AppsV1Api),
+    objects,
     context: kc.getCurrentContext(),
     server: stripCredentials(server),
   };
+}
+
+/**
+ * A generated client-node API client (CoreV1Api, AuthorizationV1Api, ...) whose every request
+ * is bounded (src/cluster/bounded-http.ts: connect, headers and whole-body deadlines, a size
+ * limit): what `kc.makeApiClient` builds, with our HTTP library instead of node-fetch, which
+ * has no deadline of its own and reads any body whole.
+ */
+export function makeApiClient<T>(kc: KubeConfig, apiClientType: new (config: ReturnType<typeof createConfiguration>) => T): T {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new EnvironmentError('no current cluster in the kubeconfig', 'pass --context NAME');
+  const where = `Kubernetes API ${stripCredentials(cluster.server)}`;
+  const httpApi = wrapHttpLibrary({
+    async send(request: RequestContext): Promise<ResponseContext> {
+      const url = new URL(request.getUrl());
+      const method = request.getHttpMethod().toString();
+      const body = request.getBody();
+      const what = `${method} ${url.pathname}`;
+      let res;
+      try {
+        res = await boundedRequest(url, { method, headers: request.getHeaders(), agent: request.getAgent() },
+          { what, where, body: body === undefined ? undefined : String(body), signal: request.getSignal() });
+      } catch (err) {
+        throw transportError(err, where, what);
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      return new ResponseContext(res.status, headers, { text: async () => res.body.toString('utf8'), binary: async () => res.body });
+    },
+  });
+  const config = createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: kc }, httpApi });
+  return new apiClientType(config);
+}
+
+/**
+ * A request to the API server that failed in transport (no HTTP answer): a deadline that passed
+ * or a size limit (EnvironmentErrors naming the request and the limit, exit 4), else the error
+ * as it came (TLS and connection errors keep their code for describeConnectFailure).
+ */
+export function transportError(err: unknown, where: string, what: string): Error {
+  if (err instanceof EnvironmentError) return err;
+  if (err instanceof DeadlineError) {
+    const name: LimitName = deadlineLimit(err.phase);
+    return new EnvironmentError(`${where}: ${what}: ${err.message} (${name})`,
+      'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz); a proxy or load balancer in between may be stalling', { cause: err });
+  }
+  return err as Error;
 }
 
 function stripCredentials(url: string): string {
@@ -133,11 +187,13 @@ export interface ApiResponse {
 }
 
 /**
- * One raw request to the API server with the kubeconfig's credentials and a time bound
- * (client-node's generated clients offer no per-call timeout).
+ * One raw request to the API server with the kubeconfig's credentials, bounded like every API
+ * request (connect, headers, whole body, size: src/cluster/limits.ts). `timeoutMs` bounds the
+ * whole request (default API_REQUEST_TIMEOUT_MS). Deadlines and size limits reject with an
+ * EnvironmentError naming the request and the limit; connection and TLS errors as they came.
  */
 export async function apiRequest(kc: KubeConfig, method: string, path: string,
-  opts: { body?: unknown; timeoutMs?: number; contentType?: string } = {}): Promise<ApiResponse> {
+  opts: { body?: unknown; timeoutMs?: number; contentType?: string; maxBytes?: number; maxBytesLimit?: LimitName } = {}): Promise<ApiResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new EnvironmentError('no current cluster in the kubeconfig', 'pass --context NAME');
   const url = apiUrl(cluster.server, path);
@@ -148,19 +204,20 @@ export async function apiRequest(kc: KubeConfig, method: string, path: string,
   if (payload !== undefined) {
     (options.headers as Record<string, string>)['content-type'] = opts.contentType ?? 'application/json';
   }
-  const mod = url.protocol === 'https:' ? https : http;
-  const timeoutMs = opts.timeoutMs ?? 10_000;
-  return await new Promise<ApiResponse>((resolve, reject) => {
-    const req = mod.request(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+  const where = `Kubernetes API ${stripCredentials(cluster.server)}`;
+  const what = `${method} ${path.split('?')[0]}`;
+  const totalTimeoutMs = opts.timeoutMs ?? limit('API_REQUEST_TIMEOUT_MS');
+  try {
+    const res = await boundedRequest(url, options, {
+      what, where, body: payload, totalTimeoutMs,
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+      ...(opts.maxBytesLimit !== undefined ? { maxBytesLimit: opts.maxBytesLimit } : {}),
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+    return { status: res.status, body: res.body.toString('utf8') };
+  } catch (err) {
+    if (err instanceof DeadlineError) throw transportError(err, where, what);
+    throw err;
+  }
 }
 
 /** Node's codes for a peer certificate that does not chain to the CA we trust. */
@@ -200,6 +257,12 @@ export function describeConnectFailure(err: unknown, where: { server: string; co
       fix: 'check the port of the server URL in the kubeconfig, or use http:// for a plain-HTTP endpoint such as kubectl proxy',
     };
   }
+  if (code === 'ECONNRESET' || code === 'EPIPE') {
+    return {
+      message: `${api}: the server reset the connection (${code})`,
+      fix: 'check that the server URL points at the API server itself; a proxy, firewall or load balancer in between may be dropping the connection',
+    };
+  }
   return {
     message: `${api} is unreachable: ${e?.message ?? String(err)}`,
     fix: 'start the cluster (mesh-verify up) or check --context / --kubeconfig',
@@ -213,6 +276,8 @@ export async function checkApiReachable(kc: KubeConfig, timeoutMs = 10_000): Pro
   try {
     res = await apiRequest(kc, 'GET', '/version', { timeoutMs });
   } catch (err) {
+    // A deadline or size limit: already one line naming the request and the limit.
+    if (err instanceof EnvironmentError) throw err;
     const d = describeConnectFailure(err, { server, context: kc.getCurrentContext(), cluster: kc.getCurrentCluster()?.name });
     throw new EnvironmentError(d.message, d.fix, { cause: err });
   }

@@ -1,8 +1,7 @@
-import { Writable } from 'node:stream';
-import { Log } from '@kubernetes/client-node';
 import { EnvironmentError } from '../cli/errors.js';
 import type { KubeClients } from './kube-client.js';
-import { apiErrorCode, apiErrorMessage } from './kube-client.js';
+import { apiRequest } from './kube-client.js';
+import { limit } from './limits.js';
 
 export interface PodLogOptions {
   sinceSeconds?: number;
@@ -12,46 +11,38 @@ export interface PodLogOptions {
 }
 
 /**
- * The log of one container of a pod, as text (not followed). Uses client-node's Log (a streamed
- * GET .../log), which gives the same bytes as `kubectl logs`.
+ * The log of one container of a pod, as text (not followed): GET .../pods/NAME/log, the bytes
+ * `kubectl logs` prints. Bounded like every API request (connect, headers, whole body) and by
+ * LOG_MAX_BYTES (src/cluster/limits.ts): a larger log fails with exit 4 naming the limit.
  */
 export async function readPodLog(clients: KubeClients, namespace: string, pod: string, container: string,
   opts: PodLogOptions = {}): Promise<string> {
-  const chunks: Buffer[] = [];
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => { finish = r; });
-  const sink = new Writable({
-    write(chunk: Buffer | string, _e, cb) { chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)); cb(); },
-    final(cb) { finish(); cb(); },
-  });
-  let controller: AbortController;
-  try {
-    controller = await new Log(clients.kc).log(namespace, pod, container, sink, {
-      follow: false,
-      ...(opts.sinceSeconds !== undefined ? { sinceSeconds: opts.sinceSeconds } : {}),
-      ...(opts.tailLines !== undefined ? { tailLines: opts.tailLines } : {}),
-    });
-  } catch (err) {
-    const code = apiErrorCode(err) ?? statusFromMessage(err);
-    const what = `log of ${namespace}/${pod} container ${container}`;
-    if (code === 403) throw new EnvironmentError(`not allowed to read the ${what}`, 'grant get on pods/log to this context', { cause: err });
-    throw new EnvironmentError(`reading the ${what} failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
-  }
+  const query = new URLSearchParams({ container });
+  if (opts.sinceSeconds !== undefined) query.set('sinceSeconds', String(opts.sinceSeconds));
+  if (opts.tailLines !== undefined) query.set('tailLines', String(opts.tailLines));
+  const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query.toString()}`;
+  const what = `log of ${namespace}/${pod} container ${container}`;
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = await Promise.race([
-    finished.then(() => false),
-    new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeoutMs); }),
-  ]);
-  clearTimeout(timer);
-  if (timedOut) {
-    controller.abort();
-    throw new EnvironmentError(`reading the log of ${namespace}/${pod} container ${container} did not finish within ${timeoutMs} ms`);
+  let res;
+  try {
+    res = await apiRequest(clients.kc, 'GET', path, { timeoutMs, maxBytes: limit('LOG_MAX_BYTES'), maxBytesLimit: 'LOG_MAX_BYTES' });
+  } catch (err) {
+    if (err instanceof EnvironmentError) throw err;
+    throw new EnvironmentError(`reading the ${what} failed: ${(err as Error).message}`, undefined, { cause: err });
   }
-  return Buffer.concat(chunks).toString('utf8');
+  if (res.status === 403) throw new EnvironmentError(`not allowed to read the ${what}`, 'grant get on pods/log to this context');
+  if (res.status !== 200) {
+    throw new EnvironmentError(`reading the ${what} failed: HTTP ${res.status}${statusMessage(res.body)}`);
+  }
+  return res.body;
 }
 
-function statusFromMessage(err: unknown): number | null {
-  const m = /\b(4\d\d|5\d\d)\b/.exec((err as Error)?.message ?? '');
-  return m ? Number(m[1]) : null;
+/** `: <message>` of a Kubernetes Status body, else nothing. */
+function statusMessage(body: string): string {
+  try {
+    const msg = (JSON.parse(body) as { message?: unknown }).message;
+    return typeof msg === 'string' && msg ? `: ${msg.split('\n')[0].slice(0, 200)}` : '';
+  } catch {
+    return '';
+  }
 }

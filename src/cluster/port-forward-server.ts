@@ -68,7 +68,9 @@ export class ForwardedSocket extends Duplex {
   private idleMs = 0;
 
   constructor(private readonly send: (chunk: Buffer) => void, private readonly release: () => void) {
-    super();
+    // Not half-open: when the stream ends (the API server or the pod closed it), the socket
+    // closes too, so a request still waiting on it fails now instead of at its deadline.
+    super({ allowHalfOpen: false });
   }
 
   override _read(): void {}

@@ -6,7 +6,7 @@ import { pinnedVersions } from '../topology/versions.js';
 import { istioctlInstallHint, kindInstallHint } from './install-hints.js';
 import { istioctlVersion } from './istioctl.js';
 import { kindVersion } from './kind.js';
-import { connectKube, type KubeClients } from './kube-client.js';
+import { connectKube, makeApiClient, type KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';
 import { lastLine, runTool } from './process-runner.js';
 
@@ -140,7 +140,7 @@ export function judgeAccess(results: readonly { check: AccessCheck; allowed: boo
  * cannot answer, or when a fallback (exec for port-forward) has to be used.
  */
 export async function checkRights(clients: KubeClients, checks: readonly AccessCheck[]): Promise<{ warning: string | null }> {
-  const authz = clients.kc.makeApiClient(AuthorizationV1Api);
+  const authz = makeApiClient(clients.kc, AuthorizationV1Api);
   let results: { check: AccessCheck; allowed: boolean }[];
   try {
     results = await Promise.all(checks.map(async (check) => {
@@ -154,9 +154,12 @@ export async function checkRights(clients: KubeClients, checks: readonly AccessC
       return { check, allowed: review.status?.allowed === true };
     }));
   } catch (err) {
+    // A deadline or a size limit of the request: its own line, with its own fix.
+    if (err instanceof EnvironmentError) throw err;
     const code = apiErrorCode(err);
     if (code === 404 || code === 405) return { warning: `rights not checked: the API server does not answer SelfSubjectAccessReview (${apiErrorMessage(err)})` };
-    throw new EnvironmentError(`checking rights failed: ${apiErrorMessage(err)}`, undefined, { cause: err });
+    throw new EnvironmentError(`checking rights failed: ${apiErrorMessage(err)}`,
+      'check that the API server is healthy (kubectl get --raw /readyz) and answers SelfSubjectAccessReview', { cause: err });
   }
   // Before 1.35 the WebSocket upgrade (all mesh-verify uses) is authorized as get alone.
   const minor = kubernetesMinor(clients.serverVersion);

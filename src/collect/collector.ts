@@ -4,6 +4,7 @@ import { fetchConfigDump } from './config-dump.js';
 import { runLogLines } from './access-log-lines.js';
 import { mapLimit, withTimeout } from './concurrency.js';
 import { scrubSecrets } from '../bundle/secrets.js';
+import { ResponseTooLargeError } from '../cluster/bounded-http.js';
 import { PROXY_CONTAINER, type AdminGetter, type CollectDeps, type FoundPod, type ProxyTarget } from './types.js';
 
 export interface CollectOptions {
@@ -130,6 +131,8 @@ async function openSession(target: ProxyTarget, deps: CollectDeps, timeoutMs: nu
   try {
     pod = await withTimeout(deps.findPod(target), timeoutMs, `finding the ${target.id} pod`);
   } catch (err) {
+    // An answer over its size limit ends the run (exit 4, naming the endpoint and the limit).
+    if (err instanceof ResponseTooLargeError) throw err;
     return fail('pod', `cannot list pods ${target.selector} in ${target.namespace}: ${(err as Error).message}`);
   }
   if (!pod) return fail('pod', `no running pod matches ${target.selector} in namespace ${target.namespace}`);
@@ -141,6 +144,7 @@ async function openSession(target: ProxyTarget, deps: CollectDeps, timeoutMs: nu
   try {
     session.admin = await withTimeout(deps.openAdmin(pod), timeoutMs, `opening admin port of ${pod.name}`);
   } catch (err) {
+    if (err instanceof ResponseTooLargeError) throw err;
     return fail('admin', `cannot reach the admin port of ${pod.namespace}/${pod.name}: ${(err as Error).message}`);
   }
   capture.via = session.admin.via;
@@ -169,6 +173,7 @@ async function fetchAdmin(s: Session, path: string, phase: CaptureError['phase']
     }
     return { request: path, contentType, body, capturedAt: now().toISOString() };
   } catch (err) {
+    if (err instanceof ResponseTooLargeError) throw err;
     s.capture.errors.push({ endpoint: path, phase, message: (err as Error).message });
     return null;
   }
@@ -200,6 +205,7 @@ async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: 
       const text = await withTimeout(deps.readLog(pod, PROXY_CONTAINER, sinceSeconds), r.timeoutMs, `reading ${PROXY_CONTAINER} log`);
       s.capture.accessLog = runLogLines(scrubSecrets(text).value, r.requestIds);
     } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw err;
       s.capture.errors.push({ endpoint: 'logs', phase: 'after', message: `cannot read ${PROXY_CONTAINER} log of ${pod.name}: ${(err as Error).message}` });
       return;
     }

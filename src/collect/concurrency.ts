@@ -18,8 +18,9 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
+    // Not unref'd: this deadline keeps the process alive until it fires, so an operation that
+    // never settles ends as a timeout instead of letting Node exit (with code 0) mid-run.
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    timer.unref?.();
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 import type { AdminText } from '../bundle/types.js';
 import { CONFIG_DUMP_SECTIONS, FULL_CONFIG_DUMP_PATH, configDumpPath } from './admin-endpoints.js';
 import { scrubSecrets } from '../bundle/secrets.js';
+import { ResponseTooLargeError } from '../cluster/bounded-http.js';
 
 export type AdminFetch = (path: string) => Promise<{ status: number; body: string }>;
 
@@ -27,6 +28,7 @@ export async function fetchConfigDump(fetch: AdminFetch, now: () => Date): Promi
     try {
       return { section, path, res: await fetch(path), err: null as string | null };
     } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw err;
       return { section, path, res: null, err: (err as Error).message };
     }
   }));
@@ -50,6 +52,7 @@ export async function fetchConfigDump(fetch: AdminFetch, now: () => Date): Promi
       if (doc) return { text: adminJson(FULL_CONFIG_DUMP_PATH, doc, now), errors: [] };
       errors.push(`${FULL_CONFIG_DUMP_PATH}: HTTP ${res.status}: ${res.body.trim().slice(0, 160)}`);
     } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw err;
       errors.push(`${FULL_CONFIG_DUMP_PATH}: ${(err as Error).message}`);
     }
     return { text: null, errors };

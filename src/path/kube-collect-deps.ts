@@ -1,4 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { EnvironmentError } from '../cli/errors.js';
+import { limit } from '../cluster/limits.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorMessage } from '../cluster/kube-client.js';
 import { openAdminTransport } from '../cluster/admin-transport.js';
@@ -32,12 +34,13 @@ export function kubeCollectDeps(clients: KubeClients): CollectDeps {
       try {
         items = (await clients.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector })).items;
       } catch (err) {
+        if (err instanceof EnvironmentError) throw err;
         throw new Error(apiErrorMessage(err));
       }
       const p = choosePod(items);
       return p ? foundPod(p) : null;
     },
     openAdmin: (pod) => openAdminTransport(clients, pod, { port: ENVOY_ADMIN_PORT, allowExec: true }),
-    readLog: (pod, container, sinceSeconds) => readPodLog(clients, pod.namespace, pod.name, container, { sinceSeconds, timeoutMs: 15_000 }),
+    readLog: (pod, container, sinceSeconds) => readPodLog(clients, pod.namespace, pod.name, container, { sinceSeconds, timeoutMs: limit('LOG_READ_TIMEOUT_MS') }),
   };
 }

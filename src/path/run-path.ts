@@ -3,6 +3,7 @@ import type { PathReport } from '../analyze/types.js';
 import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle, type RequestRecord } from '../bundle/types.js';
 import type { Progress } from '../cli/progress.js';
 import { onInterrupt, type InterruptHook } from '../cluster/cleanup.js';
+import { limit } from '../cluster/limits.js';
 import { startCollection } from '../collect/collector.js';
 import { withRequestIdTrails } from '../collect/request-ids.js';
 import { correlationIds } from '../bundle/correlation.js';
@@ -107,7 +108,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
 
     const open = progress.step('opening the admin ports of gateway, bff and svc');
     const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
-      timeoutMs: deps.timeouts?.admin ?? 10_000,
+      timeoutMs: deps.timeouts?.admin ?? limit('ADMIN_REQUEST_TIMEOUT_MS'),
       logWaitMs: deps.timeouts?.logWait ?? 12_000,
       onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
     });

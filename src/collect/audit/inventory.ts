@@ -2,6 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { EnvironmentError, UsageError } from '../../cli/errors.js';
 import { apiRequest, type KubeClients } from '../../cluster/kube-client.js';
 import { podProblem } from '../../cluster/pod-status.js';
+import { formatBytes, limit } from '../../cluster/limits.js';
 import type { ControlPlaneFacts, MeshPolicy, PodFacts } from '../../analyze/audit/types.js';
 import {
   destinationRuleFacts, istiodFacts, namespaceFacts, peerAuthenticationFacts, podFacts, serviceFacts,
@@ -35,26 +36,45 @@ export const LIST_PAGE_SIZE = 500;
  * continue) and each page is reduced to facts before the next is read.
  */
 export async function readInventory(clients: KubeClients, opts: InventoryOptions): Promise<Inventory> {
-  const get = (path: string) => getJson(clients, path, opts.timeoutMs);
+  const get = (path: string) => getJson(clients, path, opts.timeoutMs).then((r) => r?.json ?? null);
+  // A list is bounded in pages and in bytes across its pages (src/cluster/limits.ts): a server
+  // that hands out a `continue` token on every page ends here instead of growing without end.
+  const maxPages = limit('API_LIST_MAX_PAGES');
+  const maxBytes = limit('API_LIST_MAX_BYTES');
   const list = async <T>(path: string, toFacts: (item: never) => T | null, optional = false): Promise<T[]> => {
     const out: T[] = [];
     let token: string | undefined;
     let limit: number | null = LIST_PAGE_SIZE;
+    let pages = 0;
+    let bytes = 0;
     for (;;) {
+      if (pages >= maxPages) {
+        throw new EnvironmentError(`Kubernetes API ${clients.server}: GET ${path}: the list did not end after ${maxPages} pages of ${LIST_PAGE_SIZE} (API_LIST_MAX_PAGES)`,
+          'check the API server (every page carries a continue token); for a list this long raise the limit with MESH_VERIFY_API_LIST_MAX_PAGES=N, or audit fewer namespaces with -n');
+      }
+      pages += 1;
       const query = [limit ? `limit=${limit}` : '', token ? `continue=${encodeURIComponent(token)}` : ''].filter(Boolean).join('&');
       const page = query ? `${path}${path.includes('?') ? '&' : '?'}${query}` : path;
       let body: unknown;
       try {
-        body = await get(page);
+        const r = await getJson(clients, page, opts.timeoutMs);
+        body = r?.json ?? null;
+        bytes += r?.bytes ?? 0;
       } catch (err) {
         // 410 Gone: the continue token expired mid-list; read the whole list at once, as client-go's pager does.
         if (token && err instanceof EnvironmentError && /HTTP 410/.test(err.message)) {
           out.length = 0;
           token = undefined;
           limit = null;
+          pages = 0;
+          bytes = 0;
           continue;
         }
         throw err;
+      }
+      if (bytes > maxBytes) {
+        throw new EnvironmentError(`Kubernetes API ${clients.server}: GET ${path}: the list is larger than the limit of ${formatBytes(maxBytes)} across its pages (API_LIST_MAX_BYTES)`,
+          'check the API server; for a list this large raise the limit with MESH_VERIFY_API_LIST_MAX_BYTES=BYTES, or audit fewer namespaces with -n');
       }
       if (body === null) {
         if (optional) return [];
@@ -123,12 +143,14 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
   };
 }
 
-/** GET a JSON document; null on 404; EnvironmentError naming the path and the right on 401/403. */
-async function getJson(clients: KubeClients, path: string, timeoutMs: number): Promise<unknown | null> {
+/** GET a JSON document (and its size); null on 404; EnvironmentError naming the path and the right on 401/403. */
+async function getJson(clients: KubeClients, path: string, timeoutMs: number): Promise<{ json: unknown; bytes: number } | null> {
   let res;
   try {
     res = await apiRequest(clients.kc, 'GET', path, { timeoutMs });
   } catch (err) {
+    // A deadline or the size limit: one line naming the request and the limit already.
+    if (err instanceof EnvironmentError) throw err;
     throw new EnvironmentError(`GET ${path} on ${clients.server} failed: ${(err as Error).message}`,
       'check that the cluster is reachable (kubectl get --raw /version)', { cause: err });
   }
@@ -138,11 +160,20 @@ async function getJson(clients: KubeClients, path: string, timeoutMs: number): P
       'bind the read-only audit ClusterRole (fixtures/rbac/audit-readonly.yaml) to your user or service account');
   }
   if (res.status !== 200) {
-    throw new EnvironmentError(`GET ${path} answered HTTP ${res.status}: ${res.body.slice(0, 200)}`, 'check the API server');
+    throw new EnvironmentError(`GET ${path} answered HTTP ${res.status}: ${statusText(res.body)}`, 'check the API server (kubectl get --raw /readyz)');
   }
   try {
-    return JSON.parse(res.body);
+    return { json: JSON.parse(res.body) as unknown, bytes: Buffer.byteLength(res.body) };
   } catch (err) {
     throw new EnvironmentError(`GET ${path} did not return JSON`, 'check that --context points at a Kubernetes API server', { cause: err });
   }
+}
+
+/** The message of a Kubernetes Status answer, else the start of the body on one line. */
+function statusText(body: string): string {
+  try {
+    const msg = (JSON.parse(body) as { message?: unknown }).message;
+    if (typeof msg === 'string' && msg) return msg.split('\n')[0].slice(0, 200);
+  } catch { /* not JSON */ }
+  return body.replace(/\s+/g, ' ').trim().slice(0, 200);
 }

@@ -5,6 +5,7 @@ import { describeNode } from '../../envoy/node-info.js';
 import { isGatewayProxy } from '../../analyze/audit/proxy-rules.js';
 import type { PodFacts, ProxyReading } from '../../analyze/audit/types.js';
 import { withTimeout } from '../concurrency.js';
+import { ResponseTooLargeError } from '../../cluster/bounded-http.js';
 
 /** Node (version) and SDS secrets: a few KB, without any listener or cluster. */
 // Envoy keeps only the dumps whose type has every masked field (and answers 400 when none has),
@@ -54,6 +55,8 @@ export async function readProxy(pod: PodFacts, open: (pod: PodFacts) => Promise<
       const posture = await withTimeout(fetchPosture(pod, open, opts), opts.timeoutMs, `reading ${pod.namespace}/${pod.name}`);
       return { pod, ok: true, posture };
     } catch (err) {
+      // An answer over its size limit ends the audit (exit 4, naming the endpoint and the limit).
+      if (err instanceof ResponseTooLargeError) throw err;
       lastError = (err as Error).message.split('\n')[0];
       if (attempt < attempts) await new Promise((r) => setTimeout(r, opts.retryDelayMs ?? 200));
     }
@@ -69,7 +72,7 @@ type Get = (path: string) => Promise<string>;
  * listeners' error states only when Envoy rejected an update. Assembled as one config dump.
  */
 export async function fetchAuditDump(get: Get, podGateway: boolean): Promise<{ configs: unknown[] }> {
-  const stats = await get(AUDIT_REJECTED_STAT_PATH).catch(() => null);
+  const stats = await get(AUDIT_REJECTED_STAT_PATH).catch((e: unknown) => { if (e instanceof ResponseTooLargeError) throw e; return null; });
   const m = stats === null ? null : new RegExp(`^${AUDIT_REJECTED_STAT.replace(/\./g, '\\.')}: (\\d+)$`, 'm').exec(stats);
   // Unknown counter (old Envoy, stats refused): read the error states to be sure.
   const rejected = m ? Number(m[1]) > 0 : true;
