@@ -29,24 +29,23 @@ async function readBytes(file: string, what: string): Promise<Buffer> {
   return readFile(file);
 }
 
-export async function readSigningKey(file: string, flag = '--sign-key'): Promise<SigningKey> {
+/** A key file, parsed by `parse`; a malformed key is an input error naming the file. */
+async function readKeyFile<K>(file: string, flag: string, parse: (pem: string) => K): Promise<K> {
   const pem = await readInputText(file, `${flag} key file`);
   try {
-    return parseSigningKey(pem);
+    return parse(pem);
   } catch (err) {
     if (err instanceof KeyFormatError) throw new InputError(file, err.message, err.fix);
     throw err;
   }
 }
 
-export async function readVerificationKey(file: string, flag = '--key'): Promise<VerificationKey> {
-  const pem = await readInputText(file, `${flag} key file`);
-  try {
-    return parseVerificationKey(pem);
-  } catch (err) {
-    if (err instanceof KeyFormatError) throw new InputError(file, err.message, err.fix);
-    throw err;
-  }
+export function readSigningKey(file: string, flag = '--sign-key'): Promise<SigningKey> {
+  return readKeyFile(file, flag, parseSigningKey);
+}
+
+export function readVerificationKey(file: string, flag = '--key'): Promise<VerificationKey> {
+  return readKeyFile(file, flag, parseVerificationKey);
 }
 
 /** Sign a bundle file that was just written: writes `<bundle>.dsse.json` and returns its path. */

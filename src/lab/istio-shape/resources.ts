@@ -85,6 +85,11 @@ function sdsFrom(files: XdsFiles): SdsSource {
 
 const listenerStatName = (port: number): string => `0.0.0.0_${port}`;
 
+/** A Listener bound to address:port whose stats keep Istio's name (`listener.0.0.0.0_<port>.*`). */
+function listenerAt(name: string, address: string, port: number): Record<string, unknown> {
+  return { '@type': T('config.listener.v3.Listener'), name, address: socket(address, port), stat_prefix: listenerStatName(port) };
+}
+
 function socket(address: string, port: number): Record<string, unknown> {
   return { socket_address: { address, port_value: port } };
 }
@@ -175,12 +180,9 @@ function virtualInbound(input: ProxyShapeInput, podIp: string, mode: 'STRICT' | 
   chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], sds), filters: [tcpProxy(input, INBOUND_CLUSTER)] });
   if (permissive) chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(input, INBOUND_CLUSTER)] });
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name: 'virtualInbound',
-    address: socket(podIp, ISTIO_INBOUND_PORT),
+    ...listenerAt('virtualInbound', podIp, ISTIO_INBOUND_PORT),
     // Stands in for iptables' REDIRECT of podIP:8080 (see the module comment).
     additional_addresses: [{ address: socket(podIp, APP_PORT) }],
-    stat_prefix: listenerStatName(ISTIO_INBOUND_PORT),
     filter_chains: chains,
     listener_filters: [
       { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T('extensions.filters.listener.original_dst.v3.OriginalDst') } },
@@ -196,10 +198,7 @@ function virtualInbound(input: ProxyShapeInput, podIp: string, mode: 'STRICT' | 
 
 function virtualOutbound(input: ProxyShapeInput, podIp: string): Record<string, unknown> {
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name: 'virtualOutbound',
-    address: socket(podIp, ISTIO_OUTBOUND_PORT),
-    stat_prefix: listenerStatName(ISTIO_OUTBOUND_PORT),
+    ...listenerAt('virtualOutbound', podIp, ISTIO_OUTBOUND_PORT),
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: ISTIO_OUTBOUND_PORT }, filters: [tcpProxy(input, 'BlackHoleCluster')] },
       { name: 'virtualOutbound-catchall-tcp', filters: [tcpProxy(input, 'PassthroughCluster')] },
@@ -214,10 +213,7 @@ function virtualOutbound(input: ProxyShapeInput, podIp: string): Record<string, 
 function outboundHttpListener(input: ProxyShapeInput): Record<string, unknown> {
   const name = listenerStatName(APP_PORT);
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name,
-    address: socket(input.addresses.svcVip, APP_PORT),
-    stat_prefix: name,
+    ...listenerAt(name, input.addresses.svcVip, APP_PORT),
     filter_chains: [{
       filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] },
       filters: [hcm(input, `outbound_0.0.0.0_${APP_PORT}`, rds(input, String(APP_PORT)), {}, true)],
@@ -244,10 +240,7 @@ export const GATEWAY_ROUTE_NAME = `https.${GATEWAY_HTTPS_PORT}.https.mesh-verify
 function gatewayListener(input: ProxyShapeInput): Record<string, unknown> {
   const name = listenerStatName(GATEWAY_HTTPS_TARGET_PORT);
   return {
-    '@type': T('config.listener.v3.Listener'),
-    name,
-    address: socket(input.addresses.gateway, GATEWAY_HTTPS_TARGET_PORT),
-    stat_prefix: name,
+    ...listenerAt(name, input.addresses.gateway, GATEWAY_HTTPS_TARGET_PORT),
     filter_chains: [{
       filter_chain_match: { server_names: [PUBLIC_HOST] },
       filters: [hcm(input, `outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, rds(input, GATEWAY_ROUTE_NAME), { forward_client_cert_details: 'SANITIZE_SET', use_remote_address: true }, true)],
