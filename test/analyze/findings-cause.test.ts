@@ -85,12 +85,25 @@ describe('findings name the cause (issue 9 D5)', () => {
     expect(f).toMatchObject({ severity: 'warning', message: "2 of 5 of this run's requests failed: 1 answered HTTP 503, 1 got no answer (socket hang up)" });
   });
 
-  it('DestinationRule DISABLE on a PERMISSIVE bff: no plaintext-accepted from counters (the gateway\'s connection was pooled before the run)', () => {
-    // Real Envoy: no istio_requests_total, and bff's HCM counters show no new connection during
-    // the run, so the counter-based finding has nothing to count. (bff's access log shows the
-    // plaintext requests; see the next commit.)
+  it('DestinationRule DISABLE on a PERMISSIVE bff: plaintext-accepted names the cluster and the DestinationRule, not "the plaintext caller"', () => {
+    // Real Envoy: no istio_requests_total, and bff's HCM counters show no new connection during the
+    // run (the gateway reused a connection opened before it): bff's access log is the evidence.
     const r = analyzeAtRun(loadFixture('plaintext-gateway-bff'));
-    expect(r.findings.find((x) => x.code === 'plaintext-accepted')).toBeUndefined();
+    const f = r.findings.find((x) => x.code === 'plaintext-accepted');
+    expect(f?.message).toBe(`bff accepted 5 of this run's request(s) in plaintext on port 8080 during the run (gateway's cluster ${GATEWAY_TO_BFF} has no TLS transport socket, made by DestinationRule mesh-verify/bff tls.mode DISABLE)`);
+    expect(f?.evidence).toEqual([expect.objectContaining({ proxy: 'bff', source: 'access_log', level: 'request', effect: 'contradicts', observed: "- (no TLS) (5 of this run's requests)" })]);
+    expect(f?.fix).toMatch(/^set tls\.mode ISTIO_MUTUAL in DestinationRule mesh-verify\/bff .*; then make bff port 8080 STRICT/);
+    expect(f?.fix).not.toContain('plaintext caller');
+  });
+
+  it('a PERMISSIVE port whose counters show plaintext connections is judged by them; with neither counters nor plaintext lines there is no finding', () => {
+    // permissive-svc: svc's counters show the plaintext caller; this run's own requests were mTLS.
+    const f = analyzeAtRun(loadFixture('permissive-svc')).findings.find((x) => x.code === 'plaintext-accepted');
+    expect(f?.evidence.map((e) => e.source)).toEqual(['stats']);
+    // plaintext-gateway-bff with bff's inbound lines showing TLS: nothing says bff accepted plaintext.
+    const b = loadFixture('plaintext-gateway-bff');
+    editAccessLog(proxy(b, 'bff'), (e) => { if (String(e.upstream_cluster).startsWith('inbound|')) e.downstream_tls_version = 'TLSv1.3'; });
+    expect(analyzeAtRun(b).findings.map((x) => x.code)).not.toContain('plaintext-accepted');
   });
 
   it('a plaintext caller without a sidecar is named in the fix', () => {

@@ -14,7 +14,7 @@ const SEGMENTS = ['client->nlb', 'nlb->gateway', 'gateway->bff-sidecar', 'bff-si
  */
 const EXPECTED: Record<FixtureName, { statuses: string[]; exit: number; findings: string[] }> = {
   'healthy': { statuses: [P, P, P, P, P, P, P], exit: 0, findings: [] },
-  'plaintext-gateway-bff': { statuses: [P, P, C, P, P, P, P], exit: 1, findings: ['cluster-without-tls', 'inbound-permissive'] },
+  'plaintext-gateway-bff': { statuses: [P, P, C, P, P, P, P], exit: 1, findings: ['cluster-without-tls', 'plaintext-accepted', 'inbound-permissive'] },
   'permissive-svc': { statuses: [P, P, P, P, P, C, P], exit: 1, findings: ['plaintext-accepted', 'inbound-permissive'] },
   'no-sidecar-svc': { statuses: [P, P, P, P, P, C, I], exit: 1, findings: ['proxy-not-captured'] },
   'expired-cert': { statuses: [P, P, P, P, P, C, I], exit: 1, findings: ['cert-expired'] },
