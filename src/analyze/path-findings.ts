@@ -207,23 +207,43 @@ function plaintextAcceptedFindings(p: ProxyFacts, causes: PlaintextCluster[]): F
 /**
  * Without Istio telemetry (upstream Envoy, or istio.stats off): the plaintext connections each
  * PERMISSIVE inbound port's HTTP connection manager accepted during the run (its own counters).
+ * When the counters show none (the caller reused a connection opened before the run, or the stats
+ * matcher drops them), this run's own requests that the port's access log shows arriving without
+ * TLS (downstream_tls_version "-") are the evidence instead.
  */
 function plaintextConnectionFindings(p: ProxyFacts, causes: PlaintextCluster[]): Finding[] {
   const permissive = (p.posture?.inbound ?? []).filter((m) => m.mode !== 'STRICT' && m.inEffect && !m.catchAll);
   const accepted = permissive.flatMap((m) => {
     const r = inboundPlaintextConnections(p, m.port);
-    return r && r.count > 0 ? [{ port: m.port, ...r }] : [];
+    if (r && r.count > 0) return [{ port: m.port, count: r.count, what: 'connection(s)', evidence: item(p, 'stats', r.subject, `${r.observed} = ${r.count}`, 'contradicts') }];
+    const plain = plaintextRunRequests(p, m.port);
+    return plain > 0
+      ? [{ port: m.port, count: plain, what: 'request(s)', evidence: item(p, 'access_log', `entries with upstream_cluster inbound|${m.port}|*: downstream_tls_version`, `- (no TLS) (${plain} of this run's requests)`, 'contradicts') }]
+      : [];
   });
   if (accepted.length === 0) return [];
   const fromPath = causes.filter((c) => c.to === p);
   const strict = `make ${p.id} port ${accepted.map((a) => a.port).join(', ')} STRICT (PeerAuthentication mtls.mode STRICT in namespace ${p.capture.pod.namespace})`;
-  const total = accepted.reduce((n, a) => n + a.count, 0);
+  const sum = (what: string) => accepted.filter((a) => a.what === what).reduce((n, a) => n + a.count, 0);
+  const counted = [
+    ...(sum('connection(s)') > 0 ? [`${sum('connection(s)')} plaintext connection(s)`] : []),
+    ...(sum('request(s)') > 0 ? [`${sum('request(s)')} of this run's request(s) in plaintext`] : []),
+  ];
+  const onlyCounters = accepted.every((a) => a.what === 'connection(s)');
   return [{
     severity: 'error', code: 'plaintext-accepted', object: `pod ${p.capture.pod.namespace}/${p.capture.pod.name}`,
-    message: `${p.id} accepted ${total} plaintext connection(s) on port ${accepted.map((a) => a.port).join(', ')} during the run${fromPath.length > 0 ? ` (${fromPath.map(clusterCause).join('; ')})` : ' from a caller without a sidecar (its counters cannot name it; its access log can)'}`,
-    evidence: accepted.map((a) => item(p, 'stats', a.subject, `${a.observed} = ${a.count}`, 'contradicts')),
+    message: `${p.id} accepted ${counted.join(' and ')} on port ${accepted.map((a) => a.port).join(', ')} during the run${fromPath.length > 0 ? ` (${fromPath.map(clusterCause).join('; ')})` : onlyCounters ? ' from a caller without a sidecar (its counters cannot name it; its access log can)' : ''}`,
+    evidence: accepted.map((a) => a.evidence),
     fix: [...fromPath.map(clusterFix), fromPath.length > 0 ? `then ${strict}` : `give that caller a sidecar, then ${strict}`].join('; '),
   }];
+}
+
+/** This run's requests the proxy logged on its inbound cluster for `port` with no downstream TLS. */
+function plaintextRunRequests(p: ProxyFacts, port: number): number {
+  const ids = new Set(p.access
+    .filter((e) => (e.upstreamCluster ?? '').startsWith(`inbound|${port}|`) && !e.downstreamTlsVersion)
+    .map((e) => e.runRequestId));
+  return ids.size;
 }
 
 function certificateFindings(p: ProxyFacts, ctx: AnalysisContext): Finding[] {

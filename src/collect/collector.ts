@@ -42,9 +42,10 @@ export interface Collection {
   before(): Promise<void>;
   /**
    * `awaitIds`: ids every proxy of the path must have logged (requests that reached svc);
+   * `routerIds`: ids the gateway must have logged too (every request it answered, e.g. with 503);
    * the log is re-read until they are all there or `logWaitMs` has passed.
    */
-  after(requestIds: readonly string[], since: Date, awaitIds?: readonly string[]): Promise<ProxyCapture[]>;
+  after(requestIds: readonly string[], since: Date, awaitIds?: readonly string[], routerIds?: readonly string[]): Promise<ProxyCapture[]>;
   /** Close every admin connection (idempotent). */
   close(): Promise<void>;
 }
@@ -70,7 +71,7 @@ export async function startCollection(targets: readonly ProxyTarget[], deps: Col
         ]);
       });
     },
-    async after(requestIds, since, awaitIds = []) {
+    async after(requestIds, since, awaitIds = [], routerIds = []) {
       await mapLimit(sessions.filter(live), limit, async (s) => {
         // Counters first: closest in time to the requests.
         await Promise.all([
@@ -82,7 +83,7 @@ export async function startCollection(targets: readonly ProxyTarget[], deps: Col
           get(s, CLUSTERS_PATH, 'after', 'clusters', true),
           get(s, SERVER_INFO_PATH, 'after', 'serverInfo', true),
           captureConfigDump(s, timeoutMs, now),
-          captureAccessLog(s, deps, { requestIds, awaitIds, since, timeoutMs, waitMs: opts.logWaitMs ?? 12_000, pollMs: opts.logPollMs ?? 1000 }, now),
+          captureAccessLog(s, deps, { requestIds, awaitIds: s.capture.role === 'gateway' ? [...new Set([...awaitIds, ...routerIds])] : awaitIds, since, timeoutMs, waitMs: opts.logWaitMs ?? 12_000, pollMs: opts.logPollMs ?? 1000 }, now),
         ]);
       });
       return sessions.map((s) => s.capture);

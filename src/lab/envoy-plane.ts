@@ -87,6 +87,10 @@ async function pickAddresses(): Promise<LabAddresses> {
   throw new EnvironmentError('the lab found no free loopback block 127.A.B.0/24 for its pods in 8 tries', 'stop other labs or processes bound to 0.0.0.0 on ports 8080, 8443, 15000-15090');
 }
 
+/** The apps still running: killed when this process exits (one hook for all). */
+const liveApps = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of liveApps) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
+
 /** A child process with its stdout kept as log lines (what `kubectl logs` would show). */
 interface AppProcess { child: ChildProcess; lines: string[]; stop(): Promise<void> }
 
@@ -123,7 +127,8 @@ function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>,
     await within(exited, 1500);
     if (!gone) { child.kill('SIGKILL'); await exited; }
   };
-  process.once('exit', () => { if (!gone) child.kill('SIGKILL'); });
+  liveApps.add(child);
+  void exited.then(() => liveApps.delete(child));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { void stop(); reject(new EnvironmentError(`the ${role} app did not start within 10 s: ${err.trim()}`)); }, 10_000);
     child.stdout!.once('data', () => { clearTimeout(timer); resolve({ child, lines, stop }); });

@@ -132,7 +132,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
 
       const after = progress.step('collecting evidence from the proxies');
       // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).
-      proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests));
+      proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests), answered(probe.requests));
       const reached = proxies.filter((p) => p.reachable).length;
       after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
     } finally {
@@ -176,6 +176,11 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
 }
 
 /** Ids of the requests that reached svc (every proxy of the path must have logged them). */
+/** Requests that got an HTTP answer: the gateway logged each of them, whatever the status. */
+function answered(requests: readonly RequestRecord[]): string[] {
+  return requests.filter((r) => r.status !== null).map((r) => r.id);
+}
+
 function reachedSvc(requests: readonly RequestRecord[]): string[] {
   return requests.filter((r) => r.status === 200 && r.response?.upstream?.status === 200 && r.response.upstream.body).map((r) => r.id);
 }

@@ -4,12 +4,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixturePath } from './fixture-bundles.js';
+import { fixturePath, loadFixture, type FixtureName } from './fixture-bundles.js';
 
 /** These tests run the built CLI (`npm test` builds first; or `npx tsc -p tsconfig.build.json`). */
 const bin = new URL('../../bin/mesh-verify.js', import.meta.url).pathname;
 const BUILT = existsSync(new URL('../../dist/cli/commands/analyze.js', import.meta.url));
-const NOW = '2026-03-02T10:00:00Z';
+/** Each recording is judged at its own time (the lab's workload certificates live an hour). */
+const at = (name: FixtureName): string => loadFixture(name).run.startedAt;
 
 /** Several CLI runs at once (each is a Node start-up; running them together keeps the suite quick). */
 function runAll(argvs: string[][]): Promise<{ status: number | null; stdout: string; stderr: string }[]> {
@@ -29,21 +30,36 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 
 describe.skipIf(!BUILT)(`mesh-verify analyze (built CLI${BUILT ? '' : ': skipped, dist/ not built; run npx tsc -p tsconfig.build.json'})`, () => {
   it('exits with the verdict: 0 proven, 1 contradicted, 3 inconclusive', async () => {
-    const cases: [string, number][] = [['healthy', 0], ['plaintext-gateway-bff', 1], ['stats-filtered', 3]];
-    const results = await runAll(cases.map(([name]) => ['analyze', fixturePath(name), '--now', NOW]));
+    // Inconclusive: the healthy recording with only its config dumps left (no traffic evidence).
+    const healthy = loadFixture('healthy');
+    for (const p of healthy.proxies) {
+      Object.assign(p.admin, { statsBefore: null, statsAfter: null, prometheusBefore: null, prometheusAfter: null });
+      p.accessLog = [];
+    }
+    for (const r of healthy.requests) r.response = null;
+    healthy.client = null;
+    const configOnly = join(dir, 'config-only.json');
+    await writeFile(configOnly, JSON.stringify(healthy));
+    const cases: [string, string, number][] = [
+      [fixturePath('healthy'), at('healthy'), 0], [fixturePath('plaintext-gateway-bff'), at('plaintext-gateway-bff'), 1],
+      [fixturePath('stats-filtered'), at('stats-filtered'), 0], [configOnly, healthy.run.startedAt, 3],
+    ];
+    const results = await runAll(cases.map(([file, now]) => ['analyze', file, '--now', now]));
     results.forEach((r, i) => {
-      expect(r.status).toBe(cases[i][1]);
-      expect(r.stdout).toMatch(/^mesh-verify: run fixture-/);
+      expect(r.status).toBe(cases[i][2]);
+      expect(r.stdout).toMatch(/^mesh-verify: run \S+/);
       expect(r.stderr).toBe('');
     });
+    expect(results[0].stdout.startsWith(`mesh-verify: run ${healthy.run.id}`)).toBe(true);
   });
 
   it('writes JSON, JUnit and Markdown, and judges certificates at --now', async () => {
     const [json, junit, md, later] = await runAll([
-      ['analyze', fixturePath('expired-cert'), '--now', NOW, '-o', 'json'],
-      ['analyze', fixturePath('healthy'), '--now', NOW, '-o', 'junit'],
-      ['analyze', fixturePath('healthy'), '--now', NOW, '-o', 'markdown'],
-      ['analyze', fixturePath('healthy'), '--now', '2036-03-01T00:00:00Z', '-o', 'json'],
+      ['analyze', fixturePath('expired-cert'), '--now', at('expired-cert'), '-o', 'json'],
+      ['analyze', fixturePath('healthy'), '--now', at('healthy'), '-o', 'junit'],
+      ['analyze', fixturePath('healthy'), '--now', at('healthy'), '-o', 'markdown'],
+      // Two hours on, the lab's one-hour workload certificates have expired.
+      ['analyze', fixturePath('healthy'), '--now', new Date(new Date(at('healthy')).getTime() + 2 * 3600_000).toISOString(), '-o', 'json'],
     ]);
     expect(json.status).toBe(1);
     const report = JSON.parse(json.stdout);

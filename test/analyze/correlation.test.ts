@@ -35,7 +35,8 @@ describe('tying access-log lines and app answers to the run', () => {
       expect(seen.every((h) => h.requestId !== r.id)).toBe(true);
       expect(r.response?.meshVerifyId).toBe(r.id);
     }
-    for (const p of b.proxies) for (const l of p.accessLog) expect(JSON.parse(l).mesh_verify_id).toMatch(/^mv-fixture-healthy-\d$/);
+    const ours = new RegExp(`^mv-${b.run.id}-\\d$`);
+    for (const p of b.proxies) for (const l of p.accessLog) expect(JSON.parse(l).mesh_verify_id).toMatch(ours);
   });
 
   it('ties every proxy\'s lines through mesh_verify_id: request-level evidence on every hop, 5 of 5 requests', () => {

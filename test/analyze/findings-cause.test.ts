@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import type { EvidenceBundle } from '../../src/bundle/types.js';
-import { createRootCa, issueCertificate } from '../../src/pki/ca.js';
 import { istioObjectName } from '../../src/analyze/path-findings.js';
 import { HAVE_REFERENCE, SKIP_REASON, readReferenceText } from '../helpers/reference.js';
 import { analyzeAtRun, editAccessLog, editConfigDump, loadFixture, proxy, segment } from './fixture-bundles.js';
@@ -13,9 +12,10 @@ const GATEWAY_TO_BFF = 'outbound|8080||bff.mesh-verify.svc.cluster.local';
  * chains for 8080, so it closes the plaintext connection and the gateway answers every request
  * 503 with response flag UC ("Upstream connection termination in addition to 503 response code",
  * Envoy docs configuration/observability/access_log/usage.rst). Nothing reaches bff or svc.
- * The plaintext-gateway-bff fixture's gateway cluster already carries the metadata istiod writes
- * (`filter_metadata.istio.config`, pilot/pkg/networking/util/util.go AddConfigInfoMetadata, set
- * for a DestinationRule in pilot/pkg/networking/core/cluster_builder.go, Istio 1.30.3).
+ * The plaintext-gateway-bff fixture (recorded from the lab with real Envoy) has the gateway
+ * cluster with the metadata istiod writes (`filter_metadata.istio.config`,
+ * pilot/pkg/networking/util/util.go AddConfigInfoMetadata, set for a DestinationRule in
+ * pilot/pkg/networking/core/cluster_builder.go, Istio 1.30.3); bff's counters stay as they were.
  */
 function drDisableOnStrictBff(): EvidenceBundle {
   const b = loadFixture('plaintext-gateway-bff');
@@ -32,6 +32,7 @@ function drDisableOnStrictBff(): EvidenceBundle {
   for (const id of ['bff', 'svc']) {
     const p = proxy(b, id);
     p.accessLog = [];
+    p.admin.statsAfter = p.admin.statsBefore;
     p.admin.prometheusAfter = p.admin.prometheusBefore;
   }
   for (const r of b.requests) Object.assign(r, { status: 503, response: null });
@@ -46,31 +47,33 @@ describe('findings name the cause (issue 9 D5)', () => {
   });
 
   it('a run where every request got 503: counts, where it was logged, and the DestinationRule that caused it', () => {
-    const r = analyzeAtRun(drDisableOnStrictBff());
+    const b = drDisableOnStrictBff();
+    const r = analyzeAtRun(b);
     expect(segment(r, 'gateway->bff-sidecar').status).toBe('contradicted');
     const failed = r.findings.find((f) => f.code === 'requests-failed');
-    expect(failed).toMatchObject({ severity: 'error', object: 'requests to web.mesh-verify.test via 127.0.0.1:9443' });
+    expect(failed).toMatchObject({ severity: 'error', object: `requests to web.mesh-verify.test via ${b.path.entry.address}:${b.path.entry.port}` });
     expect(failed?.message).toContain("all 5 of this run's requests failed: 5 answered HTTP 503");
     expect(failed?.message).toContain(`gateway logged 5 x 503 UC upstream_cluster ${GATEWAY_TO_BFF}`);
     expect(failed?.evidence.map((e) => `${e.level} ${e.proxy} ${e.source} ${e.effect}`)).toEqual(['request client probe contradicts', 'request gateway access_log contradicts']);
-    expect(failed?.message).toContain('made by DestinationRule mesh-verify/bff-disable-tls tls.mode DISABLE, and bff port 8080 accepts only mTLS (STRICT)');
-    expect(failed?.fix).toBe('set tls.mode ISTIO_MUTUAL in DestinationRule mesh-verify/bff-disable-tls (or delete its tls block so auto mTLS applies): '
+    expect(failed?.message).toContain('made by DestinationRule mesh-verify/bff tls.mode DISABLE, and bff port 8080 accepts only mTLS (STRICT)');
+    expect(failed?.fix).toBe('set tls.mode ISTIO_MUTUAL in DestinationRule mesh-verify/bff (or delete its tls block so auto mTLS applies): '
       + 'it makes gateway send plaintext to bff.mesh-verify.svc.cluster.local; bff port 8080 is STRICT and refuses plaintext, so the requests fail');
     const cluster = r.findings.find((f) => f.code === 'cluster-without-tls');
     expect(cluster?.object).toBe(`cluster ${GATEWAY_TO_BFF} on gateway`);
-    expect(cluster?.evidence.map((e) => e.observed)).toContain('/apis/networking.istio.io/v1/namespaces/mesh-verify/destination-rule/bff-disable-tls');
+    expect(cluster?.evidence.map((e) => e.observed)).toContain('/apis/networking.istio.io/v1/namespaces/mesh-verify/destination-rule/bff');
     expect(r.findings.map((f) => f.code)).not.toContain('plaintext-accepted');
     expect(JSON.stringify(r.findings)).not.toContain('plaintext caller');
   });
 
   it('requests that got no answer at all are counted by error, and the fix points at the entry', () => {
     const b = loadFixture('healthy');
+    const entry = `${b.path.entry.address}:${b.path.entry.port}`;
     // Node's message for a refused connect (net.connect to a closed port).
-    for (const r of b.requests) Object.assign(r, { status: null, error: 'connect ECONNREFUSED 127.0.0.1:9443', response: null });
+    for (const r of b.requests) Object.assign(r, { status: null, error: `connect ECONNREFUSED ${entry}`, response: null });
     for (const p of b.proxies) p.accessLog = [];
     const f = analyzeAtRun(b).findings.find((x) => x.code === 'requests-failed');
-    expect(f?.message).toBe("all 5 of this run's requests failed: 5 got no answer (connect ECONNREFUSED 127.0.0.1:9443)");
-    expect(f?.fix).toContain('nothing answered at 127.0.0.1:9443: pass the NLB or gateway address with --entry HOST:PORT');
+    expect(f?.message).toBe(`all 5 of this run's requests failed: 5 got no answer (connect ECONNREFUSED ${entry})`);
+    expect(f?.fix).toContain(`nothing answered at ${entry}: pass the NLB or gateway address with --entry HOST:PORT`);
   });
 
   it('some failed requests are a warning with the split per outcome', () => {
@@ -83,16 +86,32 @@ describe('findings name the cause (issue 9 D5)', () => {
   });
 
   it('DestinationRule DISABLE on a PERMISSIVE bff: plaintext-accepted names the cluster and the DestinationRule, not "the plaintext caller"', () => {
+    // Real Envoy: no istio_requests_total, and bff's HCM counters show no new connection during the
+    // run (the gateway reused a connection opened before it): bff's access log is the evidence.
     const r = analyzeAtRun(loadFixture('plaintext-gateway-bff'));
     const f = r.findings.find((x) => x.code === 'plaintext-accepted');
-    expect(f?.message).toContain(`source_workload=istio-ingressgateway (gateway's cluster ${GATEWAY_TO_BFF} has no TLS transport socket, made by DestinationRule mesh-verify/bff-disable-tls tls.mode DISABLE)`);
-    expect(f?.fix).toMatch(/^set tls\.mode ISTIO_MUTUAL in DestinationRule mesh-verify\/bff-disable-tls .*; then make bff port 8080 STRICT/);
+    expect(f?.message).toBe(`bff accepted 5 of this run's request(s) in plaintext on port 8080 during the run (gateway's cluster ${GATEWAY_TO_BFF} has no TLS transport socket, made by DestinationRule mesh-verify/bff tls.mode DISABLE)`);
+    expect(f?.evidence).toEqual([expect.objectContaining({ proxy: 'bff', source: 'access_log', level: 'request', effect: 'contradicts', observed: "- (no TLS) (5 of this run's requests)" })]);
+    expect(f?.fix).toMatch(/^set tls\.mode ISTIO_MUTUAL in DestinationRule mesh-verify\/bff .*; then make bff port 8080 STRICT/);
     expect(f?.fix).not.toContain('plaintext caller');
+  });
+
+  it('a PERMISSIVE port whose counters show plaintext connections is judged by them; with neither counters nor plaintext lines there is no finding', () => {
+    // permissive-svc: svc's counters show the plaintext caller; this run's own requests were mTLS.
+    const f = analyzeAtRun(loadFixture('permissive-svc')).findings.find((x) => x.code === 'plaintext-accepted');
+    expect(f?.evidence.map((e) => e.source)).toEqual(['stats']);
+    // plaintext-gateway-bff with bff's inbound lines showing TLS: nothing says bff accepted plaintext.
+    const b = loadFixture('plaintext-gateway-bff');
+    editAccessLog(proxy(b, 'bff'), (e) => { if (String(e.upstream_cluster).startsWith('inbound|')) e.downstream_tls_version = 'TLSv1.3'; });
+    expect(analyzeAtRun(b).findings.map((x) => x.code)).not.toContain('plaintext-accepted');
   });
 
   it('a plaintext caller without a sidecar is named in the fix', () => {
     const f = analyzeAtRun(loadFixture('permissive-svc')).findings.find((x) => x.code === 'plaintext-accepted');
-    expect(f?.fix).toBe('give source_workload=legacy-client a sidecar (it sent plaintext), then make svc port 8080 STRICT (PeerAuthentication mtls.mode STRICT in namespace mesh-verify)');
+    // Upstream Envoy has no istio_requests_total (no source_workload label): svc's counters show
+    // the plaintext connection but cannot name its caller, and the fix says so.
+    expect(f?.message).toMatch(/^svc accepted [1-9]\d* plaintext connection\(s\) on port 8080 during the run from a caller without a sidecar/);
+    expect(f?.fix).toBe('give that caller a sidecar, then make svc port 8080 STRICT (PeerAuthentication mtls.mode STRICT in namespace mesh-verify)');
   });
 });
 
@@ -103,8 +122,9 @@ describe('verdicts and findings blame only what the evidence shows (issue 9 D7)'
     // run's own requests were mTLS: observed says so, and the summary names the other caller.
     expect(s.status).toBe('contradicted');
     expect(s.observed).toBe('mtls');
-    expect(s.summary).toBe("mTLS for this run's requests (stats, prometheus, access log, xfcc); "
-      + 'the receiver svc also accepted 5 plaintext request(s) from source_workload=legacy-client during the run; svc port 8080 is PERMISSIVE');
+    // Real Envoy: svc's inbound HCM counters (connections minus TLS connections), no Istio telemetry.
+    expect(s.summary).toMatch(new RegExp("^mTLS for this run's requests \\(stats, access log, xfcc\\); "
+      + 'the receiver svc also accepted [1-9]\\d* plaintext connection\\(s\\) on port 8080 during the run; svc port 8080 is PERMISSIVE$'));
   });
 
   it('when this run\'s own requests were plaintext too, the summary says so as before', () => {
@@ -113,26 +133,14 @@ describe('verdicts and findings blame only what the evidence shows (issue 9 D7)'
     expect(s.summary).toMatch(/^expected mTLS, but /);
   });
 
-  it('foreign-root as the lab makes it (svc\'s certificate and ROOTCA from another root): only svc is blamed', async () => {
-    // src/lab/dataplane/lab-pki.ts issueWorkloadIdentity: with foreign-root, svc's `default` and its
-    // `ROOTCA` both come from the foreign root.
-    const b = loadFixture('healthy');
-    const foreign = await createRootCa('foreign root', { organization: 'elsewhere', now: new Date(b.run.startedAt) });
-    const cert = await issueCertificate(foreign, { uriSans: ['spiffe://cluster.local/ns/mesh-verify/sa/svc'], now: new Date(b.run.startedAt) });
-    const b64 = (pem: string) => Buffer.from(pem).toString('base64');
-    editConfigDump(proxy(b, 'svc'), (dump) => {
-      for (const c of dump.configs) {
-        for (const s of (c.dynamic_active_secrets ?? []) as { name: string; secret: Record<string, Record<string, Record<string, string>>> }[]) {
-          if (s.name === 'default') s.secret.tls_certificate.certificate_chain.inline_bytes = b64(cert.chainPem);
-          if (s.name === 'ROOTCA') s.secret.validation_context.trusted_ca.inline_bytes = b64(foreign.certPem);
-        }
-      }
-    });
-    const r = analyzeAtRun(b);
+  it('foreign-root as the lab makes it (svc\'s certificate and ROOTCA from another root): only svc is blamed', () => {
+    // The recorded lab run (src/lab/lab-pki.ts issueWorkloadIdentity): with foreign-root, svc's
+    // `default` and its `ROOTCA` both come from the foreign root.
+    const r = analyzeAtRun(loadFixture('foreign-root'));
     const foreignRoot = r.findings.filter((f) => f.code === 'cert-foreign-root');
     expect(foreignRoot.map((f) => f.object)).toEqual(['secret default on svc']);
-    expect(foreignRoot[0].message).toBe('the workload certificate of svc (issuer CN=foreign root, O=elsewhere) chains to CN=foreign root, O=elsewhere, '
-      + 'not to the mesh root CN=mesh-verify fixture mesh root, O=cluster.local that gateway, bff trust');
+    expect(foreignRoot[0].message).toBe('the workload certificate of svc (issuer CN=foreign mesh root, O=other.mesh) chains to CN=foreign mesh root, O=other.mesh, '
+      + 'not to the mesh root CN=mesh-verify lab mesh root, O=cluster.local that gateway, bff trust');
     expect(r.findings.find((f) => f.code === 'trust-roots-differ')?.message).toBe('proxies trust different roots: gateway+bff vs svc');
   });
 

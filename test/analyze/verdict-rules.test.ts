@@ -4,7 +4,26 @@ import { HAVE_REFERENCE, SKIP_REASON, readReferenceText } from '../helpers/refer
 import type { CertificateInfo } from '../../src/envoy/types.js';
 import { analyzeBundle } from '../../src/analyze/analyze-bundle.js';
 import { expiringSoon } from '../../src/analyze/certificate-evidence.js';
+import { inspectConfigDump } from '../../src/envoy/config-dump.js';
 import { analyzeAtRun, editAccessLog, loadFixture, proxy, segment, statuses } from './fixture-bundles.js';
+
+/** notAfter (ms) of the leaf of a secret in a proxy's recorded config dump. */
+function leafNotAfter(p: ProxyCapture, secret: string, b: EvidenceBundle): number {
+  const posture = inspectConfigDump(JSON.parse((p.admin.configDump as { body: string }).body), { now: new Date(b.run.startedAt) });
+  const leaf = posture.secrets.find((s) => s.name === secret && s.kind === 'certificate')?.chain[0];
+  if (!leaf) throw new Error(`no certificate secret ${secret} on ${p.id}`);
+  return new Date(leaf.notAfter).getTime();
+}
+
+function statBefore(p: ProxyCapture, name: string): number {
+  const line = (p.admin.statsBefore as { body: string }).body.split('\n').find((l) => l.startsWith(`${name}: `));
+  return line ? Number(line.slice(name.length + 2)) : 0;
+}
+
+/** Make the run's delta of a counter `delta` (after = before + delta; the recorded before value is real). */
+function setDelta(p: ProxyCapture, name: string, delta: number): void {
+  setStat(p, name, statBefore(p, name) + delta);
+}
 
 function setStat(p: ProxyCapture, name: string, value: number): void {
   const a = p.admin.statsAfter as { body: string };
@@ -90,9 +109,8 @@ describe('verdict rules', () => {
     const b = loadFixture('healthy');
     const bff = proxy(b, 'bff');
     const c = 'cluster.outbound|8080||svc.mesh-verify.svc.cluster.local;';
-    setStat(bff, `${c}.upstream_cx_total`, 9);
-    setStat(bff, `${c}.ssl.handshake`, 2);
-    setStat(bff, `${c}.tlsMode-istio.total_match_count`, 2);
+    setDelta(bff, `${c}.upstream_cx_total`, 7);
+    setDelta(bff, `${c}.ssl.handshake`, 0);
     const hop = segment(analyzeAtRun(b), 'bff-sidecar->svc-sidecar');
     expect(hop.status).toBe('contradicted');
     expect(hop.evidence.find((e) => e.subject === `${c}.ssl.handshake`)).toMatchObject({ effect: 'contradicts', observed: '+0 with 7 new connection(s)' });
@@ -121,14 +139,21 @@ describe('verdict rules', () => {
 
   it('certificates expiring within --cert-warn-days (and past half their life) are warnings, not contradictions', () => {
     const b = loadFixture('healthy');
+    // The lab's workload certificates live an hour (issued a minute before the run), its gateway
+    // credential three months: at the run's time none is past half its life.
     expect(analyzeAtRun(b, { certWarnDays: 4000 }).findings).toEqual([]);
-    // Eight years on, the ten-year fixture certificates have about two years left.
-    const r = analyzeBundle(b, { now: new Date('2034-03-01T00:00:00Z'), certWarnDays: 1000 });
+    // Ten minutes before the workload certificates expire: past half their life, within a day.
+    const leafEnd = leafNotAfter(proxy(b, 'svc'), 'default', b);
+    const r = analyzeBundle(b, { now: new Date(leafEnd - 10 * 60_000), certWarnDays: 1 });
     const codes = r.findings.map((f) => `${f.code} ${f.object}`);
     expect(codes).toContain('cert-expiring secret default on svc');
-    expect(codes).toContain('cert-expiring secret kubernetes://mesh-verify-credential on gateway');
+    expect(codes).not.toContain('cert-expiring secret kubernetes://mesh-verify-credential on gateway');
     expect(r.findings.every((f) => f.severity === 'warning')).toBe(true);
     expect(r.exitCode).toBe(0);
+    // A day before the gateway credential expires (the workload certificates are long expired by then).
+    const credEnd = leafNotAfter(proxy(b, 'gateway'), 'kubernetes://mesh-verify-credential', b);
+    const later = analyzeBundle(b, { now: new Date(credEnd - 24 * 3600_000), certWarnDays: 30 });
+    expect(later.findings.find((f) => f.object === 'secret kubernetes://mesh-verify-credential on gateway')).toMatchObject({ code: 'cert-expiring', severity: 'warning' });
   });
 
   it('a 24-hour Istio workload certificate is not "expiring" until it is past half its life', () => {
@@ -146,12 +171,12 @@ describe('verdict rules', () => {
 
   it('PERMISSIVE inbound is reported even when the run\'s requests arrived over mTLS', () => {
     const b = loadFixture('permissive-svc');
-    // Take away the plaintext caller: only this run's mTLS requests reached svc.
+    // Take away the plaintext caller: only this run's mTLS connections reached svc's port 8080
+    // (its HCM counters: every new connection a TLS one).
     const svc = proxy(b, 'svc');
-    for (const key of ['prometheusBefore', 'prometheusAfter'] as const) {
-      const a = svc.admin[key] as { body: string };
-      a.body = a.body.split('\n').filter((l) => !l.includes('legacy-client')).join('\n');
-    }
+    const hcm = 'http.inbound_0.0.0.0_8080.';
+    const sslDelta = Number((svc.admin.statsAfter as { body: string }).body.split('\n').find((l) => l.startsWith(`${hcm}downstream_cx_ssl_total: `))?.split(': ')[1]) - statBefore(svc, `${hcm}downstream_cx_ssl_total`);
+    setDelta(svc, `${hcm}downstream_cx_total`, sslDelta);
     const r = analyzeAtRun(b);
     const hop = segment(r, 'bff-sidecar->svc-sidecar');
     expect(hop.status).toBe('proven');
@@ -195,7 +220,7 @@ describe('verdict rules', () => {
       { '@type': 'type.googleapis.com/envoy.admin.v3.ListenersConfigDump', static_listeners: [] },
     ] });
     const r = analyzeAtRun(b);
-    expect(r.findings.find((f) => f.code === 'not-istio-proxy')?.object).toBe('proxy svc (mesh-verify/svc-5f7b8c9d4-k8m2p)');
+    expect(r.findings.find((f) => f.code === 'not-istio-proxy')?.object).toBe(`proxy svc (mesh-verify/${proxy(b, 'svc').pod.name})`);
     expect(segment(r, 'bff-sidecar->svc-sidecar').evidence.find((e) => e.subject === 'virtualInbound port 8080')).toMatchObject({ effect: 'neutral', observed: 'no inbound filter chain for this port' });
   });
 
@@ -225,7 +250,7 @@ describe.skipIf(!HAVE_REFERENCE)(`real Envoy captures in a bundle (${HAVE_REFERE
     const b = loadFixture('healthy');
     (proxy(b, 'bff').admin.configDump as { body: string }).body = readReferenceText('envoy/istio-1.22.3-sidecar-app1-config_dump.json');
     const r = analyzeAtRun(b);
-    expect(r.findings.map((f) => `${f.code} ${f.object}`)).toContain('inbound-permissive pod mesh-verify/bff-6d4c7b9f8-x2x9q port 3333');
+    expect(r.findings.map((f) => `${f.code} ${f.object}`)).toContain(`inbound-permissive pod mesh-verify/${proxy(b, 'bff').pod.name} port 3333`);
     // Its certificate is from another mesh: it neither carries bff's identity nor chains to our root.
     expect(segment(r, 'gateway->bff-sidecar').status).toBe('contradicted');
     expect(r.findings.some((f) => f.code === 'cert-foreign-root' && f.object === 'secret default on bff')).toBe(true);

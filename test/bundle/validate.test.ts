@@ -64,8 +64,9 @@ describe('evidence bundle v1 validation', () => {
   it('rejects a config dump whose private_key is not redacted, and accepts Envoy\'s [redacted]', () => {
     const b = loadFixture('healthy');
     const body = b.proxies[1].admin.configDump?.body ?? '';
-    expect(body).toContain('"private_key":{"inline_bytes":"W3JlZGFjdGVkXQ=="}');
-    (b.proxies[1].admin.configDump as { body: string }).body = body.replace('W3JlZGFjdGVkXQ==', Buffer.from('not a redaction').toString('base64'));
+    // Real Envoy (the recorded lab run) prints an SDS secret's key as inline_string "[redacted]".
+    expect(body).toContain('"private_key":{"inline_string":"[redacted]"}');
+    (b.proxies[1].admin.configDump as { body: string }).body = body.replace('"private_key":{"inline_string":"[redacted]"}', '"private_key":{"inline_string":"not a redaction"}');
     const r = invalid(b);
     expect(r.pointer).toBe('/proxies/1/admin/configDump/body');
     expect(r.problem).toContain('private key');

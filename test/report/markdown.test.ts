@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mdCell, mdTable, mermaidFlowchart } from '../../src/report/markdown.js';
 import { renderPathMarkdown } from '../../src/report/path-report-markdown.js';
-import { analyzeAtRun, loadFixture } from '../analyze/fixture-bundles.js';
+import { analyzeAtRun, loadFixture, proxy } from '../analyze/fixture-bundles.js';
 
 describe('generic Markdown pieces', () => {
   it('escapes table cells so a value cannot break the table', () => {
@@ -39,14 +39,15 @@ describe('path report as Markdown', () => {
   it('summarises, lists findings and holds each segment\'s evidence in a collapsible table', () => {
     expect(md).toContain('## mesh-verify: ❌ CONTRADICTED');
     expect(md).toContain('**Overall:** `contradicted`: 5 proven, 1 contradicted, 1 inconclusive (exit 1)');
-    expect(md).toContain('| warning | proxy-not-captured | proxy svc (mesh-verify/svc-5f7b8c9d4-k8m2p) |');
+    expect(md).toContain(`| warning | proxy-not-captured | proxy svc (mesh-verify/${proxy(loadFixture('no-sidecar-svc'), 'svc').pod.name}) |`);
     expect(md.match(/<details><summary>/g)).toHaveLength(report.segments.length);
-    expect(md).toContain('| contradicts | traffic | bff | stats | cluster.outbound\\|8080\\|\\|svc.mesh-verify.svc.cluster.local;.tlsMode-disabled.total_match_count | +1');
+    expect(md).toContain('| contradicts | traffic | bff | stats | cluster.outbound\\|8080\\|\\|svc.mesh-verify.svc.cluster.local;.ssl.handshake | +0 with 1 new connection(s)');
   });
 
   it('says so when the run was against the simulated lab', () => {
     const b = loadFixture('healthy');
-    b.run.target = { ...b.run.target, kind: 'lab', simulated: true };
+    expect(b.run.target).toMatchObject({ kind: 'lab', simulated: true });
     expect(renderPathMarkdown(analyzeAtRun(b))).toContain('> **Note:** This run was against the local lab: real Envoy proxies');
+    expect(renderPathMarkdown(analyzeAtRun(b))).toContain('but a simulated Kubernetes API and Istio control plane');
   });
 });
