@@ -3,6 +3,7 @@ import { readInputText, parseJsonInput } from '../io/read-input.js';
 import type { EvidenceBundle } from './types.js';
 import { validateBundle } from './validate.js';
 import { consistencyProblems } from './consistency.js';
+import { scanFreeText } from './secret-scanner.js';
 
 /** Parse and validate bundle text; every problem is one InputError line naming `file`. */
 export function parseBundle(file: string, text: string): EvidenceBundle {
@@ -23,5 +24,10 @@ export function parseBundle(file: string, text: string): EvidenceBundle {
  */
 export async function loadBundle(file: string): Promise<EvidenceBundle> {
   const text = await readInputText(file, 'bundle file');
-  return parseBundle(file, text);
+  const bundle = parseBundle(file, text);
+  const secret = (await scanFreeText(bundle))[0];
+  if (secret) {
+    throw new InputError(file, `holds a secret (${secret.what}) at ${secret.pointer}; refusing to read it`, 'delete this file; bundles written by mesh-verify never contain secrets');
+  }
+  return bundle;
 }

@@ -67,7 +67,7 @@ export function validateBundle(json: unknown): BundleValidation {
     const s = secrets[0];
     return {
       valid: false, pointer: s.pointer,
-      problem: `holds ${s.kind === 'private-key' ? 'a private key' : 'a bearer token'} at ${s.pointer}; refusing to read it`,
+      problem: `holds ${s.kind === 'private-key' ? 'a private key' : s.what === 'bearer token' ? 'a bearer token' : `a secret (${s.what})`} at ${s.pointer}; refusing to read it`,
       fix: 'delete this file; bundles written by mesh-verify never contain secrets',
     };
   }

@@ -10,7 +10,7 @@ describe('scripts/make-fixture-bundles.ts', () => {
     for (const name of FIXTURE_NAMES) {
       const fresh = generated.get(name);
       if (!fresh) throw new Error(`not generated: ${name}`);
-      const { text, redacted } = serializeBundle(fresh);
+      const { text, redacted } = await serializeBundle(fresh);
       expect(redacted).toEqual([]);
       expect(Buffer.byteLength(text)).toBeLessThan(200 * 1024);
       const now = analyzeAtRun(fresh);
