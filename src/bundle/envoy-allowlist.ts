@@ -125,7 +125,8 @@ function applyRule(v: Json, rule: Rule, at: string, dropped: string[]): Json {
   if (!isObject(v)) { dropped.push(at); return undefined; }
   const out: Record<string, Json> = {};
   for (const [k, item] of Object.entries(v)) {
-    const r = rule[k];
+    // jsonpb's camelCase names (istiod's /debug/config_dump) are the same fields
+    const r = rule[k] ?? rule[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)];
     const here = `${at}/${esc(k)}`;
     if (r === undefined) { dropped.push(here); continue; }
     if (r === 'keep') { out[k] = item; continue; }

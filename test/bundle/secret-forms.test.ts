@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { EvidenceBundle } from '../../src/bundle/types.js';
 import { loadBundle } from '../../src/bundle/load.js';
 import { saveBundle } from '../../src/bundle/save.js';
+import { findSecrets } from '../../src/bundle/secrets.js';
+import { scanFreeText } from '../../src/bundle/secret-scanner.js';
 import { MeshVerifyError } from '../../src/cli/errors.js';
 import { analyzeAtRun, editAccessLog, loadFixture, proxy, statuses } from '../analyze/fixture-bundles.js';
 
@@ -181,6 +183,20 @@ describe('section 3: 50 forms of a secret, each saved scrubbed and refused on lo
       expect(back.run.notes.some((n) => n.startsWith('redacted '))).toBe(true);
       if (form.config) expect(Object.values(statuses(analyzeAtRun(back))).every((s) => s === 'proven')).toBe(true);
     });
+  });
+
+  it('the maintained rule set (secretlint) catches a vendor token our own rules do not know', async () => {
+    const token = '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';
+    const b = loadFixture('healthy');
+    logField('note', `shop ${token}`)(b);
+    expect(findSecrets(b)).toEqual([]);
+    expect(await scanFreeText(b)).toEqual([{ pointer: '/proxies/0/accessLog/0', kind: 'credential', what: 'shopify (secretlint)' }]);
+    const leaky = join(dir, 'shopify.json');
+    await writeFile(leaky, JSON.stringify(b));
+    await expect(loadBundle(leaky)).rejects.toThrow(/holds a secret \(shopify \(secretlint\)\) at \/proxies\/0\/accessLog\/0/);
+    const saved = await saveBundle(join(dir, 'shopify-saved.json'), b);
+    expect(JSON.stringify(saved.bundle)).not.toContain(token);
+    expect(saved.bundle.proxies[0].accessLog[0]).toContain('"note":"shop [redacted]"');
   });
 
   it('the committed fixtures hold none of them and are saved unchanged', async () => {
