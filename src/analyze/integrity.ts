@@ -200,7 +200,8 @@ export function checkIntegrity(bundle: EvidenceBundle): IntegrityResult {
     let foreign = 0;
     for (const line of p.accessLog) {
       const entry = parseAccessLogLine(line);
-      const id = entry ? runRequestOf(correlation, entry) : null;
+      if (!entry) continue; // not an access-log line the analyzer can read: it is not used either
+      const id = runRequestOf(correlation, entry);
       if (!id) { foreign += 1; continue; }
       const r = byId.get(id);
       const code = entry?.responseCode ?? null;

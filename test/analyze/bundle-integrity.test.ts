@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/cli-in-process.js';
 import type { EvidenceBundle } from '../../src/bundle/types.js';
 import { parseBundle } from '../../src/bundle/load.js';
 import { analyzeAtRun, editAccessLog, editConfigDump, loadFixture, proxy, segment, statuses } from './fixture-bundles.js';
@@ -266,6 +270,35 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     const s = statuses(analyzeAtRun(b));
     expect(s['nlb->gateway']).not.toBe('proven');
     expect(findingText(b)).toMatch(/counter "listener\.0\.0\.0\.0_8443\.ssl\.handshake" of proxy "gateway" went backwards/);
+  });
+
+  it('istio_requests_total going backwards is not trusted either', () => {
+    const b = loadFixture('healthy');
+    const a = proxy(b, 'bff').admin;
+    // the after scrape lower than the before one, for the series of this run's requests
+    a.prometheusBefore!.body = a.prometheusBefore!.body.replace(/connection_security_policy="mutual_tls"\} 40$/m, 'connection_security_policy="mutual_tls"} 50');
+    expect(a.prometheusBefore!.body).toContain('"mutual_tls"} 50');
+    const s = statuses(analyzeAtRun(b));
+    expect(s['gateway->bff-sidecar']).not.toBe('proven');
+    expect(findingText(b)).toContain('istio_requests_total of proxy "bff" went backwards (50 -> 45)');
+  });
+
+  it('`mesh-verify analyze` refuses an inconsistent bundle: exit 2, one line naming the check', async () => {
+    const b = loadFixture('plaintext-gateway-bff');
+    b.proxies.push(...loadFixture('healthy').proxies);
+    const dir = mkdtempSync(join(tmpdir(), 'mv-integrity-'));
+    try {
+      const file = join(dir, 'merged.bundle.json');
+      writeFileSync(file, JSON.stringify(b));
+      const r = await runCli('analyze', file);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toEqual([
+        `mesh-verify: ${file}: is not consistent (check unique-proxy-ids failed): proxy id "gateway" is captured more than once (fix: capture the run again; an edited or merged bundle is not evidence)`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a changed expected identity is compared: refused on load, and nothing is proven by the analyzer', () => {
