@@ -32,6 +32,8 @@ export interface IntegrityIssue {
   message: string;
   /** Segment ids this issue keeps from being proven. */
   segments: string[];
+  /** 'warning': reported, but keeps nothing from being proven (default 'error'). */
+  severity?: 'warning';
 }
 
 export interface IntegrityResult {
@@ -171,11 +173,12 @@ export function checkIntegrity(bundle: EvidenceBundle): IntegrityResult {
   for (const p of consistencyProblems(bundle)) add(p.check, p.message, all);
 
   const requests = bundle.requests;
+  const allFailed = requests.length > 0 && requests.every((r) => r.status === null);
   if (requests.length === 0) {
     add('run-requests', 'the bundle records no requests of this run, so no log line, counter or answer can be tied to it', all);
   } else {
     const failed = requests.filter((r) => r.status === null);
-    if (failed.length === requests.length) add('run-requests', `every request of this run failed at the client (${failed.length} of ${requests.length} without a status)`, all);
+    if (allFailed) add('run-requests', `every request of this run failed at the client (${failed.length} of ${requests.length} without a status)`, all);
   }
 
   const start = time(bundle.run.startedAt);
@@ -206,7 +209,11 @@ export function checkIntegrity(bundle: EvidenceBundle): IntegrityResult {
       const r = byId.get(id);
       const code = entry?.responseCode ?? null;
       if (r && r.status === null && code !== null && code >= 200 && code < 400) {
-        add('request-outcome', `request ${quote(r.id)} failed at the client (${quote(r.error ?? 'no status')}), but proxy ${quote(p.id)} logged ${code} for it`, all);
+        // With every request failed, the logs cannot be this run's traffic: nothing is proven. One
+        // failed request among answered ones may be a client timeout after the answer: a warning.
+        const message = `request ${quote(r.id)} failed at the client (${quote(r.error ?? 'no status')}), but proxy ${quote(p.id)} logged ${code} for it`;
+        if (allFailed) add('request-outcome', message, all);
+        else issues.push({ check: 'request-outcome', message, segments: [], severity: 'warning' });
       }
     }
     if (foreign > 0) add('run-evidence', `${foreign} access-log line(s) of proxy ${quote(p.id)} belong to no request of this run`, mine);
@@ -248,7 +255,7 @@ export function integrityFindings(result: IntegrityResult): Finding[] {
     seen.add(k);
     return true;
   }).map((i) => ({
-    severity: 'error' as const, code: 'bundle-inconsistent', object: `bundle check ${i.check}`,
+    severity: i.severity ?? ('error' as const), code: 'bundle-inconsistent', object: `bundle check ${i.check}`,
     message: `${i.message}${i.segments.length ? `; not proven because of it: ${i.segments.join(', ')}` : ''}`,
     evidence: [],
     fix: 'capture the run again with mesh-verify path; a bundle whose own records disagree is not evidence',
