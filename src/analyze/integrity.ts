@@ -18,7 +18,8 @@ import type { Finding } from './types.js';
  *  - a proxy marked unreachable carries no captured data (its data is not used either way);
  *  - timestamps: requests and captures lie inside the run window, a proxy's "before" capture
  *    precedes the first request and its "after" capture follows the last one;
- *  - counters (`/stats` counters, `istio_requests_total`) do not go backwards between captures;
+ *  - counters (`/stats` counters, `istio_requests_total` series) do not go backwards or vanish
+ *    between captures (Envoy keeps them until it restarts);
  *  - the client's `authorized` claim is re-verified: the recorded chain must chain to the recorded
  *    gateway CA (PathSpec.gatewayCaPem) and cover the host; a self-signed credential is named;
  *  - the recorded TLS version is a TLS protocol version (not `none`).
@@ -129,14 +130,20 @@ function counterIssue(p: ProxyCapture): string | null {
       if (!COUNTER.test(name) || GAUGE_HINT.test(name)) continue;
       const now = after.get(name);
       if (now !== undefined && now < value) return `counter ${quote(name)} of proxy ${quote(p.id)} went backwards (${value} -> ${now}): the proxy restarted or the capture was edited`;
+      if (now === undefined && after.size > 0) return `counter ${quote(name)} of proxy ${quote(p.id)} is in the before capture but not in the after one: the proxy restarted or the capture was edited`;
     }
   }
   if (a.prometheusBefore && a.prometheusAfter) {
     const key = (labels: Record<string, string>): string => JSON.stringify(Object.entries(labels).sort(([x], [y]) => x.localeCompare(y)));
     const before = new Map(istioRequests(parsePrometheus(a.prometheusBefore.body)).map((s) => [key(s.labels), s.value]));
-    for (const s of istioRequests(parsePrometheus(a.prometheusAfter.body))) {
+    const after = istioRequests(parsePrometheus(a.prometheusAfter.body));
+    for (const s of after) {
       const was = before.get(key(s.labels));
       if (was !== undefined && s.value < was) return `istio_requests_total of proxy ${quote(p.id)} went backwards (${was} -> ${s.value}): the proxy restarted or the capture was edited`;
+      before.delete(key(s.labels));
+    }
+    if (before.size > 0 && after.length > 0) {
+      return `${before.size} istio_requests_total series of proxy ${quote(p.id)} are in the before scrape but not in the after one: the proxy restarted or the capture was edited`;
     }
   }
   return null;

@@ -285,6 +285,22 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     expect(findingText(b)).toContain('istio_requests_total of proxy "bff" went backwards (50 -> 45)');
   });
 
+  it('an istio_requests_total series that vanishes between scrapes is not trusted', () => {
+    const b = loadFixture('healthy');
+    const a = proxy(b, 'bff').admin.prometheusAfter!;
+    a.body = a.body.split('\n').filter((l) => !(l.startsWith('istio_requests_total{reporter="destination"') && l.includes('connection_security_policy="mutual_tls"'))).join('\n');
+    expect(statuses(analyzeAtRun(b))['gateway->bff-sidecar']).not.toBe('proven');
+    expect(findingText(b)).toMatch(/istio_requests_total series of proxy "bff" are in the before scrape but not in the after one/);
+  });
+
+  it('a counter that vanishes between captures is not trusted', () => {
+    const b = loadFixture('healthy');
+    const g = proxy(b, 'gateway').admin;
+    g.statsAfter!.body = g.statsAfter!.body.split('\n').filter((l) => !l.startsWith('listener.0.0.0.0_8443.ssl.handshake:')).join('\n');
+    expect(statuses(analyzeAtRun(b))['nlb->gateway']).not.toBe('proven');
+    expect(findingText(b)).toContain('counter "listener.0.0.0.0_8443.ssl.handshake" of proxy "gateway" is in the before capture but not in the after one');
+  });
+
   it('`mesh-verify analyze` refuses an inconsistent bundle: exit 2, one line naming the check', async () => {
     const b = loadFixture('plaintext-gateway-bff');
     b.proxies.push(...loadFixture('healthy').proxies);
