@@ -5,6 +5,7 @@ import { chainsTo } from '../envoy/certificate.js';
 import { parseStats } from '../envoy/stats.js';
 import { istioRequests, parsePrometheus } from '../envoy/prometheus.js';
 import { parseAccessLogLine } from '../envoy/access-log.js';
+import { VIRTUAL_INBOUND_STATS } from './stats-evidence.js';
 import { echoedMeshVerifyId, runCorrelation, runRequestOf } from '../bundle/correlation.js';
 import type { Finding } from './types.js';
 
@@ -121,13 +122,28 @@ function clientIssues(bundle: EvidenceBundle): Omit<IntegrityIssue, 'segments'>[
   return out;
 }
 
-function counterIssue(p: ProxyCapture): string | null {
+/**
+ * The stat names the analyzer reads for the path (the hinted clusters and listeners, the
+ * virtualInbound listener): only those are checked, so that a cluster an xDS push removed during
+ * the run (its stats go with it) does not make the bundle suspect.
+ */
+function readStatPrefixes(bundle: EvidenceBundle): string[] {
+  const out = new Set<string>([`listener.${VIRTUAL_INBOUND_STATS}.`]);
+  for (const s of bundle.path.segments) {
+    if (s.hints.cluster) out.add(`cluster.${s.hints.cluster}`);
+    if (s.hints.listener) out.add(`listener.${s.hints.listener}.`);
+    if (s.hints.inboundPort !== undefined) out.add(`cluster.inbound|${s.hints.inboundPort}|`);
+  }
+  return [...out];
+}
+
+function counterIssue(p: ProxyCapture, prefixes: readonly string[]): string | null {
   const a = p.admin;
   if (a.statsBefore && a.statsAfter) {
     const before = parseStats(a.statsBefore.body);
     const after = parseStats(a.statsAfter.body);
     for (const [name, value] of before) {
-      if (!COUNTER.test(name) || GAUGE_HINT.test(name)) continue;
+      if (!COUNTER.test(name) || GAUGE_HINT.test(name) || !prefixes.some((x) => name.startsWith(x))) continue;
       const now = after.get(name);
       if (now !== undefined && now < value) return `counter ${quote(name)} of proxy ${quote(p.id)} went backwards (${value} -> ${now}): the proxy restarted or the capture was edited`;
       if (now === undefined && after.size > 0) return `counter ${quote(name)} of proxy ${quote(p.id)} is in the before capture but not in the after one: the proxy restarted or the capture was edited`;
@@ -198,6 +214,7 @@ export function checkIntegrity(bundle: EvidenceBundle): IntegrityResult {
   const last = valid.length ? Math.max(...valid) : null;
 
   const correlation = runCorrelation(requests);
+  const prefixes = readStatPrefixes(bundle);
   const byId = new Map(requests.map((r) => [r.id, r]));
   const untrusted = new Set<string>();
   for (const p of bundle.proxies) {
@@ -224,7 +241,7 @@ export function checkIntegrity(bundle: EvidenceBundle): IntegrityResult {
       }
     }
     if (foreign > 0) add('run-evidence', `${foreign} access-log line(s) of proxy ${quote(p.id)} belong to no request of this run`, mine);
-    const counters = counterIssue(p);
+    const counters = counterIssue(p, prefixes);
     if (counters) add('counters', counters, mine);
     for (const t of timeIssues(bundle, p, first, last)) add('capture-times', t, mine);
   }
