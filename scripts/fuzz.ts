@@ -133,7 +133,8 @@ async function runInProcess(args: string[], caseMs: number): Promise<{ status: n
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
-function broken(status: number | 'timeout', stderr: string): string | null {
+/** The rule a run broke, or null. */
+export function broken(status: number | 'timeout', stderr: string): string | null {
   if (status === 'timeout') return 'did not end in time';
   if (![0, 1, 2, 3].includes(status)) return `exit ${status}`;
   if (status === 2) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fuzzSources, runFuzz } from '../../scripts/fuzz.js';
+import { broken, fuzzSources, runFuzz } from '../../scripts/fuzz.js';
 
 /**
  * A short, bounded pass of the fuzz harness (scripts/fuzz.ts, issue 14 section 4): 200 mutants of
@@ -12,6 +12,15 @@ describe('fuzz harness, short pass', () => {
   it('has fixture bundles to mutate (and real dumps when present)', () => {
     const sources = fuzzSources();
     expect(sources.filter((s) => s.command === 'analyze').length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('its rules catch what they are meant to catch', () => {
+    expect(broken(70, 'mesh-verify: internal error: x\n')).toBe('exit 70');
+    expect(broken('timeout', '')).toBe('did not end in time');
+    expect(broken(2, 'mesh-verify: a\nsecond line\n')).toBe('exit 2 with 2 stderr lines');
+    expect(broken(2, 'mesh-verify: \u001b[31mred\n')).toBe('exit 2 message with control characters');
+    expect(broken(2, 'mesh-verify: f.json: is not valid JSON (line 1, column 2)\n')).toBeNull();
+    expect(broken(3, '')).toBeNull();
   });
 
   it('200 mutants: exit codes in {0,1,2,3}, one clean line for exit 2, none hangs', async () => {
