@@ -8,6 +8,7 @@ import { loopbackObservations } from './loopback-segment.js';
 import { meshHopObservations } from './mesh-hop-segment.js';
 import { judgeSegment } from './verdict.js';
 import { pathFindings } from './path-findings.js';
+import { checkIntegrity, integrityFindings, type IntegrityResult } from './integrity.js';
 
 export interface AnalyzeOptions {
   /** The time certificates are judged at (default: now). Tests pass the run's start. */
@@ -17,6 +18,13 @@ export interface AnalyzeOptions {
 }
 
 export const DEFAULT_CERT_WARN_DAYS = 30;
+
+function integrityObservations(integrity: IntegrityResult, seg: SegmentSpec): Observation[] {
+  return (integrity.blocked.get(seg.id) ?? []).map((line): Observation => ({
+    level: 'request', proxy: null, source: 'bundle_check', subject: 'bundle consistency', observed: line,
+    effect: 'neutral', blocksProof: true, headline: line,
+  }));
+}
 
 function observationsFor(ctx: AnalysisContext, seg: SegmentSpec): Observation[] {
   const from = nodeOf(ctx, seg.from);
@@ -47,8 +55,10 @@ function targetNotes(bundle: EvidenceBundle): string[] {
  */
 export function analyzeBundle(bundle: EvidenceBundle, opts: AnalyzeOptions = {}): PathReport {
   const now = opts.now ?? new Date();
-  const ctx = buildContext(bundle, now, opts.certWarnDays ?? DEFAULT_CERT_WARN_DAYS);
-  const segments: SegmentVerdict[] = bundle.path.segments.map((seg) => judgeSegment(seg, observationsFor(ctx, seg)));
+  const integrity = checkIntegrity(bundle);
+  const ctx = buildContext(bundle, now, opts.certWarnDays ?? DEFAULT_CERT_WARN_DAYS, integrity.untrusted);
+  const segments: SegmentVerdict[] = bundle.path.segments.map((seg) =>
+    judgeSegment(seg, [...integrityObservations(integrity, seg), ...observationsFor(ctx, seg)]));
   const counts = { proven: 0, contradicted: 0, inconclusive: 0 };
   for (const s of segments) counts[s.status] += 1;
   const overall = counts.contradicted > 0 ? 'contradicted' : counts.inconclusive > 0 || segments.length === 0 ? 'inconclusive' : 'proven';
@@ -59,7 +69,7 @@ export function analyzeBundle(bundle: EvidenceBundle, opts: AnalyzeOptions = {})
     target: { kind: bundle.run.target.kind, simulated: bundle.run.target.simulated, description: bundle.run.target.description },
     overall,
     segments,
-    findings: pathFindings(ctx),
+    findings: [...integrityFindings(integrity), ...pathFindings(ctx)],
     counts,
     exitCode: overall === 'proven' ? 0 : overall === 'contradicted' ? 1 : 3,
     generatedAt: now.toISOString(),

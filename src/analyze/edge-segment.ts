@@ -7,6 +7,7 @@ import { listenerTraffic } from './stats-evidence.js';
 import { accessLogEvidence, readDownstream } from './access-log-evidence.js';
 
 const short = (fp: string): string => `${fp.slice(0, 16)}…`;
+const TLS_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
 
 export interface CredentialComparison {
   state: 'match' | 'mismatch' | 'unknown';
@@ -42,7 +43,12 @@ function clientHandshake(ctx: AnalysisContext): Observation[] {
   if (!c) return [{ ...base, subject: 'TLS handshake', observed: 'no client observation in the bundle', indicates: null, headline: 'no client observation' }];
   const subject = `TLS session to ${c.connectedTo.address}:${c.connectedTo.port} (SNI ${c.sni})`;
   const out: Observation[] = [];
-  if (c.tlsVersion) {
+  const nullCipher = c.cipher !== null && /(?:^|[_-])e?NULL(?:[_-]|$)/i.test(c.cipher);
+  if (c.tlsVersion && nullCipher) {
+    out.push({ ...base, subject, observed: `${c.tlsVersion}, cipher ${c.cipher}`, indicates: 'plaintext', headline: `the client's session used the NULL cipher ${c.cipher}: nothing was encrypted` });
+  } else if (c.tlsVersion && !TLS_VERSIONS.has(c.tlsVersion)) {
+    out.push({ ...base, subject, observed: `TLS version ${JSON.stringify(c.tlsVersion)}`, indicates: null, blocksProof: true, headline: `the client's recorded TLS version ${JSON.stringify(c.tlsVersion)} is not a TLS protocol version` });
+  } else if (c.tlsVersion) {
     out.push({ ...base, subject, observed: `${c.tlsVersion}, cipher ${c.cipher ?? '-'}, ALPN ${c.alpn ?? '-'}`, indicates: 'tls', headline: `the client negotiated ${c.tlsVersion}` });
   } else {
     out.push({ ...base, subject, observed: c.error ? `no TLS session: ${c.error}` : 'no TLS version recorded', indicates: null, headline: c.error ? `the client's handshake failed: ${c.error}` : 'no TLS version recorded' });
@@ -73,7 +79,13 @@ function credentialEvidence(ctx: AnalysisContext, seg: SegmentSpec, decisive: bo
       ...(decisive ? {} : { note: 'the gateway still terminates TLS from whatever connects to it; see the client segment' }),
     };
   }
-  return { ...base, observed: `not compared: ${cmp.reason}`, effect: 'neutral', headline: cmp.reason };
+  // The comparison is what tells an NLB that terminates TLS from one that forwards it: evidence
+  // that could not be read makes the client's segment inconclusive, never proven.
+  return {
+    ...base, observed: `not compared: ${cmp.reason}`, effect: 'neutral',
+    headline: decisive ? `the gateway credential could not be compared with the certificate the client saw: ${cmp.reason}` : cmp.reason,
+    ...(decisive ? { blocksProof: true } : {}),
+  };
 }
 
 function listenerConfig(p: ProxyFacts, seg: SegmentSpec, host: string): Observation[] {

@@ -17,6 +17,9 @@ export interface Observation extends Omit<EvidenceItem, 'effect'> {
    *  source_workload=legacy-client at the receiver): it contradicts the hop, but the summary
    *  still says what this run's own requests used. */
   otherCaller?: boolean;
+  /** Evidence that could not be read or re-verified: the segment cannot be PROVEN (it stays
+   *  contradicted when something contradicts it, else it is inconclusive with `headline`). */
+  blocksProof?: boolean;
 }
 
 /** Sources read from configuration (intent) rather than from what happened on the wire. */

@@ -100,10 +100,22 @@ function proxyFacts(capture: ProxyCapture, now: Date, correlation: RunCorrelatio
   return facts;
 }
 
-export function buildContext(bundle: EvidenceBundle, now: Date, certWarnDays: number): AnalysisContext {
+const NO_ADMIN: ProxyCapture['admin'] = {
+  serverInfo: null, configDump: null, certs: null, clusters: null, statsBefore: null, statsAfter: null, prometheusBefore: null, prometheusAfter: null,
+};
+
+/**
+ * `untrusted`: proxies whose captured data is not used (marked unreachable, src/analyze/integrity.ts):
+ * their facts are built from an empty capture.
+ */
+export function buildContext(bundle: EvidenceBundle, now: Date, certWarnDays: number, untrusted: ReadonlySet<string> = new Set()): AnalysisContext {
   const correlation = runCorrelation(bundle.requests);
   const proxies = new Map<string, ProxyFacts>();
-  for (const capture of bundle.proxies) proxies.set(capture.id, proxyFacts(capture, now, correlation));
+  for (const capture of bundle.proxies) {
+    if (proxies.has(capture.id)) continue; // a duplicate id never replaces the first capture (integrity check unique-proxy-ids)
+    const used = untrusted.has(capture.id) || !capture.reachable ? { ...capture, admin: NO_ADMIN, accessLog: [] } : capture;
+    proxies.set(capture.id, proxyFacts(used, now, correlation));
+  }
   const echoes = bundle.requests.flatMap((r) => echoesOfRequest(r).map((e): RunEcho => ({ ...e, runRequestId: r.id })));
   return { bundle, now, certWarnDays, proxies, correlation, echoes };
 }

@@ -39,7 +39,8 @@ export function judgeSegment(seg: SegmentSpec, observations: Observation[]): Seg
   const items = observations.map((o) => toItem(o, seg.expect));
   const contradicting = observations.filter((_, i) => items[i].effect === 'contradicts');
   const wireSupport = observations.filter((o, i) => items[i].effect === 'supports' && isWireSource(o.source));
-  const status = contradicting.length > 0 ? 'contradicted' : wireSupport.length > 0 ? 'proven' : 'inconclusive';
+  const blockers = observations.filter((o) => o.blocksProof);
+  const status = contradicting.length > 0 ? 'contradicted' : wireSupport.length > 0 && blockers.length === 0 ? 'proven' : 'inconclusive';
   const levels = LEVEL_ORDER.filter((l) => items.some((it) => it.level === l && it.effect !== 'neutral'));
   const caveats = unique(observations.flatMap((o) => (o.caveat ? [o.caveat] : [])));
 
@@ -71,6 +72,10 @@ export function judgeSegment(seg: SegmentSpec, observations: Observation[]): Seg
   } else if (status === 'proven') {
     const sources = unique(wireSupport.map((o) => o.source.replace(/_/g, ' ')));
     summary = `${label} proven by ${sources.join(', ')}${caveats.length ? `; but ${caveats.join('; ')}` : ''}`;
+  } else if (blockers.length > 0) {
+    const lines = unique(blockers.map((o) => o.headline ?? `${o.subject}: ${o.observed}`));
+    const sources = unique(wireSupport.map((o) => o.source.replace(/_/g, ' ')));
+    summary = `${label} not proven${sources.length ? ` (${sources.join(', ')} would show it)` : ''}: ${lines.slice(0, 3).join('; ')}`;
   } else {
     const configSays = observations.some((o, i) => items[i].effect === 'supports' && !isWireSource(o.source));
     const gaps = unique(observations.filter((o, i) => items[i].effect === 'neutral' && o.headline).map((o) => o.headline as string));

@@ -2,6 +2,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle } from './types.js';
 import { bundleSchema } from './schema-file.js';
 import { findSecrets } from './secrets.js';
+import { quote } from './consistency.js';
 
 export type BundleValidation =
   | { valid: true; bundle: EvidenceBundle }
@@ -42,11 +43,11 @@ export function validateBundle(json: unknown): BundleValidation {
     if (Array.isArray(json.configs)) {
       return { valid: false, pointer: '/kind', problem: 'is an Envoy config dump, not an evidence bundle', fix: 'use `mesh-verify inspect --file` for config dumps' };
     }
-    const kind = json.kind === undefined ? 'no "kind" field' : `kind is ${JSON.stringify(json.kind)}`;
+    const kind = json.kind === undefined ? 'no "kind" field' : `kind is ${typeof json.kind === 'string' ? quote(json.kind) : `a ${Array.isArray(json.kind) ? 'list' : typeof json.kind}`}`;
     return { valid: false, pointer: '/kind', problem: `is not a mesh-verify evidence bundle (${kind}; expected "${BUNDLE_KIND}")` };
   }
   if (json.schemaVersion !== BUNDLE_SCHEMA_VERSION) {
-    const v = json.schemaVersion === undefined ? 'missing' : JSON.stringify(json.schemaVersion);
+    const v = json.schemaVersion === undefined ? 'missing' : typeof json.schemaVersion === 'number' ? String(json.schemaVersion) : typeof json.schemaVersion === 'string' ? quote(json.schemaVersion) : `a ${typeof json.schemaVersion}`;
     return {
       valid: false, pointer: '/schemaVersion',
       problem: `bundle schemaVersion ${v} is not supported by this mesh-verify (reads ${BUNDLE_SCHEMA_VERSION})`,
@@ -67,7 +68,7 @@ export function validateBundle(json: unknown): BundleValidation {
     const s = secrets[0];
     return {
       valid: false, pointer: s.pointer,
-      problem: `holds ${s.kind === 'private-key' ? 'a private key' : 'a bearer token'} at ${s.pointer}; refusing to read it`,
+      problem: `holds ${s.kind === 'private-key' ? 'a private key' : s.what === 'bearer token' ? 'a bearer token' : `a secret (${s.what})`} at ${s.pointer}; refusing to read it`,
       fix: 'delete this file; bundles written by mesh-verify never contain secrets',
     };
   }

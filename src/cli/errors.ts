@@ -37,7 +37,22 @@ export class EnvironmentError extends MeshVerifyError {
   }
 }
 
-/** One line for the terminal: `message (fix: ...)`. */
+/** Longest error line printed (a message quoting a huge value is cut). */
+const MAX_ERROR_CHARS = 2000;
+
+/**
+ * Make text safe for one terminal line: line breaks become spaces, and control characters (C0,
+ * DEL, C1 such as the CSI that starts a terminal escape sequence, bidi overrides, line/paragraph
+ * separators) are shown as `\uXXXX` instead of being sent to the terminal.
+ */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = text.replace(/\r\n|[\r\n]/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return safe.length > MAX_ERROR_CHARS ? `${safe.slice(0, MAX_ERROR_CHARS)}…` : safe;
+}
+
+/** One line for the terminal: `message (fix: ...)`, without raw control bytes. */
 export function formatError(err: MeshVerifyError): string {
-  return err.fix ? `${err.message} (fix: ${err.fix})` : err.message;
+  return oneLine(err.fix ? `${err.message} (fix: ${err.fix})` : err.message);
 }

@@ -42,17 +42,23 @@ export function decodeCertificatesSharing(pem: string, seen?: Map<string, Certif
       out.push({ ...known, uriSans: [...known.uriSans], dnsSans: [...known.dnsSans] });
       continue;
     }
-    let cert: X509Certificate;
+    let info: CertificateInfo;
     try {
-      cert = decodeX509(block);
+      // A certificate whose validity dates do not parse is treated like one that does not decode.
+      info = describeCertificate(decodeX509(block), block);
     } catch {
       continue;
     }
-    const info = describeCertificate(cert, block);
     seen?.set(block, info);
     out.push(seen ? { ...info, uriSans: [...info.uriSans], dnsSans: [...info.dnsSans] } : info);
   }
   return out;
+}
+
+function isoDate(text: string): string {
+  const t = new Date(text);
+  if (Number.isNaN(t.getTime())) throw new Error(`unparsable certificate date ${JSON.stringify(text.slice(0, 40))}`);
+  return t.toISOString();
 }
 
 function describeCertificate(cert: X509Certificate, pem: string): CertificateInfo {
@@ -61,8 +67,8 @@ function describeCertificate(cert: X509Certificate, pem: string): CertificateInf
     subject: oneLine(cert.subject),
     issuer: oneLine(cert.issuer),
     serial: cert.serialNumber.toUpperCase(),
-    notBefore: new Date(cert.validFrom).toISOString(),
-    notAfter: new Date(cert.validTo).toISOString(),
+    notBefore: isoDate(cert.validFrom),
+    notAfter: isoDate(cert.validTo),
     uriSans,
     dnsSans,
     spiffeId: uriSans.find((u) => u.startsWith('spiffe://')) ?? null,

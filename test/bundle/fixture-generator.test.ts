@@ -15,14 +15,14 @@ describe('scripts/make-fixture-bundles.ts and its recordings', () => {
     for (const r of FIXTURE_RUNS.slice(1)) expect(r.fault).toBe(r.name);
   });
 
-  it.each(FIXTURE_NAMES)('%s says it was recorded from a lab run with real Envoy, the version its proxies report, and is clean', (name) => {
+  it.each(FIXTURE_NAMES)('%s says it was recorded from a lab run with real Envoy, the version its proxies report, and is clean', async (name) => {
     const b = loadFixture(name);
     const version = envoyVersionOf(b);
     expect(version).toMatch(/^\d+\.\d+\.\d+/);
     expect(b.run.notes[0]).toMatch(new RegExp(`^fixture recorded from a lab run with real Envoy ${version!.replace(/\./g, '\\.')} on \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z by scripts/make-fixture-bundles\\.ts`));
     expect(b.run.target).toMatchObject({ kind: 'lab', simulated: true });
     expect(b.run.fault).toBe(name === 'healthy' ? null : name);
-    const { text, redacted } = serializeBundle(b);
+    const { text, redacted } = await serializeBundle(b);
     expect(redacted).toEqual([]);
     // No path of the recording machine: the lab's directories and the Envoy binary are placeholders.
     expect(text).not.toMatch(/"\/(tmp|root|home|work)\//);

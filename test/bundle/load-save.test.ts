@@ -88,10 +88,10 @@ describe('saveBundle', () => {
     expect(back.run.notes.some((n) => n.includes('/requests/1/response/headers/authorization'))).toBe(true);
   });
 
-  it('refuses to write an invalid bundle', () => {
+  it('refuses to write an invalid bundle', async () => {
     const b = loadFixture('healthy') as unknown as { path: { segments: unknown[] } };
     b.path.segments = [];
-    expect(() => serializeBundle(b as never)).toThrow(/refusing to save an invalid evidence bundle/);
+    await expect(serializeBundle(b as never)).rejects.toThrow(/refusing to save an invalid evidence bundle/);
   });
 });
 
