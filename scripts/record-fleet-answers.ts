@@ -60,6 +60,8 @@ const QUERIES = [
   '/config_dump',
   AUDIT_NODE_PATH, AUDIT_SECRETS_PATH, AUDIT_INBOUND_LISTENER_PATH, AUDIT_ALL_LISTENERS_PATH, AUDIT_LISTENER_ERRORS_PATH, AUDIT_REJECTED_STAT_PATH,
   '/config_dump?resource=dynamic_listeners&name_regex=virtual',
+  // The node without its `extensions` list (~95 KB of a real Envoy's node): what a narrower audit mask would get.
+  `/config_dump?mask=${encodeURIComponent('bootstrap.node.id,bootstrap.node.metadata,bootstrap.node.user_agent_build_version')}`,
   '/config_dump?resource=dynamic_active_clusters&name_regex=inbound.*&mask=cluster.name',
   '/config_dump?mask=bootstrap.node,dynamic_active_secrets',
   '/config_dump?resource=no_such_list',
@@ -277,6 +279,7 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
       [RECORDED_FILES.stats]: await must('/stats'),
       [RECORDED_FILES.certs]: await must('/certs'),
       [RECORDED_FILES.clusters]: await must('/clusters?format=json'),
+      [RECORDED_FILES.clustersText]: await must('/clusters'),
       [RECORDED_FILES.serverInfo]: await must('/server_info'),
     };
     if (QUERY_TEMPLATES.includes(t.key)) {
@@ -342,7 +345,7 @@ async function main(): Promise<void> {
       '',
       '| file | request |',
       '|---|---|',
-      ...Object.entries(RECORDED_FILES).filter(([k]) => k !== 'context' && k !== 'queries').map(([, f]) => `| \`${f}\` | ${f === 'config_dump.json' ? '`/config_dump?include_eds`' : f === 'clusters.json' ? '`/clusters?format=json`' : `\`/${f.replace(/\.(json|txt)$/, '')}\``} |`),
+      ...Object.entries(RECORDED_FILES).filter(([k]) => k !== 'context' && k !== 'queries').map(([, f]) => `| \`${f}\` | ${f === 'config_dump.json' ? '`/config_dump?include_eds`' : f === 'clusters.json' ? '`/clusters?format=json`' : f === 'clusters.txt' ? '`/clusters`' : `\`/${f.replace(/\.(json|txt)$/, '')}\``} |`),
       '| `queries.json` | (three templates) the audit\'s queries, path -> status and body, to check src/lab/scale/config-dump-query.ts |',
       '| `context.json` | written by the script: the identity, pod address and PEMs it configured (what the fleet substitutes per pod) |',
       '',

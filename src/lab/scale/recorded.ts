@@ -21,6 +21,7 @@ export const RECORDED_FILES = {
   stats: 'stats.txt', // GET /stats
   certs: 'certs.json', // GET /certs
   clusters: 'clusters.json', // GET /clusters?format=json
+  clustersText: 'clusters.txt', // GET /clusters
   serverInfo: 'server_info.json', // GET /server_info
   context: 'context.json', // what the recording configured (identity, PEMs), for substitution
   queries: 'queries.json', // GET of the audit's own queries, to check config-dump-query.ts
@@ -96,6 +97,7 @@ export interface RecordedTemplate {
   stats: string;
   certs: { certificates: Record<string, unknown>[] };
   clusters: Record<string, unknown>;
+  clustersText: string;
   serverInfo: Record<string, unknown>;
   /** Path -> what the real Envoy answered (the audit's queries). */
   queries: Record<string, RecordedAnswer>;
@@ -127,6 +129,7 @@ export function loadRecordedTemplates(dir = fleetFixtureDir()): Map<string, Reco
       stats: read(RECORDED_FILES.stats),
       certs: JSON.parse(read(RECORDED_FILES.certs)) as RecordedTemplate['certs'],
       clusters: JSON.parse(read(RECORDED_FILES.clusters)) as Record<string, unknown>,
+      clustersText: read(RECORDED_FILES.clustersText),
       serverInfo: JSON.parse(read(RECORDED_FILES.serverInfo)) as Record<string, unknown>,
       queries: existsSync(join(at, `${RECORDED_FILES.queries}.gz`)) ? JSON.parse(read(RECORDED_FILES.queries)) as Record<string, RecordedAnswer> : {},
     });
