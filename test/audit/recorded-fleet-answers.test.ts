@@ -19,7 +19,7 @@ import { startFleet, type RunningFleet } from '../../src/lab/scale/index.js';
  * identity, none of the recorded one.
  */
 const templates = loadRecordedTemplates();
-const pemsOf = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+const pemsOf = (text: string): string[] => text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
 
 function identity(ctx: RecordedTemplate['context']): PodValues {
   return { podName: ctx.podName, namespace: ctx.namespace, app: ctx.app, serviceAccount: ctx.serviceAccount, podIp: ctx.podIp,
