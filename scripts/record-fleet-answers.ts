@@ -1,7 +1,7 @@
 /**
  * Record the admin answers the audit's scale fleet serves, from REAL Envoy processes (issue 10).
  *
- *   npm run fixtures:fleet            (= npx tsx scripts/record-fleet-answers.ts [--envoy PATH])
+ *   npm run fixtures:fleet            (= npx tsx scripts/record-fleet-answers.ts [--envoy PATH] [--only TEMPLATE] [--keep])
  *
  * For every template of src/lab/scale/recorded.ts (FLEET_TEMPLATES: sidecars with each inbound
  * mode per port, a rejected listener, an Istio ingress gateway and a Gateway API gateway with
@@ -191,7 +191,15 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
     l.stat_prefix = l.name;
     l.bind_to_port = false;
     catalogListeners.push(l);
-    catalogVhosts.push(rename(svcVhost));
+    // Istio's domains per service: FQDN, name.namespace, name, ClusterIP, each with and without the port.
+    const short = `${SVC_WORKLOAD.name}.${SVC_WORKLOAD.namespace}`;
+    const vhost = rename(svcVhost);
+    vhost.domains = (vhost.domains as string[]).map((d) => {
+      const [h, p] = d.split(':');
+      const mapped = h === short ? `${s.name}.${s.namespace}` : h === SVC_WORKLOAD.name ? s.name : h;
+      return p ? `${mapped}:${p}` : mapped;
+    });
+    catalogVhosts.push(vhost);
   });
   const outboundRoute = { ...outboundRoutes, virtual_hosts: [...(outboundRoutes.virtual_hosts as Json[]).slice(0, -1), ...catalogVhosts, (outboundRoutes.virtual_hosts as Json[]).at(-1)] };
   if (!gateway) rds['8080'] = outboundRoute;
@@ -264,6 +272,15 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
       if (Date.now() > deadline) throw new Error(`${t.key}: Envoy applied no LDS update in 15 s: ${envoy.log().slice(-600)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+    // RDS arrives after the listeners (Envoy starts a listener's route subscription when it initialises it).
+    const routeCount = Object.keys(rds).length;
+    for (;;) {
+      const r = await envoy.admin('/config_dump?resource=dynamic_route_configs');
+      const n = r.status === 200 ? ((JSON.parse(r.body) as { configs?: unknown[] }).configs ?? []).length : 0;
+      if (n >= routeCount) break;
+      if (Date.now() > deadline) throw new Error(`${t.key}: Envoy has ${n} of ${routeCount} route configurations after 15 s: ${envoy.log().slice(-600)}`);
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
     await new Promise((r) => setTimeout(r, 300));
     const at = join(out, t.key);
     rmSync(at, { recursive: true, force: true });
@@ -323,9 +340,13 @@ async function main(): Promise<void> {
     process.chdir(work);
     const pki = await createLabPki();
     const done: Recording[] = [];
+    // --only KEY: re-record one template (PROVENANCE.md then lists only it; record all before committing).
+    const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+    const chosen = FLEET_TEMPLATES.filter((t) => !only || t.key === only);
+    if (chosen.length === 0) throw new Error(`--only ${only}: no such template (${FLEET_TEMPLATES.map((t) => t.key).join(', ')})`);
     // Two Envoys at a time: the machine's cores are shared.
-    for (let i = 0; i < FLEET_TEMPLATES.length; i += 2) {
-      const batch = FLEET_TEMPLATES.slice(i, i + 2).map((t, k) => recordOne(t, i + k, base, envoyPath, work, out, pki));
+    for (let i = 0; i < chosen.length; i += 2) {
+      const batch = chosen.slice(i, i + 2).map((t, k) => recordOne(t, i + k, base, envoyPath, work, out, pki));
       for (const r of await Promise.all(batch)) {
         done.push(r);
         console.log(`recorded ${r.spec.key} -> ${relative(repo, r.dir)}`);
@@ -357,7 +378,8 @@ async function main(): Promise<void> {
       '',
     ].join('\n'));
     console.log(`recorded ${done.length} templates from Envoy ${version} in ${Date.now() - started} ms`);
-    rmSync(work, { recursive: true, force: true });
+    if (args.includes('--keep')) console.log(`Envoy's files and logs are kept in ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   } catch (err) {
     console.error(`Envoy's files and logs are kept in ${work}`);
     throw err;
