@@ -68,6 +68,8 @@ const QUERIES = [
   '/config_dump?resource=version_info',
   '/config_dump?mask=static_clusters&include_eds',
   '/stats?filter=^server\\.',
+  '/stats?format=json&filter=update_duration',
+  '/stats?format=json&filter=^listener_manager\\.',
 ];
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
@@ -294,6 +296,7 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
     const files: Record<string, string> = {
       [RECORDED_FILES.configDump]: await must('/config_dump?include_eds'),
       [RECORDED_FILES.stats]: await must('/stats'),
+      [RECORDED_FILES.statsJson]: await must('/stats?format=json'),
       [RECORDED_FILES.certs]: await must('/certs'),
       [RECORDED_FILES.clusters]: await must('/clusters?format=json'),
       [RECORDED_FILES.clustersText]: await must('/clusters'),
@@ -366,7 +369,7 @@ async function main(): Promise<void> {
       '',
       '| file | request |',
       '|---|---|',
-      ...Object.entries(RECORDED_FILES).filter(([k]) => k !== 'context' && k !== 'queries').map(([, f]) => `| \`${f}\` | ${f === 'config_dump.json' ? '`/config_dump?include_eds`' : f === 'clusters.json' ? '`/clusters?format=json`' : f === 'clusters.txt' ? '`/clusters`' : `\`/${f.replace(/\.(json|txt)$/, '')}\``} |`),
+      ...Object.entries(RECORDED_FILES).filter(([k]) => k !== 'context' && k !== 'queries').map(([, f]) => `| \`${f}\` | ${f === 'config_dump.json' ? '`/config_dump?include_eds`' : f === 'clusters.json' ? '`/clusters?format=json`' : f === 'clusters.txt' ? '`/clusters`' : f === 'stats.json' ? '`/stats?format=json`' : `\`/${f.replace(/\.(json|txt)$/, '')}\``} |`),
       '| `queries.json` | (three templates) the audit\'s queries, path -> status and body, to check src/lab/scale/config-dump-query.ts |',
       '| `context.json` | written by the script: the identity, pod address and PEMs it configured (what the fleet substitutes per pod) |',
       '',

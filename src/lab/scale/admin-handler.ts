@@ -38,7 +38,7 @@ export function adminHandler(answers: () => ProxyAnswers): (req: IncomingMessage
         case '/certs':
           return send(res, 200, 'application/json', JSON.stringify(sub.json(t.certs), null, 1));
         case '/stats':
-          return sendStats(res, sub.text(t.stats), url.searchParams.get('filter'), url.searchParams.get('format'));
+          return sendStats(res, t, sub, url.searchParams.get('filter'), url.searchParams.get('format'));
         case '/clusters':
           if (url.searchParams.get('format') === 'json') return send(res, 200, 'application/json', JSON.stringify(sub.json(t.clusters), null, 1));
           return send(res, 200, 'text/plain', sub.text(t.clustersText));
@@ -61,22 +61,26 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 }
 
 /**
- * /stats over the recorded text: `filter` is a regex searched in each name (Envoy: RE2
- * PartialMatch), `format=json` gives Envoy's {"stats":[{name,value}]} for counters and gauges.
+ * /stats over the recorded answers: `filter` is a regex searched in each name (Envoy: RE2
+ * PartialMatch); `format=json` filters the recorded JSON form (counters and gauges by name,
+ * histograms by their computed quantiles' names), else the recorded text form, line by line.
  */
-function sendStats(res: ServerResponse, text: string, filter: string | null, format: string | null): void {
+function sendStats(res: ServerResponse, t: RecordedTemplate, sub: Substitution, filter: string | null, format: string | null): void {
   let re: RegExp | null = null;
   if (filter) {
     try { re = new RegExp(filter); } catch { return send(res, 400, 'text/plain', 'Invalid re2 regex\n'); }
   }
-  const lines = text.split('\n').filter((l) => l && (!re || re.test(l.slice(0, l.indexOf(':')))));
+  const keep = (name: string) => !re || re.test(name);
   if (format === 'json') {
-    const stats = lines.flatMap((l) => {
-      const i = l.indexOf(': ');
-      const value = l.slice(i + 2);
-      return /^\d+$/.test(value) ? [{ name: l.slice(0, i), value: Number(value) }] : [];
+    const stats = t.statsJson.stats.flatMap((s) => {
+      if (typeof s.name === 'string') return keep(s.name) ? [s] : [];
+      const h = s.histograms as { computed_quantiles?: { name: string }[] } | undefined;
+      if (!h) return [s];
+      const computed = (h.computed_quantiles ?? []).filter((q) => keep(q.name));
+      return computed.length > 0 ? [{ histograms: { ...h, computed_quantiles: computed } }] : [];
     });
-    return send(res, 200, 'application/json', JSON.stringify({ stats }));
+    return send(res, 200, 'application/json', JSON.stringify(sub.json({ stats })));
   }
+  const lines = sub.text(t.stats).split('\n').filter((l) => l && keep(l.slice(0, l.indexOf(':'))));
   return send(res, 200, 'text/plain', lines.length ? `${lines.join('\n')}\n` : '');
 }

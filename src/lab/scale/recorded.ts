@@ -19,6 +19,7 @@ import type { ProxySpec } from './plan.js';
 export const RECORDED_FILES = {
   configDump: 'config_dump.json', // GET /config_dump?include_eds
   stats: 'stats.txt', // GET /stats
+  statsJson: 'stats.json', // GET /stats?format=json
   certs: 'certs.json', // GET /certs
   clusters: 'clusters.json', // GET /clusters?format=json
   clustersText: 'clusters.txt', // GET /clusters
@@ -95,6 +96,7 @@ export interface RecordedTemplate {
   context: RecordedContext;
   configDump: { configs: Record<string, unknown>[] };
   stats: string;
+  statsJson: { stats: Record<string, unknown>[] };
   certs: { certificates: Record<string, unknown>[] };
   clusters: Record<string, unknown>;
   clustersText: string;
@@ -127,6 +129,7 @@ export function loadRecordedTemplates(dir = fleetFixtureDir()): Map<string, Reco
       context: JSON.parse(read(RECORDED_FILES.context)) as RecordedContext,
       configDump: JSON.parse(read(RECORDED_FILES.configDump)) as RecordedTemplate['configDump'],
       stats: read(RECORDED_FILES.stats),
+      statsJson: JSON.parse(read(RECORDED_FILES.statsJson)) as RecordedTemplate['statsJson'],
       certs: JSON.parse(read(RECORDED_FILES.certs)) as RecordedTemplate['certs'],
       clusters: JSON.parse(read(RECORDED_FILES.clusters)) as Record<string, unknown>,
       clustersText: read(RECORDED_FILES.clustersText),
