@@ -131,7 +131,7 @@ function catalog(): { host: string; name: string; namespace: string; vip: string
 
 interface Recording { spec: TemplateSpec; dir: string }
 
-async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath: string, work: string, out: string, pki: Awaited<ReturnType<typeof createLabPki>>): Promise<Recording> {
+async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath: string, out: string, pki: Awaited<ReturnType<typeof createLabPki>>): Promise<Recording> {
   const gateway = t.role !== 'sidecar';
   const workload = t.role === 'sidecar' ? SIDECAR_WORKLOAD : t.role === 'gateway' ? GATEWAY_WORKLOAD : GATEWAY_API_WORKLOAD;
   const podIp = `${base}.${20 + index}`;
@@ -142,7 +142,6 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
   const podName = t.role === 'sidecar' ? 'rec-app-7c9d8f6b5-r0001' : t.role === 'gateway' ? 'istio-ingressgateway-6d8f9b7c4d-r0002' : `${workload.name}-5f7b8c9d6-r0003`;
   // Relative to the working directory (main() changes into it): no path of this machine gets into Envoy's answers.
   const dir = t.key;
-  void work;
   mkdirSync(dir, { recursive: true });
   const xds = new XdsDirectory(join(dir, 'xds'));
   const accessLogPath = join(dir, 'access.log');
@@ -166,7 +165,6 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
   const cds = clusters(strictIn);
   const svcCluster = cds.find((c) => c.name === `outbound|8080||${svcHost}`)!;
   const eds = endpoints(strictIn);
-
   const rds = routes(strictIn);
   const bffInput: ProxyShapeInput = { ...strictIn, role: 'bff', workload: { ...workload, id: 'bff' } };
   const outboundHttp = listeners(bffInput).find((l) => l.name === '0.0.0.0_8080')!;
@@ -349,7 +347,7 @@ async function main(): Promise<void> {
     if (chosen.length === 0) throw new Error(`--only ${only}: no such template (${FLEET_TEMPLATES.map((t) => t.key).join(', ')})`);
     // Two Envoys at a time: the machine's cores are shared.
     for (let i = 0; i < chosen.length; i += 2) {
-      const batch = chosen.slice(i, i + 2).map((t, k) => recordOne(t, i + k, base, envoyPath, work, out, pki));
+      const batch = chosen.slice(i, i + 2).map((t, k) => recordOne(t, i + k, base, envoyPath, out, pki));
       for (const r of await Promise.all(batch)) {
         done.push(r);
         console.log(`recorded ${r.spec.key} -> ${relative(repo, r.dir)}`);
