@@ -52,12 +52,16 @@ describe('audit proxy reads: only what the rules need', () => {
       expect(selective.inbound, p.name).toEqual(full.inbound);
       const errors = (x: typeof full) => x.listeners.filter((l) => l.state === 'error');
       expect(errors(selective), p.name).toEqual(errors(full));
-      if (p.gateway) expect(selective.listeners, p.name).toEqual(full.listeners);
+      // The audit reads dynamic listeners only; a real dump also has the bootstrap's static 0.0.0.0_15090.
+      if (p.gateway) expect(selective.listeners, p.name).toEqual(full.listeners.filter((l) => !l.static));
       expect(seen.slice(1, 3)).toEqual([AUDIT_NODE_PATH, AUDIT_SECRETS_PATH]);
       // Error states are read only when Envoy counted a rejected update (sidecars).
       if (!p.gateway) expect(seen.includes(AUDIT_LISTENER_ERRORS_PATH), p.name).toBe(p.variant === 'listener-error');
     }
-    expect(selectiveBytes * 10).toBeLessThan(fullBytes);
+    // A real Envoy's node lists every compiled-in extension (~95 KB of the ~100 KB that
+    // ?mask=bootstrap.node returns), so the selective reads are about a third of the full dumps
+    // (a hand-built node had no extensions: a tenth).
+    expect(selectiveBytes * 3).toBeLessThan(fullBytes);
   });
 
   it("the proxy's node id (router~ / sidecar~) decides which listeners are read, not the pod spec's guess", async () => {

@@ -62,10 +62,33 @@ export class ConfigDumpQueryError extends Error {}
 /** Answered with 404, as Envoy does for a resource no dump has. */
 export class ConfigDumpNotFound extends Error {}
 
+/** The name Envoy's name_regex is matched against: the item's own, or its inner resource's. */
+function itemName(item: Json): string | null {
+  if (typeof item.name === 'string') return item.name;
+  for (const k of ['cluster', 'route_config', 'endpoint_config', 'secret']) {
+    const inner = item[k] as Json | undefined;
+    if (inner && typeof inner.name === 'string') return inner.name;
+    if (inner && typeof inner.cluster_name === 'string') return inner.cluster_name;
+  }
+  return null;
+}
+
+/**
+ * `/config_dump` with Envoy's query parameters over a recorded `?include_eds` dump: without
+ * `include_eds` the EndpointsConfigDump is left out; `resource=` lists one repeated field's items;
+ * `name_regex=` keeps the items whose name fully matches (RE2 FullMatch), except listeners with
+ * an error state, which Envoy 1.38 returns whatever the regex (seen in the recorded
+ * answers, fixtures/envoy/real-1.38.3/fleet/*\/queries.json.gz); `mask=` trims each config.
+ */
 export function queryConfigDump(dump: { configs: Json[] }, params: URLSearchParams): { configs: Json[] } {
   const resource = params.get('resource');
   const mask = params.get('mask');
-  let configs = dump.configs;
+  const nameRegex = params.get('name_regex');
+  let re: RegExp | null = null;
+  if (nameRegex !== null && nameRegex !== '') {
+    try { re = new RegExp(`^(?:${nameRegex})$`); } catch { throw new ConfigDumpQueryError(`Error while parsing name_regex: ${nameRegex}`); }
+  }
+  let configs = params.has('include_eds') ? dump.configs : dump.configs.filter((c) => !String(c['@type'] ?? '').endsWith('.EndpointsConfigDump'));
   if (resource) {
     const type = RESOURCE_TYPES[resource];
     if (!type) {
@@ -74,16 +97,19 @@ export function queryConfigDump(dump: { configs: Json[] }, params: URLSearchPara
       if (!exists) throw new ConfigDumpNotFound(`${resource} not found in config dump`);
       throw new ConfigDumpQueryError(`${resource} is not a repeated field. Use ?mask=${resource} to get only this field`);
     }
-    configs = dump.configs.flatMap((c) => {
+    configs = configs.flatMap((c) => {
       const items = c[resource];
-      return Array.isArray(items) ? items.map((item) => ({ '@type': `type.googleapis.com/envoy.admin.v3.${type}`, ...(item as Json) })) : [];
+      if (!Array.isArray(items)) return [];
+      const kept = re ? (items as Json[]).filter((item) => (resource === 'dynamic_listeners' && 'error_state' in item) || re!.test(itemName(item) ?? '')) : (items as Json[]);
+      return kept.map((item) => ({ '@type': `type.googleapis.com/envoy.admin.v3.${type}`, ...item }));
     });
   }
   if (mask && !resource) {
     // Envoy keeps only the dumps whose type has every masked field, and refuses a mask that fits none.
     const paths = mask.split(',').map((p) => p.trim()).filter(Boolean).map((p) => p.split('.'));
     configs = configs.filter((c) => maskFitsType(c, paths));
-    if (configs.length === 0) throw new ConfigDumpQueryError(`FieldMask paths: "${mask}" could not be successfully applied to any configs.`);
+    // Envoy 1.38.3's words (recorded): `FieldMask <mask> could not be successfully applied to any configs.`
+    if (configs.length === 0) throw new ConfigDumpQueryError(`FieldMask ${mask} could not be successfully applied to any configs.`);
   }
   if (mask) configs = configs.map((c) => applyFieldMask(c, mask));
   return { configs };

@@ -4,14 +4,51 @@ import type { Duplex } from 'node:stream';
 import type { LabPod } from '../types.js';
 import { decodeCertificates } from '../../envoy/certificate.js';
 import { connectInProcess, refusedConnection } from '../kube/in-process-socket.js';
-import { adminHandler } from './admin-handler.js';
-import { buildCatalog, type DumpInputs } from './dump-builder.js';
-import { createFleetPki } from './fleet-pki.js';
+import { adminHandler, type ProxyAnswers } from './admin-handler.js';
+import { createFleetPki, type FleetPki } from './fleet-pki.js';
 import { fleetObjects } from './fleet-objects.js';
-import { FLEET_GATEWAY_API_NAME, gatewayCredentialsOf, planFleet, plantedProblems, type ProxySpec } from './plan.js';
+import { ENVOY_FOR_ISTIO, FLEET_GATEWAY_API_NAME, FLEET_ISTIO_VERSION, planFleet, plantedProblems, type FleetPlan, type ProxySpec } from './plan.js';
+import { loadRecordedTemplates, templateKeyOf, type RecordedTemplate } from './recorded.js';
+import { Substitution } from './substitute.js';
 import type { FleetOptions, RunningFleet } from './index.js';
 
 const ADMIN_PORT = 15000;
+
+/**
+ * The Envoy a proxy of this Istio release runs: the recorded (pinned) Envoy for the fleet's own
+ * release, else the one that Istio minor builds (ENVOY_FOR_ISTIO).
+ */
+export function envoyVersionFor(istioVersion: string, recordedEnvoy: string): string {
+  if (istioVersion === FLEET_ISTIO_VERSION) return recordedEnvoy;
+  return ENVOY_FOR_ISTIO[istioVersion.split('.').slice(0, 2).join('.')] ?? recordedEnvoy;
+}
+
+/** A proxy's recorded answers and the substitution that makes them its own (built on first use). */
+function answersFor(p: ProxySpec, plan: FleetPlan, pki: FleetPki, templates: Map<string, RecordedTemplate>): () => ProxyAnswers {
+  const key = templateKeyOf(p);
+  const template = templates.get(key);
+  if (!template) throw new Error(`fleet proxy ${p.namespace}/${p.name} needs the recorded template ${key}, which FLEET_TEMPLATES lacks`);
+  let answers: ProxyAnswers | null = null;
+  return () => {
+    if (answers) return answers;
+    const certs = pki.certsFor(p);
+    const credentials: Record<string, string> = {};
+    for (const c of plan.gatewayCredentials) {
+      const pem = pki.gatewayCredentials.get(c.name);
+      if (pem && c.sdsName in template.context.credentials) credentials[c.sdsName] = pem;
+    }
+    const ctx = template.context;
+    answers = {
+      template,
+      substitution: new Substitution(ctx, {
+        podName: p.name, namespace: p.namespace, app: p.app, serviceAccount: p.serviceAccount, podIp: p.ip,
+        istioVersion: p.istioVersion, envoyVersion: envoyVersionFor(p.istioVersion, ctx.envoyVersion),
+        chainPem: certs.chainPem, rootPem: certs.rootPem, credentials,
+      }),
+    };
+    return answers;
+  };
+}
 
 /**
  * Start the scale fleet: one admin HTTP server per proxy on 127.0.0.1 (an unreachable proxy has
@@ -25,7 +62,8 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
   const started = Date.now();
   const plan = planFleet(opts.count, opts.seed ?? 1);
   const pki = await createFleetPki(plan);
-  const catalog = buildCatalog(plan);
+  // Answers recorded from real Envoy (npm run fixtures:fleet), shared by every proxy of a template.
+  const templates = loadRecordedTemplates();
   const [intermediate] = decodeCertificates(pki.intermediate.certPem);
   const planted = plantedProblems(plan, `intermediate ${intermediate.subject} (serial ${intermediate.serial})`);
   const closers: (() => Promise<void>)[] = [];
@@ -54,9 +92,7 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
       closers.push(() => new Promise((r) => { s.close(() => r()); }));
       return { port, connect: () => null };
     }
-    const certs = pki.certsFor(p);
-    const inputs: DumpInputs = { spec: p, catalog, chainPem: certs.chainPem, rootPem: certs.rootPem, credentials: pki.gatewayCredentials, credentialHosts: gatewayCredentialsOf(plan, p) };
-    const server = http.createServer({ keepAliveTimeout: 5000 }, adminHandler(() => inputs));
+    const server = http.createServer({ keepAliveTimeout: 5000 }, adminHandler(answersFor(p, plan, pki, templates)));
     const port = await listen(server);
     closers.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
     return { port, connect: () => connectInProcess(server, port) };

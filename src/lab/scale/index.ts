@@ -20,7 +20,7 @@ export interface RunningFleet {
   stop(): Promise<void>;
 }
 
-/** Start N simulated proxies with admin servers on 127.0.0.1 (issue 5). */
+/** Start N proxies with admin servers on 127.0.0.1 serving answers recorded from real Envoy (issues 5, 10). */
 export async function startFleet(opts: FleetOptions): Promise<RunningFleet> {
   const { startFleetImpl } = await import('./fleet.js');
   return startFleetImpl(opts);
