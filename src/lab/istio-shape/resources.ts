@@ -400,6 +400,9 @@ export function bootstrap(input: ProxyShapeInput, adminAddress: string): Record<
       clusters: [{ name: 'prometheus_stats', type: 'STATIC', connect_timeout: '0.250s', load_assignment: staticLoad('prometheus_stats', adminAddress, ENVOY_ADMIN_PORT) }],
     },
     dynamic_resources: { lds_config: fileSource(input.files.lds), cds_config: fileSource(input.files.cds) },
+    // Lab only (not in Istio's bootstrap): a pod's connections leave from its own address, as
+    // they would from its network namespace (on loopback the kernel would pick 127.0.0.1).
+    cluster_manager: { upstream_bind_config: { source_address: { address: podIp, port_value: 0 } } },
     admin: { address: socket(adminAddress, ENVOY_ADMIN_PORT) },
     stats_config: {
       use_all_default_tags: false,
