@@ -7,6 +7,8 @@ import { edgeObservations } from './edge-segment.js';
 import { loopbackObservations } from './loopback-segment.js';
 import { meshHopObservations } from './mesh-hop-segment.js';
 import { judgeSegment } from './verdict.js';
+import { cryptoInventory, negotiatedFor, policyKeyAlgorithm, type NegotiatedHop, type NegotiationContext } from './negotiated.js';
+import { evaluatePolicy, type PolicySegmentKind, type TlsPolicy } from './tls-policy.js';
 import { pathFindings } from './path-findings.js';
 import { checkIntegrity, integrityFindings, type IntegrityResult } from './integrity.js';
 
@@ -15,6 +17,25 @@ export interface AnalyzeOptions {
   now?: Date;
   /** Certificates expiring within this many days are findings (default 30). */
   certWarnDays?: number;
+  /** --tls-policy: what each hop negotiated must be allowed by it (else the hop is contradicted). */
+  tlsPolicy?: TlsPolicy;
+}
+
+/**
+ * A hop whose negotiated values the policy does not allow is contradicted like a plaintext hop,
+ * with the negotiated and allowed values side by side. Edge: client->NLB and NLB->gateway (no
+ * calling proxy); mesh: proxy to proxy.
+ */
+function policyObservations(policy: TlsPolicy, seg: SegmentSpec, tls: NegotiatedHop, ctx: NegotiationContext): Observation[] {
+  const kind: PolicySegmentKind = ctx.proxyOf(seg.from) ? 'mesh' : 'edge';
+  const { violations } = evaluatePolicy(policy, kind, { version: tls.version, cipher: tls.cipher, ...(tls.group ? { group: tls.group } : {}), ...policyKeyAlgorithm(tls.server[0]) });
+  const source = tls.source.startsWith('access_log') ? 'access_log' : tls.source;
+  const proxy = tls.source.startsWith('access_log ') ? tls.source.slice('access_log '.length) : tls.source === 'client_handshake' ? 'client' : null;
+  return violations.map((v) => ({
+    level: v.field === 'keyAlgorithm' ? 'identity' as const : 'request' as const, proxy, source,
+    subject: `${policy.name} (${kind}) ${v.field}`, observed: v.negotiated, expected: v.allowed.join(', '),
+    effect: 'contradicts' as const, headline: v.message,
+  }));
 }
 
 export const DEFAULT_CERT_WARN_DAYS = 30;
@@ -67,8 +88,14 @@ export function analyzeBundle(bundle: EvidenceBundle, opts: AnalyzeOptions = {})
   const now = opts.now ?? new Date();
   const integrity = checkIntegrity(bundle);
   const ctx = buildContext(bundle, now, opts.certWarnDays ?? DEFAULT_CERT_WARN_DAYS, integrity.untrusted);
-  const segments: SegmentVerdict[] = bundle.path.segments.map((seg) =>
-    judgeSegment(seg, [...integrityObservations(integrity, seg), ...observationsFor(ctx, seg)]));
+  const negotiation = { bundle, proxies: ctx.proxies, proxyOf: (id: string) => nodeOf(ctx, id).proxy ?? null };
+  const negotiated = new Map(bundle.path.segments.map((seg) => [seg.id, negotiatedFor(negotiation, seg)] as const));
+  const segments: SegmentVerdict[] = bundle.path.segments.map((seg) => {
+    const tls = negotiated.get(seg.id) ?? null;
+    const policy = opts.tlsPolicy && tls ? policyObservations(opts.tlsPolicy, seg, tls, negotiation) : [];
+    const verdict = judgeSegment(seg, [...integrityObservations(integrity, seg), ...observationsFor(ctx, seg), ...policy]);
+    return tls ? { ...verdict, negotiated: tls } : verdict;
+  });
   const counts = { proven: 0, contradicted: 0, inconclusive: 0 };
   for (const s of segments) counts[s.status] += 1;
   const overall = counts.contradicted > 0 ? 'contradicted' : counts.inconclusive > 0 || segments.length === 0 ? 'inconclusive' : 'proven';
@@ -86,5 +113,8 @@ export function analyzeBundle(bundle: EvidenceBundle, opts: AnalyzeOptions = {})
     nodes: bundle.path.nodes.map((n) => ({ id: n.id, kind: n.kind, label: n.label })),
   };
   if (notes.length) report.notes = notes;
+  const inventory = cryptoInventory(segments.flatMap((s) => (s.negotiated ? [{ segment: s.id, tls: s.negotiated }] : [])));
+  if (inventory.length) report.cryptoInventory = inventory;
+  if (opts.tlsPolicy) report.tlsPolicy = { name: opts.tlsPolicy.name, sources: opts.tlsPolicy.sources };
   return report;
 }

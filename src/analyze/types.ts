@@ -1,4 +1,5 @@
 import type { Protection } from '../bundle/types.js';
+import type { CryptoInventoryEntry, NegotiatedHop } from './negotiated.js';
 
 export type SegmentStatus = 'proven' | 'contradicted' | 'inconclusive';
 export type EvidenceLevel = 'config' | 'traffic' | 'request' | 'identity';
@@ -34,6 +35,8 @@ export interface SegmentVerdict {
   evidence: EvidenceItem[];
   /** Added: caveats that hold even when proven (e.g. 'svc port 8080 is PERMISSIVE'). */
   caveats?: string[];
+  /** Added for TLS/mTLS hops: what the wire negotiated and the certificates protecting it. */
+  negotiated?: NegotiatedHop;
 }
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -71,6 +74,10 @@ export interface PathReport {
   nodes?: { id: string; kind: string; label: string }[];
   /** Added: what every reader must know about this run (e.g. it ran against the simulated lab). */
   notes?: string[];
+  /** Added: every certificate protecting a hop of this run, once, with the hops it protects. */
+  cryptoInventory?: CryptoInventoryEntry[];
+  /** Added with --tls-policy: the policy the negotiated values were judged against. */
+  tlsPolicy?: { name: string; sources: string[] };
   /** Added by `analyze` when the bundle is signed: whether its signature held (src/analyze/signature.ts). */
   signature?: ReportSignature;
 }

@@ -146,6 +146,8 @@ export interface ClientObservation {
   tlsVersion: string | null;      // 'TLSv1.3'
   alpn: string | null;            // 'h2' | 'http/1.1' | null
   cipher: string | null;
+  /** Key-exchange group of the client's handshake (node:tls getEphemeralKeyInfo), e.g. 'X25519'. */
+  group?: string | null;
   /** Chain as presented by the server, leaf first. */
   peerChain: ChainCertificate[];
   /** Did the chain verify against PathSpec.gatewayCaPem for `host`? */

@@ -46,6 +46,12 @@ export function parseAccessLogLine(line: string): AccessLogEntry | null {
     downstreamPeerCertSha256: str('downstream_peer_cert_sha256'),
     upstreamPeerUriSan: str('upstream_peer_uri_san'),
     upstreamTlsVersion: str('upstream_tls_version'),
+    downstreamTlsCipher: str('downstream_tls_cipher'),
+    downstreamPeerIssuer: str('downstream_peer_issuer'),
+    downstreamPeerSerial: str('downstream_peer_serial'),
+    upstreamTlsCipher: str('upstream_tls_cipher'),
+    upstreamPeerSubject: str('upstream_peer_subject'),
+    upstreamPeerIssuer: str('upstream_peer_issuer'),
     upstreamTransportFailureReason: str('upstream_transport_failure_reason'),
     raw,
   };

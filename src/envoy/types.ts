@@ -248,6 +248,13 @@ export interface AccessLogEntry {
   downstreamPeerCertSha256: string | null;
   upstreamPeerUriSan: string | null;
   upstreamTlsVersion: string | null;
+  /** What was negotiated and with whom (null when the format does not log them). */
+  downstreamTlsCipher?: string | null;
+  downstreamPeerIssuer?: string | null;
+  downstreamPeerSerial?: string | null;
+  upstreamTlsCipher?: string | null;
+  upstreamPeerSubject?: string | null;
+  upstreamPeerIssuer?: string | null;
   upstreamTransportFailureReason: string | null;
   raw: Record<string, unknown>;
 }

@@ -123,8 +123,28 @@ export function meshStateFromObjects(objects: IstioObject[], fault: LabFault | n
     },
     svcSidecar: svcDep ? sidecarInjected(objects, svcDep, SVC_WORKLOAD.namespace) : true,
     plaintextCallerToSvc: objects.some((o) => o.kind === 'Deployment' && roleLabel(o) === 'plaintext-caller' && (o.spec?.replicas ?? 1) > 0),
+    gatewayMaxTls: gatewayMaxTls(objects),
+    gatewayCipherSuites: gatewayServersTls(objects).find((t) => t.cipherSuites?.length)?.cipherSuites ?? null,
     ...(base ?? nonObjectState(fault)),
   };
+}
+
+/**
+ * A Gateway server's tls.maxProtocolVersion, as istiod turns it into the listener's
+ * tls_maximum_protocol_version (istio pilot/pkg/networking/core/gateway.go buildGatewayListenerTLSContext).
+ */
+function gatewayMaxTls(objects: IstioObject[]): MeshState['gatewayMaxTls'] {
+  for (const t of gatewayServersTls(objects)) {
+    if (t.maxProtocolVersion === 'TLSV1_2') return 'TLSv1_2';
+    if (t.maxProtocolVersion === 'TLSV1_3') return 'TLSv1_3';
+  }
+  return null;
+}
+
+function gatewayServersTls(objects: IstioObject[]): { maxProtocolVersion?: string; cipherSuites?: string[] }[] {
+  return objects
+    .filter((o) => o.kind === 'Gateway' && String(o.apiVersion ?? '').startsWith('networking.istio.io/'))
+    .flatMap((o) => ((o.spec as { servers?: { tls?: { maxProtocolVersion?: string; cipherSuites?: string[] } }[] } | undefined)?.servers ?? []).flatMap((s) => (s.tls ? [s.tls] : [])));
 }
 
 export function sameMeshState(a: MeshState, b: MeshState): boolean {

@@ -91,7 +91,7 @@ const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
 };
 
 /** Kinds whose changes can change the MeshState. */
-const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace']);
+const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway']);
 
 /** The reference topology's objects as "mesh-verify up" would have applied them, plus the fault's. */
 export async function labTopologyObjects(fault: LabFault | null, credential?: GatewayCredential): Promise<KubeObject[]> {
@@ -153,7 +153,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     let current = state;
     let queue: Promise<void> = Promise.resolve();
     const recompute = () => {
-      const objects = ['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace'].flatMap((k) => api.store.list(k)) as IstioObject[];
+      const objects = [...CONTROL_KINDS].flatMap((k) => api.store.list(k)) as IstioObject[];
       const next = meshStateFromObjects(objects, fault, fixed);
       if (sameMeshState(next, current)) return;
       current = next;

@@ -52,6 +52,10 @@ export interface MeshState {
   nlbTerminatesTls: boolean;
   /** proxyStatsMatcher includes ssl.* and connection totals (false = Istio default inclusion). */
   includeSslStats: boolean;
+  /** The ingress Gateway's servers[].tls.maxProtocolVersion (Envoy's tls_maximum_protocol_version); null: Istio's default. */
+  gatewayMaxTls?: 'TLSv1_2' | 'TLSv1_3' | null;
+  /** The ingress Gateway's servers[].tls.cipherSuites (Envoy's cipher_suites; TLS 1.2 only); null: Envoy's default. */
+  gatewayCipherSuites?: string[] | null;
 }
 
 export const HEALTHY_MESH: MeshState = {
@@ -62,6 +66,8 @@ export const HEALTHY_MESH: MeshState = {
   svcCert: 'valid',
   nlbTerminatesTls: false,
   includeSslStats: true,
+  gatewayMaxTls: null,
+  gatewayCipherSuites: null,
 };
 
 /** A lab proxy as the API double exposes it: a pod with an istio-proxy container. */

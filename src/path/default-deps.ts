@@ -2,17 +2,18 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { chooseTarget } from './choose-target.js';
 import type { PathRunDeps } from './run-path.js';
+import type { TlsPolicy } from '../analyze/tls-policy.js';
 
 /**
  * The real dependencies of `mesh-verify path`. The analyzer, the bundle validator and the
  * renderers are imported when first used, so that an environment error is reported fast.
  */
-export function defaultPathDeps(opts: { verbose?: boolean; width?: number | null } = {}): PathRunDeps {
+export function defaultPathDeps(opts: { verbose?: boolean; width?: number | null; tlsPolicy?: TlsPolicy } = {}): PathRunDeps {
   const render = async () => (await import('../report/path-report.js')).renderPathReport;
   let renderer: Awaited<ReturnType<typeof render>> | null = null;
   return {
     prepare: chooseTarget,
-    analyze: async (bundle, o) => (await import('../analyze/analyze-bundle.js')).analyzeBundle(bundle, { now: o.now }),
+    analyze: async (bundle, o) => (await import('../analyze/analyze-bundle.js')).analyzeBundle(bundle, { now: o.now, ...(opts.tlsPolicy ? { tlsPolicy: opts.tlsPolicy } : {}) }),
     saveBundle: async (file, bundle) => (await (await import('../bundle/save.js')).saveBundle(file, bundle)).bundle,
     async writeReports(dir, report) {
       renderer ??= await render();

@@ -46,7 +46,7 @@ interface Exchange {
   error: string | null;
 }
 
-type Handshake = Pick<ClientObservation, 'tlsVersion' | 'alpn' | 'cipher' | 'peerChain' | 'authorized' | 'authorizationError'>;
+type Handshake = Pick<ClientObservation, 'tlsVersion' | 'alpn' | 'cipher' | 'group' | 'peerChain' | 'authorized' | 'authorizationError'>;
 
 /**
  * The external client: TLS to the NLB-equivalent with SNI and Host = the public host, then N
@@ -123,6 +123,7 @@ function readHandshake(socket: TLSSocket, host: string): Handshake {
     tlsVersion: socket.getProtocol() ?? null,
     alpn: typeof socket.alpnProtocol === 'string' ? socket.alpnProtocol : null,
     cipher: socket.getCipher()?.name ?? null,
+    group: (socket.getEphemeralKeyInfo() as { name?: string } | null)?.name ?? null,
     peerChain: describePeerChain(socket.getPeerCertificate(true)),
     authorized,
     authorizationError: authorized ? null : describeAuthorizationError(socket, host),

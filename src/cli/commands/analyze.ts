@@ -7,6 +7,7 @@ interface AnalyzeCliOptions {
   now?: string;
   certWarnDays?: string;
   key?: string;
+  tlsPolicy?: string;
 }
 
 /**
@@ -21,6 +22,7 @@ export function registerAnalyze(program: Command, ctx: CliContext): void {
     .addOption(new Option('-o, --output <format>', 'output format (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--now <time>', 'judge certificate expiry at this time (ISO 8601; default: the current time)')
     .option('--cert-warn-days <days>', 'report certificates expiring within this many days (and past half their lifetime)', '30')
+    .option('--tls-policy <name|file>', 'judge what each TLS hop negotiated against a policy: modern, fips-140-3, pq-hybrid, or a YAML/JSON policy file')
     .option('--key <file>', 'check the bundle\'s signature (<bundle>.dsse.json) with this public key or X.509 certificate (PEM)')
     .addHelpText('after', `
 Exit codes: 0 all segments proven, 1 something contradicted (or, with --key, a signature that
@@ -49,7 +51,8 @@ Examples:
       const pair = sig.signedPair(file);
       const key = opts.key === undefined ? null : await sig.readVerificationKey(opts.key);
       const bundle = await loadBundle(pair.bundle);
-      let report = analyzeBundle(bundle, { now, certWarnDays });
+      const tlsPolicy = opts.tlsPolicy === undefined ? undefined : await (await import('../../io/tls-policy-file.js')).loadTlsPolicy(opts.tlsPolicy);
+      let report = analyzeBundle(bundle, { now, certWarnDays, ...(tlsPolicy ? { tlsPolicy } : {}) });
       if (key !== null || await sig.hasEnvelope(pair.bundle)) {
         const { withSignature } = await import('../../analyze/signature.js');
         if (key === null) {

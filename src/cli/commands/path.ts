@@ -6,7 +6,7 @@ import { SCENARIO_NAMES } from '../../topology/scenarios.js';
 interface PathCliOptions {
   lab?: boolean; fault?: string; scenario?: string; context?: string; kubeconfig?: string; requests?: string;
   freshConnections?: boolean; deploy?: boolean; keep?: boolean; expect?: string; output?: string;
-  reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string; signKey?: string;
+  reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string; signKey?: string; tlsPolicy?: string;
 }
 
 /**
@@ -32,6 +32,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .addOption(new Option('-o, --output <format>', 'report format on stdout (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
     .option('--bundle <file>', 'write the evidence bundle to this file')
+    .option('--tls-policy <name|file>', 'judge what each TLS hop negotiated against a policy: modern, fips-140-3, pq-hybrid, or a YAML/JSON policy file')
     .option('--sign-key <file>', 'sign the written bundle with this Ed25519 or ECDSA private key (PEM): writes <bundle>.dsse.json beside it')
     .option('-q, --quiet', 'no progress output')
     .addHelpText('after', `
@@ -55,7 +56,9 @@ Examples:
       // --sign-key is checked before any work: the key must be usable and a bundle file written.
       const signed = raw.signKey === undefined ? null : await prepareSigning(raw.signKey, opts.bundle, opts.reportDir);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
-      const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: tableWidth() }), progress);
+      // --tls-policy is read before any work too.
+      const tlsPolicy = raw.tlsPolicy === undefined ? undefined : await (await import('../../io/tls-policy-file.js')).loadTlsPolicy(raw.tlsPolicy);
+      const result = await runPath(opts, defaultPathDeps({ verbose: ctx.verbose(), width: tableWidth(), ...(tlsPolicy ? { tlsPolicy } : {}) }), progress);
       if (signed !== null && result.files.includes(signed.bundleFile)) {
         const envelope = await signed.sign();
         progress.info(`signed the bundle: ${envelope} (DSSE envelope, in-toto statement; check with: mesh-verify verify ${signed.bundleFile} --key PUB)`);

@@ -244,7 +244,7 @@ function gatewayListener(input: ProxyShapeInput): Record<string, unknown> {
     filter_chains: [{
       filter_chain_match: { server_names: [PUBLIC_HOST] },
       filters: [hcm(input, `outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, rds(input, GATEWAY_ROUTE_NAME), { forward_client_cert_details: 'SANITIZE_SET', use_remote_address: true }, true)],
-      transport_socket: gatewayDownstreamTls(GATEWAY_CREDENTIAL, sdsFrom(input.files)),
+      transport_socket: gatewayDownstreamTls(GATEWAY_CREDENTIAL, sdsFrom(input.files), input.state.gatewayMaxTls ?? 'TLSv1_3', input.state.gatewayCipherSuites ?? null),
       name: `${name}-${PUBLIC_HOST}`,
     }],
     listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T('extensions.filters.listener.tls_inspector.v3.TlsInspector') } }],

@@ -41,13 +41,13 @@ export function istioDownstreamTls(alpn: string[], source: SdsSource): Record<st
 }
 
 /** The gateway's server context for a Gateway SIMPLE server with credentialName. */
-export function gatewayDownstreamTls(credentialName: string, source: SdsSource): Record<string, unknown> {
+export function gatewayDownstreamTls(credentialName: string, source: SdsSource, maxVersion: 'TLSv1_2' | 'TLSv1_3' = 'TLSv1_3', cipherSuites: string[] | null = null): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
       common_tls_context: {
-        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' },
+        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: maxVersion, ...(cipherSuites ? { cipher_suites: cipherSuites } : {}) },
         alpn_protocols: ['h2', 'http/1.1'],
         tls_certificate_sds_secret_configs: [sdsSecret(`kubernetes://${credentialName}`, source)],
       },

@@ -1,0 +1,162 @@
+import 'reflect-metadata';
+import { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
+import { X509Certificate } from 'node:crypto';
+import type { EvidenceBundle, SegmentSpec } from '../bundle/types.js';
+import type { ProxyFacts } from './proxy-facts.js';
+
+/**
+ * What each TLS or mTLS hop actually negotiated, and the certificates protecting it (issue 13 §1),
+ * from what the run recorded: the client's own handshake for the edge, the receiving gateway's
+ * access log (%DOWNSTREAM_TLS_VERSION% / %DOWNSTREAM_TLS_CIPHER%) for nlb->gateway, and the
+ * caller's access log (%UPSTREAM_TLS_VERSION% / %UPSTREAM_TLS_CIPHER%) for mesh hops, with the
+ * peer certificate from the client's chain or the receiving proxy's SDS `default` secret. Pure.
+ */
+
+/** A certificate, described the way an auditor's key inventory lists it. */
+export interface CertificateSummary {
+  fingerprint256: string;
+  subject: string;
+  spiffeId: string | null;
+  issuer: string;
+  serial: string;
+  keyType: string;
+  keySize: number | null;
+  /** e.g. 'ECDSA with SHA-256', 'RSASSA-PKCS1-v1_5 with SHA-256', 'Ed25519'. */
+  signatureAlgorithm: string;
+  notAfter: string;
+}
+
+export interface NegotiatedHop {
+  /** As the source spells it ('TLSv1.3'). */
+  version: string | null;
+  /** OpenSSL/BoringSSL name as Envoy logs it or IANA/OpenSSL name from node:tls. */
+  cipher: string | null;
+  /** Key-exchange group: Envoy logs none per connection (ssl.curves.* counts them), so usually null. */
+  group: string | null;
+  /** Where it was read: 'client_handshake', 'access_log <proxy>'. */
+  source: string;
+  /** How many of this run's requests agreed on these values (access-log sources). */
+  requests?: number;
+  /** The server's certificate on this hop (leaf), then the chain up to the root when known. */
+  server: CertificateSummary[];
+  /** The client's certificate (mTLS). */
+  client: CertificateSummary[];
+}
+
+function describe(pem: string): CertificateSummary | null {
+  try {
+    const c = new X509Certificate(pem);
+    const key = c.publicKey;
+    const details = key.asymmetricKeyDetails ?? {};
+    const keyType = key.asymmetricKeyType === 'ec' ? `EC ${details.namedCurve ?? ''}`.trim() : (key.asymmetricKeyType ?? 'unknown').toUpperCase();
+    const keySize = details.modulusLength ?? (details.namedCurve ? ({ prime256v1: 256, secp384r1: 384, secp521r1: 521 } as Record<string, number>)[details.namedCurve] ?? null : null);
+    const alg = new PeculiarCertificate(pem).signatureAlgorithm as { name: string; hash?: { name: string } };
+    const uri = (c.subjectAltName ?? '').split(', ').find((s) => s.startsWith('URI:spiffe://'));
+    return {
+      fingerprint256: c.fingerprint256.replace(/:/g, '').toLowerCase(),
+      subject: (c.subject ?? '').replace(/\n/g, ', '),
+      spiffeId: uri ? uri.slice(4) : null,
+      issuer: (c.issuer ?? '').replace(/\n/g, ', '),
+      serial: c.serialNumber,
+      keyType,
+      keySize: keySize ?? null,
+      signatureAlgorithm: alg.hash ? `${alg.name} with ${alg.hash.name}` : alg.name,
+      notAfter: new Date(c.validTo).toISOString(),
+    };
+  } catch {
+    return null;
+  }
+}
+
+const summaries = (pems: string[]): CertificateSummary[] => pems.map(describe).filter((c): c is CertificateSummary => c !== null);
+
+/** The most frequent (version, cipher) pair of a proxy's run entries. */
+function fromEntries(p: ProxyFacts, pick: (e: ProxyFacts['access'][number]) => [string | null | undefined, string | null | undefined] | null): { version: string; cipher: string | null; requests: number } | null {
+  const counts = new Map<string, { version: string; cipher: string | null; requests: number }>();
+  for (const e of p.access) {
+    const v = pick(e);
+    if (!v || !v[0] || v[0] === '-') continue;
+    const key = `${v[0]}|${v[1] ?? ''}`;
+    const c = counts.get(key) ?? { version: v[0], cipher: v[1] && v[1] !== '-' ? v[1] : null, requests: 0 };
+    c.requests += 1;
+    counts.set(key, c);
+  }
+  return [...counts.values()].sort((a, b) => b.requests - a.requests)[0] ?? null;
+}
+
+/** Chain (leaf first) of a proxy's workload certificate and its root. */
+function workloadChain(p: ProxyFacts | undefined): string[] {
+  if (!p?.workloadCert) return [];
+  const chain = p.workloadCert.chain.map((c) => c.pem);
+  const root = p.roots[0]?.pem;
+  return root && !chain.includes(root) ? [...chain, root] : chain;
+}
+
+export interface NegotiationContext {
+  bundle: EvidenceBundle;
+  proxies: Map<string, ProxyFacts>;
+  /** PathNode id -> proxy id (null for apps, the client, the NLB). */
+  proxyOf(nodeId: string): string | null;
+}
+
+export function negotiatedFor(ctx: NegotiationContext, seg: SegmentSpec): NegotiatedHop | null {
+  if (seg.expect === 'plaintext' || seg.hints.loopback) return null;
+  const fromProxy = ctx.proxyOf(seg.from);
+  const toProxy = ctx.proxyOf(seg.to);
+  const client = ctx.bundle.client;
+  const clientChain = summaries((client?.peerChain ?? []).map((c) => c.pem));
+  if (!fromProxy && !toProxy) {
+    // client -> NLB: what the client's own handshake negotiated.
+    if (!client?.tlsVersion) return null;
+    return { version: client.tlsVersion, cipher: client.cipher, group: client.group ?? null, source: 'client_handshake', server: clientChain, client: [] };
+  }
+  if (!fromProxy && toProxy) {
+    // NLB -> gateway: the gateway's downstream side.
+    const gw = ctx.proxies.get(toProxy);
+    const got = gw ? fromEntries(gw, (e) => [e.downstreamTlsVersion, e.downstreamTlsCipher]) : null;
+    if (!got) return null;
+    return { version: got.version, cipher: got.cipher, group: null, source: `access_log ${toProxy}`, requests: got.requests, server: clientChain, client: [] };
+  }
+  const from = fromProxy ? ctx.proxies.get(fromProxy) : undefined;
+  const to = toProxy ? ctx.proxies.get(toProxy) : undefined;
+  if (!from || !seg.hints.cluster) return null;
+  const cluster = seg.hints.cluster;
+  const got = fromEntries(from, (e) => (e.upstreamCluster === cluster ? [e.upstreamTlsVersion, e.upstreamTlsCipher] : null));
+  if (!got) return null;
+  return {
+    version: got.version, cipher: got.cipher, group: null, source: `access_log ${from.id}`, requests: got.requests,
+    server: summaries(workloadChain(to)), client: summaries(workloadChain(from)),
+  };
+}
+
+/** Every certificate protecting a hop, once, with the hops it protects (the auditor's inventory). */
+export interface CryptoInventoryEntry extends CertificateSummary {
+  /** As a hop's server leaf, client leaf, or as a CA in a chain (one certificate can be several). */
+  roles: ('server' | 'client' | 'chain')[];
+  protects: string[];
+}
+
+export function cryptoInventory(negotiated: { segment: string; tls: NegotiatedHop }[]): CryptoInventoryEntry[] {
+  const byFp = new Map<string, CryptoInventoryEntry>();
+  for (const { segment, tls } of negotiated) {
+    const add = (certs: CertificateSummary[], leafRole: 'server' | 'client') => certs.forEach((c, i) => {
+      const e = byFp.get(c.fingerprint256) ?? { ...c, roles: [], protects: [] };
+      const role = i === 0 ? leafRole : 'chain';
+      if (!e.roles.includes(role)) e.roles.push(role);
+      if (!e.protects.includes(segment)) e.protects.push(segment);
+      byFp.set(c.fingerprint256, e);
+    });
+    add(tls.server, 'server');
+    add(tls.client, 'client');
+  }
+  return [...byFp.values()];
+}
+
+/** The certificate key as the policy names it (`RSA` with bits, `ECDSA-P256`, `Ed25519`). */
+export function policyKeyAlgorithm(c: CertificateSummary | undefined): { keyAlgorithm: string | null; keyBits: number | null } {
+  if (!c) return { keyAlgorithm: null, keyBits: null };
+  if (c.keyType.startsWith('EC')) return { keyAlgorithm: c.keySize ? `ECDSA-P${c.keySize}` : null, keyBits: c.keySize };
+  if (c.keyType === 'RSA') return { keyAlgorithm: 'RSA', keyBits: c.keySize };
+  if (c.keyType === 'ED25519') return { keyAlgorithm: 'Ed25519', keyBits: null };
+  return { keyAlgorithm: c.keyType, keyBits: c.keySize };
+}
