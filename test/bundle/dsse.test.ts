@@ -12,7 +12,8 @@ import type { EvidenceBundle } from '../../src/bundle/types.js';
 const bundlePath = new URL('../../fixtures/bundles/healthy.bundle.json', import.meta.url);
 const bytes = readFileSync(bundlePath);
 const bundle = JSON.parse(bytes.toString('utf8')) as EvidenceBundle;
-const NOW = new Date('2026-03-02T10:00:05Z');
+// Signed a little after the recorded run finished (the fixtures are real lab recordings: read their times).
+const NOW = new Date(Date.parse(bundle.run.finishedAt ?? bundle.run.startedAt) + 60_000);
 
 function pemPair(type: 'ed25519' | 'ec' | 'rsa', curve?: string) {
   const { privateKey, publicKey } = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: curve! })
@@ -33,9 +34,16 @@ describe('DSSE envelope with an in-toto statement over the bundle', () => {
     const st = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8'));
     expect(st._type).toBe(IN_TOTO_STATEMENT_V1);
     expect(st.subject).toEqual([{ name: 'healthy.bundle.json', digest: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } }]);
-    expect(st.predicate.run).toMatchObject({ id: 'fixture-healthy', startedAt: '2026-03-02T10:00:00.000Z', finishedAt: '2026-03-02T10:00:04.000Z' });
+    // The predicate restates the recorded run (read from the bundle, not from a hand-made fixture).
+    expect(bundle.run.id).toMatch(/\S/);
+    expect(st.predicate.run).toMatchObject({ id: bundle.run.id, startedAt: bundle.run.startedAt, finishedAt: bundle.run.finishedAt });
     expect(st.predicate.tool).toEqual({ name: 'mesh-verify', version: '0.1.0' });
-    expect(st.predicate.target).toMatchObject({ kind: 'fixture', simulated: false, istio: { version: '1.30.3', revision: null }, host: 'web.mesh-verify.test' });
+    expect(st.predicate.target).toMatchObject({
+      kind: bundle.run.target.kind, simulated: bundle.run.target.simulated, description: bundle.run.target.description,
+      istio: bundle.run.istio, host: bundle.path.host, entry: `${bundle.path.entry.address}:${bundle.path.entry.port} (${bundle.path.entry.kind})`,
+    });
+    // A lab recording says so in what is signed: an auditor sees the target was simulated.
+    expect(st.predicate.target.simulated).toBe(bundle.run.target.kind === 'lab');
     expect(st.predicate.signedAt).toBe(NOW.toISOString());
   });
 

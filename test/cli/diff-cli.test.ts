@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli-in-process.js';
 import { LAB_FAULTS } from '../../src/lab/types.js';
+import type { EvidenceBundle } from '../../src/bundle/types.js';
 
 const fixture = (name: string) => new URL(`../../fixtures/bundles/${name}.bundle.json`, import.meta.url).pathname;
 
@@ -18,9 +19,18 @@ describe('mesh-verify diff OLD NEW', () => {
     expect(same.stdout).toMatch(/^mesh-verify diff: no change in 7 segments \(exit 0\)\n/);
     const worse = await runCli('diff', fixture('healthy'), fixture('permissive-svc'));
     expect(worse.status).toBe(1);
-    expect(worse.stdout.trim().split('\n').slice(3)).toEqual(['REGRESSED  bff-sidecar->svc-sidecar  status: proven -> contradicted']);
-    const json = await runCli('diff', fixture('healthy'), fixture('permissive-svc'), '-o', 'json');
-    expect(JSON.parse(json.stdout).changes).toHaveLength(1);
+    const rows = worse.stdout.trim().split('\n').slice(3);
+    expect(rows.filter((l) => !l.startsWith('CHANGED'))).toEqual(['REGRESSED  bff-sidecar->svc-sidecar  status: proven -> contradicted']);
+    // The fixtures are two real lab runs, each with its own gateway credential: that shows as
+    // neutral changes on the edge hops, naming the new run's certificate (read from its bundle).
+    const shown = (JSON.parse(await readFile(fixture('permissive-svc'), 'utf8')) as EvidenceBundle).client!.peerChain[0];
+    const neutral = rows.filter((l) => l.startsWith('CHANGED'));
+    expect(neutral).toContainEqual(expect.stringMatching(new RegExp(`^CHANGED +client->nlb +server certificate \\(sha256\\): [0-9a-f]{64} -> ${shown.fingerprint256}$`)));
+    expect(neutral).toContainEqual(expect.stringMatching(new RegExp(`^CHANGED +nlb->gateway +certificate notAfter: \\S+ -> ${shown.notAfter}$`)));
+    for (const l of neutral) expect(l).toMatch(/^CHANGED +(client->nlb|nlb->gateway) +(server certificate \(sha256\)|certificate notAfter): /);
+    const json = JSON.parse((await runCli('diff', fixture('healthy'), fixture('permissive-svc'), '-o', 'json')).stdout);
+    expect(json.changes.filter((c: { kind: string }) => c.kind !== 'changed')).toHaveLength(1);
+    expect(json.changes).toHaveLength(1 + neutral.length);
     expect((await runCli('diff', fixture('healthy'), fixture('permissive-svc'), '-o', 'junit')).stdout).toContain('failures="1"');
   });
 

@@ -3,12 +3,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { EvidenceBundle } from '../../src/bundle/types.js';
 import { runCli } from '../helpers/cli-in-process.js';
 import { readSigningKey, signBundleFile } from '../../src/bundle/signature-files.js';
 import { createRootCa } from '../../src/pki/ca.js';
 
 const fixture = (name: string) => new URL(`../../fixtures/bundles/${name}.bundle.json`, import.meta.url).pathname;
-const NOW = '2026-03-02T10:00:00Z';
+const fixtureRun = (name: string) => (JSON.parse(readFileSync(fixture(name), 'utf8')) as EvidenceBundle).run;
+// The fixtures are real lab recordings whose workload certificates live one hour: judge them at
+// their own run time (read from the bundle).
+const NOW = fixtureRun('healthy').startedAt;
 
 let dir: string;
 let priv: string; let pub: string; let otherPub: string;
@@ -36,7 +41,10 @@ describe('mesh-verify verify BUNDLE --key PUB', () => {
     const r = await runCli('verify', file, '--key', pub);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^VERIFIED: .*healthy.*: signature verified \(ed25519, sha256:[0-9a-f]{64}, signed /);
-    expect(r.stdout).toContain('run fixture-healthy 2026-03-02T10:00:00.000Z -> 2026-03-02T10:00:04.000Z by mesh-verify 0.1.0; target fixture');
+    // What was signed about the run, restated from the bundle's own record of it.
+    const run = fixtureRun('healthy');
+    expect(r.stdout).toContain(`run ${run.id} ${run.startedAt} -> ${run.finishedAt} by mesh-verify ${run.tool.version}; `
+      + `target ${run.target.kind}${run.target.simulated ? ' (SIMULATED)' : ''}: ${run.target.description}\n`);
     expect((await runCli('verify', `${file}.dsse.json`, '--key', pub)).status).toBe(0);
     const json = JSON.parse((await runCli('verify', file, '--key', pub, '-o', 'json')).stdout);
     expect(json).toMatchObject({ status: 'verified', exitCode: 0, statement: { _type: 'https://in-toto.io/Statement/v1' } });
@@ -80,9 +88,10 @@ describe('mesh-verify verify BUNDLE --key PUB', () => {
     const keyFile = join(dir, 'signer-cert.key'); const certFile = join(dir, 'signer.crt');
     await writeFile(keyFile, ca.keyPem); await writeFile(certFile, ca.certPem);
     const file = await signedCopy('healthy', keyFile);
-    const later = await runCli('verify', file, '--key', certFile, '--now', '2026-03-05T00:00:00Z');
+    const later = await runCli('verify', file, '--key', certFile, '--now', new Date(Date.parse(NOW) + 3 * 86400_000).toISOString());
     expect(later.status).toBe(3);
-    expect(later.stdout).toMatch(/^KEY EXPIRED: .*signature and digest hold .*but the key's certificate \(CN=bundle signer, O=mesh-verify\) expired 2026-03-03T10:00:00/);
+    expect(later.stdout).toMatch(/^KEY EXPIRED: .*signature and digest hold .*but the key's certificate \(CN=bundle signer, O=mesh-verify\) expired /);
+    expect(later.stdout).toContain(`expired ${ca.notAfter.toISOString().slice(0, 19)}`);
     expect((await runCli('verify', file, '--key', certFile, '--now', NOW)).status).toBe(0);
   });
 });
