@@ -173,18 +173,33 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     b.client!.peerChain = [{ ...b.client!.peerChain[0], pem: ca, subject: 'CN=self-signed', issuer: 'CN=self-signed' }];
     b.client!.authorized = false;
     b.client!.authorizationError = 'DEPTH_ZERO_SELF_SIGNED_CERT';
-    const s = segment(analyzeAtRun(b), CLIENT);
+    const r = analyzeAtRun(b);
+    const s = segment(r, CLIENT);
     expect(s.status).not.toBe('proven');
     expect(findingText(b)).toContain('is self-signed');
-    expect(findingText(b)).toContain('could not verify the server\'s certificate');
+    expect(s.summary).toContain('could not verify the server\'s certificate');
+    expect(r.findings.map((f) => f.code)).toContain('client-chain-untrusted');
   });
 
   it('a client that could not verify the chain proves no TLS to the gateway', () => {
     const b = loadFixture('healthy');
     b.client!.authorized = false;
     b.client!.authorizationError = 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
-    expect(segment(analyzeAtRun(b), CLIENT).status).toBe('inconclusive');
-    expect(segment(analyzeAtRun(b), CLIENT).summary).toContain('bundle check client-authorized failed');
+    const r = analyzeAtRun(b);
+    expect(segment(r, CLIENT).status).toBe('inconclusive');
+    expect(segment(r, CLIENT).summary).toContain('could not verify the server\'s certificate against the gateway CA ("UNABLE_TO_VERIFY_LEAF_SIGNATURE")');
+    expect(r.findings.find((f) => f.code === 'client-chain-untrusted')?.message).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    // what the run showed, not a defect of the bundle
+    expect(findingText(b)).toBe('');
+  });
+
+  it('a real recording of an NLB with its own CA (authorized: false, honestly recorded) is not called inconsistent', () => {
+    const b = loadFixture('nlb-terminates-tls');
+    expect(b.client!.authorized).toBe(false);
+    const r = analyzeAtRun(b);
+    expect(findingText(b)).toBe('');
+    expect(segment(r, CLIENT).status).toBe('contradicted');
+    expect(segment(r, CLIENT).summary).toContain('TLS was terminated before the gateway');
   });
 
   it('`authorized: true` for a chain that does not verify against the recorded gateway CA is re-verified, not trusted', () => {
