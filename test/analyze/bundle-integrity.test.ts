@@ -31,6 +31,20 @@ function editGatewaySecret(b: EvidenceBundle, name: string, edit: (secret: Recor
   });
 }
 
+/**
+ * The text of an Envoy DataSource (config.core.v3.DataSource): real Envoy dumps what SDS sent,
+ * `inline_string` (the lab's recordings) or base64 `inline_bytes`, so read and write either form.
+ */
+function dataSourceText(ds: Record<string, any>): string {
+  if (typeof ds.inline_string === 'string') return ds.inline_string;
+  if (typeof ds.inline_bytes === 'string') return Buffer.from(ds.inline_bytes, 'base64').toString('utf8');
+  throw new Error(`not an inline DataSource: ${Object.keys(ds).join(', ')}`);
+}
+function setDataSourceText(ds: Record<string, any>, text: string): void {
+  if (typeof ds.inline_string === 'string') ds.inline_string = text;
+  else ds.inline_bytes = Buffer.from(text).toString('base64');
+}
+
 describe('section 0: an NLB that terminates TLS is never proven when the credential cannot be compared', () => {
   const cases: [string, (b: EvidenceBundle) => void][] = [
     ['the gateway dump is missing', (b) => { proxy(b, 'gateway').admin.configDump = null; }],
@@ -38,26 +52,55 @@ describe('section 0: an NLB that terminates TLS is never proven when the credent
     ['the gateway dump is truncated by one byte', (b) => { const a = proxy(b, 'gateway').admin.configDump!; a.body = a.body.slice(0, -1); }],
     ['a number in the credential is corrupted', (b) => editGatewaySecret(b, 'kubernetes://mesh-verify-credential', (s) => {
       const chain = s!.secret.tls_certificate.certificate_chain;
-      const pem = Buffer.from(chain.inline_bytes, 'base64').toString('utf8');
+      const pem = dataSourceText(chain);
       const i = pem.indexOf('MII') + 40;
-      chain.inline_bytes = Buffer.from(`${pem.slice(0, i)}${pem[i] === 'A' ? 'B' : 'A'}${pem.slice(i + 1)}`).toString('base64');
+      setDataSourceText(chain, `${pem.slice(0, i)}${pem[i] === 'A' ? 'B' : 'A'}${pem.slice(i + 1)}`);
+      expect(dataSourceText(chain)).not.toBe(pem);
     })],
     ['the secret is absent', (b) => editGatewaySecret(b, 'kubernetes://mesh-verify-credential', (_s, list) => {
       list.splice(list.findIndex((x) => x.name === 'kubernetes://mesh-verify-credential'), 1);
     })],
     ["the client's chain is empty", (b) => { b.client!.peerChain = []; }],
   ];
+  /**
+   * The recorded fault: the lab's NLB serves a certificate of its own CA, so the client could not
+   * verify it (authorized: false), which alone keeps the client segment from being proven. The
+   * issue's case is an NLB whose certificate the client does trust (issued by the gateway CA):
+   * only the comparison with the gateway credential tells it apart. Plant that: the healthy run
+   * (the client verified the chain), with the gateway's credential replaced by another real
+   * certificate (the gateway credential of the nlb-terminates-tls run).
+   */
+  function trustedNlb(): EvidenceBundle {
+    const b = loadFixture('healthy');
+    let other = '';
+    editGatewaySecret(loadFixture('nlb-terminates-tls'), 'kubernetes://mesh-verify-credential', (s) => { other = dataSourceText(s!.secret.tls_certificate.certificate_chain); });
+    editGatewaySecret(b, 'kubernetes://mesh-verify-credential', (s) => {
+      const chain = s!.secret.tls_certificate.certificate_chain;
+      expect(dataSourceText(chain)).not.toBe(other);
+      setDataSourceText(chain, other);
+    });
+    expect(b.client!.authorized).toBe(true);
+    return b;
+  }
+  const bases: [string, () => EvidenceBundle][] = [['recorded', () => loadFixture('nlb-terminates-tls')], ['trusted-certificate', trustedNlb]];
   it('the committed fixture is contradicted on the client segment', () => {
     expect(segment(analyzeAtRun(loadFixture('nlb-terminates-tls')), CLIENT).status).toBe('contradicted');
   });
-  for (const [name, edit] of cases) {
-    it(`${name}: ${CLIENT} is not proven`, () => {
-      const b = loadFixture('nlb-terminates-tls');
-      edit(b);
-      const s = segment(analyzeAtRun(b), CLIENT);
-      expect(s.status).not.toBe('proven');
-      if (s.status === 'inconclusive') expect(s.summary).toMatch(/not proven|could not be compared|not a TLS/);
-    });
+  it('an NLB whose certificate the client trusts is contradicted by the comparison alone', () => {
+    const s = segment(analyzeAtRun(trustedNlb()), CLIENT);
+    expect(s.status).toBe('contradicted');
+    expect(s.summary).toContain('TLS was terminated before the gateway');
+  });
+  for (const [base, make] of bases) {
+    for (const [name, edit] of cases) {
+      it(`${name} (${base} NLB): ${CLIENT} is not proven`, () => {
+        const b = make();
+        edit(b);
+        const s = segment(analyzeAtRun(b), CLIENT);
+        expect(s.status).not.toBe('proven');
+        if (s.status === 'inconclusive') expect(s.summary).toMatch(/not proven|could not be compared|not a TLS/);
+      });
+    }
   }
   it('the same gaps on a healthy bundle leave the client segment inconclusive, naming the comparison', () => {
     const b = loadFixture('healthy');
@@ -210,7 +253,7 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     editConfigDump(proxy(foreign, 'gateway'), (dump) => {
       const secrets = dump.configs.find((c) => String(c['@type']).endsWith('SecretsConfigDump')) as { dynamic_active_secrets: Record<string, any>[] };
       const s = secrets.dynamic_active_secrets.find((x) => x.name === 'ROOTCA');
-      root = Buffer.from(s!.secret.validation_context.trusted_ca.inline_bytes, 'base64').toString('utf8');
+      root = dataSourceText(s!.secret.validation_context.trusted_ca);
     });
     expect(root).toContain('BEGIN CERTIFICATE');
     b.path.gatewayCaPem = root;
