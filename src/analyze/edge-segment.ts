@@ -5,6 +5,7 @@ import type { AnalysisContext, ProxyFacts } from './proxy-facts.js';
 import { nodeOf, proxyOf, terminatingProxy } from './path-nodes.js';
 import { listenerTraffic } from './stats-evidence.js';
 import { accessLogEvidence, readDownstream } from './access-log-evidence.js';
+import { quote } from '../bundle/consistency.js';
 
 const short = (fp: string): string => `${fp.slice(0, 16)}…`;
 const TLS_VERSIONS = new Set(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']);
@@ -58,6 +59,13 @@ function clientHandshake(ctx: AnalysisContext): Observation[] {
     observed: c.authorized ? `yes (leaf ${c.peerChain[0]?.subject ?? '-'})` : `no${c.authorizationError ? `: ${c.authorizationError}` : ''}`,
     effect: 'neutral',
     ...(c.authorized ? {} : { note: 'the TLS session is encrypted but its server was not authenticated against PathSpec.gatewayCaPem' }),
+    // A session whose server the client could not authenticate may end anywhere (an NLB, a proxy
+    // in between): it proves no TLS to the gateway. This is what the run showed, not a defect of
+    // the bundle, so it is the segment's own evidence (and the client-chain-untrusted finding).
+    ...(!c.authorized && c.tlsVersion ? {
+      blocksProof: true,
+      headline: `the client could not verify the server's certificate against the gateway CA${c.authorizationError ? ` (${quote(c.authorizationError)})` : ''}: an unauthenticated session proves no TLS to the gateway`,
+    } : {}),
   });
   return out;
 }

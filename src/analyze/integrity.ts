@@ -21,8 +21,9 @@ import type { Finding } from './types.js';
  *    precedes the first request and its "after" capture follows the last one;
  *  - counters (`/stats` counters, `istio_requests_total` series) do not go backwards or vanish
  *    between captures (Envoy keeps them until it restarts);
- *  - the client's `authorized` claim is re-verified: the recorded chain must chain to the recorded
- *    gateway CA (PathSpec.gatewayCaPem) and cover the host; a self-signed credential is named;
+ *  - the client's `authorized: true` claim is re-verified: the recorded chain must chain to the
+ *    recorded gateway CA (PathSpec.gatewayCaPem) and cover the host; a self-signed credential is
+ *    named (`authorized: false` is a fact of the run, judged by the analyzer, not a bundle defect);
  *  - the recorded TLS version is a TLS protocol version (not `none`).
  * Each failed check is one line; the segments it affects cannot be PROVEN (they stay contradicted
  * when something contradicts them, else become inconclusive with that line). Structural problems
@@ -103,15 +104,11 @@ function clientIssues(bundle: EvidenceBundle): Omit<IntegrityIssue, 'segments'>[
   if (leaf && leaf.subject === leaf.issuer && leaf.verify(leaf.publicKey)) {
     out.push({ check: 'gateway-credential-self-signed', message: `the gateway credential the client saw is self-signed (${leaf.subject.replace(/\n/g, ', ')})` });
   }
-  if (!c.authorized) {
-    if (c.tlsVersion) {
-      out.push({
-        check: 'client-authorized',
-        message: `the client could not verify the server's certificate against the gateway CA${c.authorizationError ? ` (${quote(c.authorizationError)})` : ''}: an unauthenticated session proves no TLS to the gateway`,
-      });
-    }
-    return out;
-  }
+  // `authorized: false` is an honest record of what the client saw (a real NLB that terminates TLS
+  // with its own CA records exactly that): the analyzer's client evidence keeps the segment from
+  // being proven and the client-chain-untrusted finding names it. Only a claim of success can be
+  // re-verified here.
+  if (!c.authorized) return out;
   if (!bundle.path.gatewayCaPem) {
     out.push({ check: 'client-authorized', message: 'the bundle claims the client verified the server\'s chain, but records no gateway CA to re-verify it against' });
   } else if (!leafPem || !chainsTo(c.peerChain.map((x) => x.pem.trim()).join('\n'), [bundle.path.gatewayCaPem])) {

@@ -31,6 +31,20 @@ function editGatewaySecret(b: EvidenceBundle, name: string, edit: (secret: Recor
   });
 }
 
+/**
+ * The text of an Envoy DataSource (config.core.v3.DataSource): real Envoy dumps what SDS sent,
+ * `inline_string` (the lab's recordings) or base64 `inline_bytes`, so read and write either form.
+ */
+function dataSourceText(ds: Record<string, any>): string {
+  if (typeof ds.inline_string === 'string') return ds.inline_string;
+  if (typeof ds.inline_bytes === 'string') return Buffer.from(ds.inline_bytes, 'base64').toString('utf8');
+  throw new Error(`not an inline DataSource: ${Object.keys(ds).join(', ')}`);
+}
+function setDataSourceText(ds: Record<string, any>, text: string): void {
+  if (typeof ds.inline_string === 'string') ds.inline_string = text;
+  else ds.inline_bytes = Buffer.from(text).toString('base64');
+}
+
 describe('section 0: an NLB that terminates TLS is never proven when the credential cannot be compared', () => {
   const cases: [string, (b: EvidenceBundle) => void][] = [
     ['the gateway dump is missing', (b) => { proxy(b, 'gateway').admin.configDump = null; }],
@@ -38,26 +52,55 @@ describe('section 0: an NLB that terminates TLS is never proven when the credent
     ['the gateway dump is truncated by one byte', (b) => { const a = proxy(b, 'gateway').admin.configDump!; a.body = a.body.slice(0, -1); }],
     ['a number in the credential is corrupted', (b) => editGatewaySecret(b, 'kubernetes://mesh-verify-credential', (s) => {
       const chain = s!.secret.tls_certificate.certificate_chain;
-      const pem = Buffer.from(chain.inline_bytes, 'base64').toString('utf8');
+      const pem = dataSourceText(chain);
       const i = pem.indexOf('MII') + 40;
-      chain.inline_bytes = Buffer.from(`${pem.slice(0, i)}${pem[i] === 'A' ? 'B' : 'A'}${pem.slice(i + 1)}`).toString('base64');
+      setDataSourceText(chain, `${pem.slice(0, i)}${pem[i] === 'A' ? 'B' : 'A'}${pem.slice(i + 1)}`);
+      expect(dataSourceText(chain)).not.toBe(pem);
     })],
     ['the secret is absent', (b) => editGatewaySecret(b, 'kubernetes://mesh-verify-credential', (_s, list) => {
       list.splice(list.findIndex((x) => x.name === 'kubernetes://mesh-verify-credential'), 1);
     })],
     ["the client's chain is empty", (b) => { b.client!.peerChain = []; }],
   ];
+  /**
+   * The recorded fault: the lab's NLB serves a certificate of its own CA, so the client could not
+   * verify it (authorized: false), which alone keeps the client segment from being proven. The
+   * issue's case is an NLB whose certificate the client does trust (issued by the gateway CA):
+   * only the comparison with the gateway credential tells it apart. Plant that: the healthy run
+   * (the client verified the chain), with the gateway's credential replaced by another real
+   * certificate (the gateway credential of the nlb-terminates-tls run).
+   */
+  function trustedNlb(): EvidenceBundle {
+    const b = loadFixture('healthy');
+    let other = '';
+    editGatewaySecret(loadFixture('nlb-terminates-tls'), 'kubernetes://mesh-verify-credential', (s) => { other = dataSourceText(s!.secret.tls_certificate.certificate_chain); });
+    editGatewaySecret(b, 'kubernetes://mesh-verify-credential', (s) => {
+      const chain = s!.secret.tls_certificate.certificate_chain;
+      expect(dataSourceText(chain)).not.toBe(other);
+      setDataSourceText(chain, other);
+    });
+    expect(b.client!.authorized).toBe(true);
+    return b;
+  }
+  const bases: [string, () => EvidenceBundle][] = [['recorded', () => loadFixture('nlb-terminates-tls')], ['trusted-certificate', trustedNlb]];
   it('the committed fixture is contradicted on the client segment', () => {
     expect(segment(analyzeAtRun(loadFixture('nlb-terminates-tls')), CLIENT).status).toBe('contradicted');
   });
-  for (const [name, edit] of cases) {
-    it(`${name}: ${CLIENT} is not proven`, () => {
-      const b = loadFixture('nlb-terminates-tls');
-      edit(b);
-      const s = segment(analyzeAtRun(b), CLIENT);
-      expect(s.status).not.toBe('proven');
-      if (s.status === 'inconclusive') expect(s.summary).toMatch(/not proven|could not be compared|not a TLS/);
-    });
+  it('an NLB whose certificate the client trusts is contradicted by the comparison alone', () => {
+    const s = segment(analyzeAtRun(trustedNlb()), CLIENT);
+    expect(s.status).toBe('contradicted');
+    expect(s.summary).toContain('TLS was terminated before the gateway');
+  });
+  for (const [base, make] of bases) {
+    for (const [name, edit] of cases) {
+      it(`${name} (${base} NLB): ${CLIENT} is not proven`, () => {
+        const b = make();
+        edit(b);
+        const s = segment(analyzeAtRun(b), CLIENT);
+        expect(s.status).not.toBe('proven');
+        if (s.status === 'inconclusive') expect(s.summary).toMatch(/not proven|could not be compared|not a TLS/);
+      });
+    }
   }
   it('the same gaps on a healthy bundle leave the client segment inconclusive, naming the comparison', () => {
     const b = loadFixture('healthy');
@@ -173,18 +216,33 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     b.client!.peerChain = [{ ...b.client!.peerChain[0], pem: ca, subject: 'CN=self-signed', issuer: 'CN=self-signed' }];
     b.client!.authorized = false;
     b.client!.authorizationError = 'DEPTH_ZERO_SELF_SIGNED_CERT';
-    const s = segment(analyzeAtRun(b), CLIENT);
+    const r = analyzeAtRun(b);
+    const s = segment(r, CLIENT);
     expect(s.status).not.toBe('proven');
     expect(findingText(b)).toContain('is self-signed');
-    expect(findingText(b)).toContain('could not verify the server\'s certificate');
+    expect(s.summary).toContain('could not verify the server\'s certificate');
+    expect(r.findings.map((f) => f.code)).toContain('client-chain-untrusted');
   });
 
   it('a client that could not verify the chain proves no TLS to the gateway', () => {
     const b = loadFixture('healthy');
     b.client!.authorized = false;
     b.client!.authorizationError = 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
-    expect(segment(analyzeAtRun(b), CLIENT).status).toBe('inconclusive');
-    expect(segment(analyzeAtRun(b), CLIENT).summary).toContain('bundle check client-authorized failed');
+    const r = analyzeAtRun(b);
+    expect(segment(r, CLIENT).status).toBe('inconclusive');
+    expect(segment(r, CLIENT).summary).toContain('could not verify the server\'s certificate against the gateway CA ("UNABLE_TO_VERIFY_LEAF_SIGNATURE")');
+    expect(r.findings.find((f) => f.code === 'client-chain-untrusted')?.message).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    // what the run showed, not a defect of the bundle
+    expect(findingText(b)).toBe('');
+  });
+
+  it('a real recording of an NLB with its own CA (authorized: false, honestly recorded) is not called inconsistent', () => {
+    const b = loadFixture('nlb-terminates-tls');
+    expect(b.client!.authorized).toBe(false);
+    const r = analyzeAtRun(b);
+    expect(findingText(b)).toBe('');
+    expect(segment(r, CLIENT).status).toBe('contradicted');
+    expect(segment(r, CLIENT).summary).toContain('TLS was terminated before the gateway');
   });
 
   it('`authorized: true` for a chain that does not verify against the recorded gateway CA is re-verified, not trusted', () => {
@@ -195,7 +253,7 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     editConfigDump(proxy(foreign, 'gateway'), (dump) => {
       const secrets = dump.configs.find((c) => String(c['@type']).endsWith('SecretsConfigDump')) as { dynamic_active_secrets: Record<string, any>[] };
       const s = secrets.dynamic_active_secrets.find((x) => x.name === 'ROOTCA');
-      root = Buffer.from(s!.secret.validation_context.trusted_ca.inline_bytes, 'base64').toString('utf8');
+      root = dataSourceText(s!.secret.validation_context.trusted_ca);
     });
     expect(root).toContain('BEGIN CERTIFICATE');
     b.path.gatewayCaPem = root;
@@ -274,23 +332,55 @@ describe('section 1: the analyzer checks the bundle before judging it', () => {
     expect(findingText(b)).toMatch(/counter "listener\.0\.0\.0\.0_8443\.ssl\.handshake" of proxy "gateway" went backwards/);
   });
 
+  /**
+   * Upstream Envoy (the lab's recordings) has no istio_requests_total; an Istio sidecar exports one
+   * series per label set from /stats/prometheus (labels as in Istio's standard metrics). Plant the
+   * destination series of this run's requests on bff: `before` in the before scrape, grown by the
+   * run's request count in the after one, as a real sidecar would show them.
+   */
+  const ISTIO_LINE = (value: number): string => 'istio_requests_total{reporter="destination",source_workload="istio-ingressgateway",'
+    + 'source_workload_namespace="istio-system",source_principal="spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account",'
+    + 'destination_workload="bff",destination_workload_namespace="mesh-verify",destination_principal="spiffe://cluster.local/ns/mesh-verify/sa/bff",'
+    + 'destination_service="bff.mesh-verify.svc.cluster.local",destination_service_name="bff",request_protocol="http",response_code="200",'
+    + `response_flags="-",connection_security_policy="mutual_tls"} ${value}`;
+  function plantIstioRequests(b: EvidenceBundle, before: number): { before: number; after: number } {
+    const a = proxy(b, 'bff').admin;
+    const after = before + b.requests.length;
+    expect(a.prometheusBefore!.body).not.toContain('istio_requests_total');
+    const add = (body: string, v: number): string => `${body.replace(/\n*$/, '\n')}# TYPE istio_requests_total counter\n${ISTIO_LINE(v)}\n`;
+    a.prometheusBefore!.body = add(a.prometheusBefore!.body, before);
+    a.prometheusAfter!.body = add(a.prometheusAfter!.body, after);
+    return { before, after };
+  }
+
+  it('planted istio_requests_total series that grow during the run are trusted (the base of the next two cases)', () => {
+    const b = loadFixture('healthy');
+    plantIstioRequests(b, 40);
+    expect(proven(b)).toHaveLength(7);
+    expect(findingText(b)).toBe('');
+  });
+
   it('istio_requests_total going backwards is not trusted either', () => {
     const b = loadFixture('healthy');
+    const { after } = plantIstioRequests(b, 40);
     const a = proxy(b, 'bff').admin;
-    // the after scrape lower than the before one, for the series of this run's requests
-    a.prometheusBefore!.body = a.prometheusBefore!.body.replace(/connection_security_policy="mutual_tls"\} 40$/m, 'connection_security_policy="mutual_tls"} 50');
-    expect(a.prometheusBefore!.body).toContain('"mutual_tls"} 50');
+    // the before scrape higher than the after one, for the series of this run's requests
+    a.prometheusBefore!.body = a.prometheusBefore!.body.replace(ISTIO_LINE(40), ISTIO_LINE(after + 5));
+    expect(a.prometheusBefore!.body).toContain(ISTIO_LINE(after + 5));
     const s = statuses(analyzeAtRun(b));
     expect(s['gateway->bff-sidecar']).not.toBe('proven');
-    expect(findingText(b)).toContain('istio_requests_total of proxy "bff" went backwards (50 -> 45)');
+    expect(findingText(b)).toContain(`istio_requests_total of proxy "bff" went backwards (${after + 5} -> ${after})`);
   });
 
   it('an istio_requests_total series that vanishes between scrapes is not trusted', () => {
     const b = loadFixture('healthy');
+    const { after } = plantIstioRequests(b, 40);
     const a = proxy(b, 'bff').admin.prometheusAfter!;
-    a.body = a.body.split('\n').filter((l) => !(l.startsWith('istio_requests_total{reporter="destination"') && l.includes('connection_security_policy="mutual_tls"'))).join('\n');
+    a.body = a.body.split('\n').filter((l) => l !== ISTIO_LINE(after)).join('\n');
+    // another series is still scraped after the run (the check needs an after scrape with series)
+    a.body += `${ISTIO_LINE(after).replace('response_code="200"', 'response_code="503"')}\n`;
     expect(statuses(analyzeAtRun(b))['gateway->bff-sidecar']).not.toBe('proven');
-    expect(findingText(b)).toMatch(/istio_requests_total series of proxy "bff" are in the before scrape but not in the after one/);
+    expect(findingText(b)).toMatch(/1 istio_requests_total series of proxy "bff" are in the before scrape but not in the after one/);
   });
 
   it('a counter that vanishes between captures is not trusted', () => {

@@ -29,6 +29,13 @@ const pgpKey = `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBGYpgp0021pgp0021pg
 const ssh2Key = `---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key-20260302"\nP2/56wAAAi4ssh2key0022ssh2key0022ssh2key0022ssh2key0022AAAA\n---- END SSH2 ENCRYPTED PRIVATE KEY ----\n`;
 const puttyKey = `PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: eddsa-key-20260302\nPublic-Lines: 2\nAAAAC3NzaC1lZDI1NTE5AAAAIputty0023\nPrivate-Lines: 1\nAAAAIputtyprivate0023putty0023putty0023putty\nPrivate-MAC: 3b1c0a9e0f7d\n`;
 
+/** The text of an Envoy DataSource: real Envoy dumps SDS secrets as sent (the lab: inline_string). */
+function dataSourceText(ds: Record<string, any>): string {
+  if (typeof ds.inline_string === 'string') return ds.inline_string;
+  if (typeof ds.inline_bytes === 'string') return Buffer.from(ds.inline_bytes, 'base64').toString('utf8');
+  throw new Error(`not an inline DataSource: ${Object.keys(ds).join(', ')}`);
+}
+
 type Dump = { configs: Record<string, any>[] };
 function editDump(b: EvidenceBundle, edit: (d: Dump) => void): void {
   const a = proxy(b, 'gateway').admin.configDump!;
@@ -81,14 +88,17 @@ const FORMS: Form[] = [
     plant: (b) => {
       const a = proxy(b, 'gateway').admin.configDump!;
       const before = a.body;
-      a.body = a.body.replace('"private_key":{"inline_bytes":"W3JlZGFjdGVkXQ=="}', `"private\\u005fkey":{"inline\\u005fbytes":"${b64('raw-key-material-0007')}"}`);
+      // the recorded credential's (already redacted) private_key, in whichever DataSource form the dump has
+      const recorded = /"private_key":\{"inline_(?:bytes|string)":"[^"]*"\}/;
+      expect(a.body).toMatch(recorded);
+      a.body = a.body.replace(recorded, `"private\\u005fkey":{"inline\\u005fbytes":"${b64('raw-key-material-0007')}"}`);
       expect(a.body).not.toBe(before);
     },
   },
   // (the tainted chain is dropped whole, so the credential can no longer be compared: not `config`)
   { name: 'PEM key base64-encoded inside certificate_chain', needle: b64(ecKey).slice(0, 40), plant: (b) => editDump(b, (d) => {
-    const chain = credential(d).tls_certificate.certificate_chain;
-    chain.inline_bytes = b64(ecKey + Buffer.from(chain.inline_bytes, 'base64').toString('utf8'));
+    const tls = credential(d).tls_certificate;
+    tls.certificate_chain = { inline_bytes: b64(ecKey + dataSourceText(tls.certificate_chain)) };
   }) },
   { config: true, name: 'PEM key base64-encoded inside generic_secret', needle: b64(pkcs8).slice(0, 40), plant: (b) => editDump(b, (d) => addSecret(d, 'kubernetes://wrapped', { generic_secret: { secret: { inline_bytes: b64(pkcs8) } } })) },
   { config: true, name: 'pkcs12 bundle', needle: b64('pkcs12-material-0010'), plant: (b) => editDump(b, (d) => { credential(d).tls_certificate.pkcs12 = { inline_bytes: b64('pkcs12-material-0010') }; }) },

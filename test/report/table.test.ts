@@ -121,7 +121,12 @@ describe('path report as a table', () => {
     expect(out).toMatch(/gateway->bff-sidecar\s+CONTRADICTED\s+mTLS\s+plaintext\s+config, request,/);
     expect(out).toContain('OVERALL: CONTRADICTED: 6 proven, 1 contradicted, 0 inconclusive (exit 1)');
     expect(out).toMatch(/FINDINGS\nSEVERITY\s+CODE\s+OBJECT\s+MESSAGE\s+FIX\nerror\s+cluster-without-tls/);
-    expect(out).toContain('NOTE: This run was against the local lab (the mesh-verify lab on loopback: real Envoy');
+    // The header names the recorded run and its target as the bundle records them; the note says what the lab is.
+    const b = loadFixture('plaintext-gateway-bff');
+    expect(lines[0]).toBe(`mesh-verify: run ${b.run.id} against lab (SIMULATED): ${b.run.target.description}`);
+    expect(b.run.target.description).toContain('(fault injected: plaintext-gateway-bff)');
+    expect(report.notes?.[0]).toMatch(/^This run was against the local lab: real Envoy proxies, .* but a simulated Kubernetes API and Istio control plane/);
+    expect(lines[1]).toBe(`NOTE: ${report.notes![0]}`);
     expect(out).not.toContain('EVIDENCE');
   });
 
