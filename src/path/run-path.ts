@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { PathReport } from '../analyze/types.js';
 import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle, type RequestRecord } from '../bundle/types.js';
+import type { WireEvidence } from '../bundle/types.js';
+import type { WireCaptureOptions, WireCaptureSession } from '../collect/wire/capture.js';
 import type { Progress } from '../cli/progress.js';
 import { onInterrupt, type InterruptHook } from '../cluster/cleanup.js';
 import { startCollection } from '../collect/collector.js';
@@ -38,6 +40,8 @@ export interface PathRunDeps extends ReportWriter {
   interrupt?: (cleanup: () => Promise<void>, progress: Progress) => InterruptHook;
   /** Bounds (ms): entry readiness, each admin request, access-log flush wait. */
   timeouts?: { entry?: number; admin?: number; logWait?: number };
+  /** Start the packet capture of --capture (default: tcpdump, src/collect/wire/capture.ts). */
+  startCapture?: (opts: WireCaptureOptions) => Promise<WireCaptureSession>;
 }
 
 export interface PathRunResult {
@@ -90,87 +94,115 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const entry = await prepared.entry();
     const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host, gateway: prepared.gateway });
 
-    const waitingFor = `https://${prepared.host} through ${entry.address}:${entry.port}${expectLeaf ? ` serving this run's certificate (sha256 ${expectLeaf.slice(0, 16)}...)` : ''}`;
-    const ready = progress.step(`waiting for ${waitingFor}`);
-    const entryTimeoutMs = deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000);
-    const waited = await waitForEntry({
-      address: entry.address, port: entry.port, host: prepared.host, timeoutMs: entryTimeoutMs, expectLeafSha256: expectLeaf,
-      onRetry: (why, ms) => ready.update(`waiting for ${waitingFor} (${Math.round(ms / 1000)} s of ${Math.round(entryTimeoutMs / 1000)} s: ${why})`),
-    });
-    const runNotes: string[] = [];
-    if (waited.leafMismatch) {
-      const line = `the gateway never served this run's certificate (sha256 ${expectLeaf}) within ${Math.round(entryTimeoutMs / 1000)} s: it served sha256 ${waited.servedLeaf?.sha256} (${waited.servedLeaf?.subject}); the client-side verdicts judge that certificate`;
-      ready.fail(`${line}; probing anyway`);
-      runNotes.push(line);
-    } else if (waited.notReady) ready.fail(`the path does not answer yet (${waited.notReady}); probing anyway`);
-    else ready.succeed(`the path answers through ${entry.address}:${entry.port}${expectLeaf ? ", serving this run's certificate" : ''}`);
-
-    const open = progress.step('opening the admin ports of gateway, bff and svc');
-    const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
-      timeoutMs: deps.timeouts?.admin ?? 10_000,
-      logWaitMs: deps.timeouts?.logWait ?? 12_000,
-      onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
-    });
-    open.succeed('admin ports open');
-    let probe: ProbeResult;
-    let proxies: EvidenceBundle['proxies'];
+    // --capture: recording starts before the first request of the run (the readiness check
+    // included), so every connection's TLS handshake is on the wire, and stops after the probe.
+    const capture = opts.capture ? await startCapture() : null;
+    let wire: WireEvidence | null = null;
     try {
-      const before = progress.step('reading counters before the requests');
-      await collection.before();
-      before.succeed('counters read before the requests');
-
-      const send = progress.step(`sending ${opts.requests} requests${opts.freshConnections ? ' on fresh connections' : ''}`);
-      const probeStart = now();
-      probe = await (deps.probe ?? runProbe)({
-        address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
-        requests: opts.requests, freshConnections: opts.freshConnections, now,
-      });
-      // Never "ok" for a probe that got no answer at all.
-      if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
-      else send.fail(probeSummary(probe));
-
-      const after = progress.step('collecting evidence from the proxies');
-      // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).
-      proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests));
-      const reached = proxies.filter((p) => p.reachable).length;
-      after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
+      return await probeAndJudge();
     } finally {
-      await collection.close();
+      if (capture && !wire) await capture.stop([]).catch(() => {});
     }
 
-    const built: EvidenceBundle = {
-      schemaVersion: BUNDLE_SCHEMA_VERSION,
-      kind: BUNDLE_KIND,
-      run: {
-        id: runId,
-        startedAt: startedAt.toISOString(),
-        finishedAt: now().toISOString(),
-        tool: { name: 'mesh-verify', version: VERSION },
-        target: prepared.target,
-        istio: prepared.istio,
-        scenario: opts.scenario,
-        fault: opts.fault,
-        options: { requests: opts.requests, freshConnections: opts.freshConnections },
-        notes: [...prepared.notes, ...runNotes],
-      },
-      path,
-      proxies,
-      client: probe.client,
-      requests: withRequestIdTrails(probe.requests, proxies),
-    };
-    const files: string[] = [];
-    const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);
-    const bundle = bundleFile ? await deps.saveBundle(bundleFile, built) : built;
-    if (bundleFile) files.push(bundleFile);
+    async function startCapture(): Promise<WireCaptureSession> {
+      const hops = prepared.wireHops?.() ?? [];
+      const step = progress.step(`starting the packet capture of ${hops.length} hops on lo`);
+      const start = deps.startCapture ?? (await import('../collect/wire/capture.js')).startWireCapture;
+      const session = await start({ hops, tool: opts.captureTool });
+      if (session.unavailable) step.skip(session.unavailable);
+      else step.succeed(`packet capture running (${hops.length} hops, filtered to the lab's addresses)`);
+      return session;
+    }
 
-    const verdicts = await deps.analyze(bundle, { now: now() });
-    const line = expectationLine(verdicts, opts.expect);
-    const report = withExpectation(verdicts, opts.expect);
-    const exitCode = report.exitCode;
-    if (opts.reportDir) files.push(...await deps.writeReports(opts.reportDir, report, bundle));
-    if (line) progress.info(line);
-    for (const f of files) progress.info(`wrote ${f}`);
-    return { bundle, report, exitCode, output: await deps.render(report, opts.output, bundle), files };
+    async function probeAndJudge(): Promise<PathRunResult> {
+      const waitingFor = `https://${prepared.host} through ${entry.address}:${entry.port}${expectLeaf ? ` serving this run's certificate (sha256 ${expectLeaf.slice(0, 16)}...)` : ''}`;
+      const ready = progress.step(`waiting for ${waitingFor}`);
+      const entryTimeoutMs = deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000);
+      const waited = await waitForEntry({
+        address: entry.address, port: entry.port, host: prepared.host, timeoutMs: entryTimeoutMs, expectLeafSha256: expectLeaf,
+        onRetry: (why, ms) => ready.update(`waiting for ${waitingFor} (${Math.round(ms / 1000)} s of ${Math.round(entryTimeoutMs / 1000)} s: ${why})`),
+      });
+      const runNotes: string[] = [];
+      if (waited.leafMismatch) {
+        const line = `the gateway never served this run's certificate (sha256 ${expectLeaf}) within ${Math.round(entryTimeoutMs / 1000)} s: it served sha256 ${waited.servedLeaf?.sha256} (${waited.servedLeaf?.subject}); the client-side verdicts judge that certificate`;
+        ready.fail(`${line}; probing anyway`);
+        runNotes.push(line);
+      } else if (waited.notReady) ready.fail(`the path does not answer yet (${waited.notReady}); probing anyway`);
+      else ready.succeed(`the path answers through ${entry.address}:${entry.port}${expectLeaf ? ", serving this run's certificate" : ''}`);
+
+      const open = progress.step('opening the admin ports of gateway, bff and svc');
+      const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
+        timeoutMs: deps.timeouts?.admin ?? 10_000,
+        logWaitMs: deps.timeouts?.logWait ?? 12_000,
+        onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
+      });
+      open.succeed('admin ports open');
+      let probe: ProbeResult;
+      let proxies: EvidenceBundle['proxies'];
+      try {
+        const before = progress.step('reading counters before the requests');
+        await collection.before();
+        before.succeed('counters read before the requests');
+
+        const send = progress.step(`sending ${opts.requests} requests${opts.freshConnections ? ' on fresh connections' : ''}`);
+        const probeStart = now();
+        probe = await (deps.probe ?? runProbe)({
+          address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
+          requests: opts.requests, freshConnections: opts.freshConnections, now,
+        });
+        if (capture) {
+          wire = await capture.stop(probe.requests.map((r) => r.id));
+          if (wire.status === 'unavailable') runNotes.push(wire.reason ?? 'packet capture unavailable: the wire level is skipped');
+          else if (wire.truncated) runNotes.push(`packet capture ${wire.reason ?? 'truncated'}: later packets were not recorded`);
+        }
+        // Never "ok" for a probe that got no answer at all.
+        if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
+        else send.fail(probeSummary(probe));
+
+        const after = progress.step('collecting evidence from the proxies');
+        // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).
+        proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests));
+        const reached = proxies.filter((p) => p.reachable).length;
+        after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
+      } finally {
+        await collection.close();
+      }
+
+      const built: EvidenceBundle = {
+        schemaVersion: BUNDLE_SCHEMA_VERSION,
+        kind: BUNDLE_KIND,
+        run: {
+          id: runId,
+          startedAt: startedAt.toISOString(),
+          finishedAt: now().toISOString(),
+          tool: { name: 'mesh-verify', version: VERSION },
+          target: prepared.target,
+          istio: prepared.istio,
+          scenario: opts.scenario,
+          fault: opts.fault,
+          options: { requests: opts.requests, freshConnections: opts.freshConnections },
+          notes: [...prepared.notes, ...runNotes],
+        },
+        path,
+        proxies,
+        client: probe.client,
+        requests: withRequestIdTrails(probe.requests, proxies),
+        ...(wire ? { wire } : {}),
+      };
+      const files: string[] = [];
+      const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);
+      const bundle = bundleFile ? await deps.saveBundle(bundleFile, built) : built;
+      if (bundleFile) files.push(bundleFile);
+
+      const verdicts = await deps.analyze(bundle, { now: now() });
+      const line = expectationLine(verdicts, opts.expect);
+      const report = withExpectation(verdicts, opts.expect);
+      const exitCode = report.exitCode;
+      if (opts.reportDir) files.push(...await deps.writeReports(opts.reportDir, report, bundle));
+      if (line) progress.info(line);
+      for (const f of files) progress.info(`wrote ${f}`);
+      return { bundle, report, exitCode, output: await deps.render(report, opts.output, bundle), files };
+    }
   }
 }
 
