@@ -3,10 +3,10 @@ import type { Observation } from './observation.js';
 import type { AnalysisContext } from './proxy-facts.js';
 
 /**
- * The wire level (`path --lab --capture`): what a packet capture of the hop's bytes showed,
- * judged in pairs as cilium-cli's encryption tests do (cilium-cli connectivity/tests/encryption.go:
- * the same capture must see the payload where it is expected in clear, and must not see it where
- * the link is encrypted):
+ * The wire level (`path --lab --capture`): what a packet capture of the hop's bytes showed. In the
+ * style of cilium-cli's pod-to-pod-encryption test (cilium-cli connectivity/tests/encryption.go:
+ * tcpdump on the path while the client sends requests, then "no unencrypted packet is leaked"),
+ * judged in pairs so that an empty capture cannot pass:
  *  - the control: the run's marker (its x-mesh-verify-id values) is in the cleartext bytes of the
  *    plaintext hops, which proves the capture records payloads and would see the marker;
  *  - the witness: on TLS/mTLS hops the marker is absent and TLS records (handshake 0x16,

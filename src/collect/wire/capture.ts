@@ -70,7 +70,8 @@ export async function startWireCapture(opts: WireCaptureOptions): Promise<WireCa
   if ('error' in v) return unavailable(v.error);
 
   // -U with -w -: write each packet as it comes; --immediate-mode: no kernel-side batching;
-  // -n: no name lookups; -s 0: whole packets (the marker is in the payload).
+  // -n: no name lookups; -s 0: whole packets (the marker is in the payload). As cilium-cli's
+  // encryption test (connectivity/tests/encryption.go), wait for "listening on <iface>" first.
   const child: ChildProcess = spawn(tool, ['-i', iface, '-n', '-U', '--immediate-mode', '-s', '0', '-w', '-', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   let bytes = 0;
