@@ -1,4 +1,7 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { parsePcap, type TcpSegment } from '../../src/collect/wire/pcap.js';
@@ -127,5 +130,26 @@ describe('capture without rights or tool', () => {
     expect(s.unavailable).not.toContain('\n');
     const w = await s.stop(MARKERS);
     expect(w).toMatchObject({ status: 'unavailable', reason: s.unavailable, hops: [], marker: { header: 'x-mesh-verify-id', values: 2, example: 'mv-run1-1' } });
+  });
+
+  it('names what tcpdump said when it is there but may not capture (not root)', async () => {
+    // A stand-in that answers --version and then fails as tcpdump 4.99 does without CAP_NET_RAW.
+    const dir = mkdtempSync(join(tmpdir(), 'mv-fake-tcpdump-'));
+    try {
+      const tool = join(dir, 'tcpdump');
+      writeFileSync(tool, [
+        '#!/bin/sh',
+        'if [ "$1" = --version ]; then echo "tcpdump version 4.99.3"; exit 0; fi',
+        'echo "tcpdump: lo: You don\'t have permission to perform this capture on that device" >&2',
+        'echo "(socket: Operation not permitted)" >&2',
+        'exit 1',
+      ].join('\n'));
+      chmodSync(tool, 0o755);
+      const s = await startWireCapture({ hops: [GW], tool });
+      expect(s.unavailable).toBe(`packet capture unavailable: ${tool} cannot capture on lo: tcpdump: lo: You don't have permission to perform this capture on that device (socket: Operation not permitted) (fix: install tcpdump (Debian: apt-get install -y tcpdump, or scripts/setup-components.sh capture) and run as root (capturing needs CAP_NET_RAW)); the wire level is skipped`);
+      expect((await s.stop([])).tool).toBe('tcpdump 4.99.3');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -103,7 +103,7 @@ export async function startWireCapture(opts: WireCaptureOptions): Promise<WireCa
   ]);
   if (started !== 'ok') {
     kill();
-    const said = stderr.trim().split('\n').filter(Boolean).pop() ?? '';
+    const said = stderr.split('\n').map((l) => l.trim()).filter(Boolean).join(' ').slice(0, 300);
     const why = started === 'timeout' ? `${tool} did not start listening on ${iface} within ${(opts.startTimeoutMs ?? 5_000) / 1000} s`
       : started.startsWith('error:') ? `${tool} could not be started (${started.slice(6)})`
         : `${tool} cannot capture on ${iface}${said ? `: ${said}` : ''}`;
