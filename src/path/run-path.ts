@@ -71,11 +71,24 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     await prepared.release({ keep: opts.keep, created, progress });
   };
   const hook = (deps.interrupt ?? ((c, p) => onInterrupt(c, { progress: p })))(release, progress);
+  // --capture: started before the first request of the run, stopped after the probe (or here).
+  const wire: { session: WireCaptureSession | null; evidence: WireEvidence | null } = { session: null, evidence: null };
   try {
     return await verify();
   } finally {
+    if (wire.session && !wire.evidence) await wire.session.stop([]).catch(() => {});
     hook.dispose();
     if (!hook.interrupted) await release();
+  }
+
+  async function startCapture(): Promise<WireCaptureSession> {
+    const hops = prepared.wireHops?.() ?? [];
+    const step = progress.step(`starting the packet capture of ${hops.length} hops on lo`);
+    const start = deps.startCapture ?? (await import('../collect/wire/capture.js')).startWireCapture;
+    const session = await start({ hops, tool: opts.captureTool });
+    if (session.unavailable) step.skip(session.unavailable);
+    else step.succeed(`packet capture running (${hops.length} hops, filtered to the lab's addresses)`);
+    return session;
   }
 
   async function verify(): Promise<PathRunResult> {
@@ -94,115 +107,95 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const entry = await prepared.entry();
     const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host, gateway: prepared.gateway });
 
-    // --capture: recording starts before the first request of the run (the readiness check
-    // included), so every connection's TLS handshake is on the wire, and stops after the probe.
-    const capture = opts.capture ? await startCapture() : null;
-    let wire: WireEvidence | null = null;
+    // Recording starts before the readiness check, so every connection's TLS handshake is on the wire.
+    if (opts.capture) wire.session = await startCapture();
+    const waitingFor = `https://${prepared.host} through ${entry.address}:${entry.port}${expectLeaf ? ` serving this run's certificate (sha256 ${expectLeaf.slice(0, 16)}...)` : ''}`;
+    const ready = progress.step(`waiting for ${waitingFor}`);
+    const entryTimeoutMs = deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000);
+    const waited = await waitForEntry({
+      address: entry.address, port: entry.port, host: prepared.host, timeoutMs: entryTimeoutMs, expectLeafSha256: expectLeaf,
+      onRetry: (why, ms) => ready.update(`waiting for ${waitingFor} (${Math.round(ms / 1000)} s of ${Math.round(entryTimeoutMs / 1000)} s: ${why})`),
+    });
+    const runNotes: string[] = [];
+    if (waited.leafMismatch) {
+      const line = `the gateway never served this run's certificate (sha256 ${expectLeaf}) within ${Math.round(entryTimeoutMs / 1000)} s: it served sha256 ${waited.servedLeaf?.sha256} (${waited.servedLeaf?.subject}); the client-side verdicts judge that certificate`;
+      ready.fail(`${line}; probing anyway`);
+      runNotes.push(line);
+    } else if (waited.notReady) ready.fail(`the path does not answer yet (${waited.notReady}); probing anyway`);
+    else ready.succeed(`the path answers through ${entry.address}:${entry.port}${expectLeaf ? ", serving this run's certificate" : ''}`);
+
+    const open = progress.step('opening the admin ports of gateway, bff and svc');
+    const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
+      timeoutMs: deps.timeouts?.admin ?? 10_000,
+      logWaitMs: deps.timeouts?.logWait ?? 12_000,
+      onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
+    });
+    open.succeed('admin ports open');
+    let probe: ProbeResult;
+    let proxies: EvidenceBundle['proxies'];
     try {
-      return await probeAndJudge();
-    } finally {
-      if (capture && !wire) await capture.stop([]).catch(() => {});
-    }
+      const before = progress.step('reading counters before the requests');
+      await collection.before();
+      before.succeed('counters read before the requests');
 
-    async function startCapture(): Promise<WireCaptureSession> {
-      const hops = prepared.wireHops?.() ?? [];
-      const step = progress.step(`starting the packet capture of ${hops.length} hops on lo`);
-      const start = deps.startCapture ?? (await import('../collect/wire/capture.js')).startWireCapture;
-      const session = await start({ hops, tool: opts.captureTool });
-      if (session.unavailable) step.skip(session.unavailable);
-      else step.succeed(`packet capture running (${hops.length} hops, filtered to the lab's addresses)`);
-      return session;
-    }
-
-    async function probeAndJudge(): Promise<PathRunResult> {
-      const waitingFor = `https://${prepared.host} through ${entry.address}:${entry.port}${expectLeaf ? ` serving this run's certificate (sha256 ${expectLeaf.slice(0, 16)}...)` : ''}`;
-      const ready = progress.step(`waiting for ${waitingFor}`);
-      const entryTimeoutMs = deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000);
-      const waited = await waitForEntry({
-        address: entry.address, port: entry.port, host: prepared.host, timeoutMs: entryTimeoutMs, expectLeafSha256: expectLeaf,
-        onRetry: (why, ms) => ready.update(`waiting for ${waitingFor} (${Math.round(ms / 1000)} s of ${Math.round(entryTimeoutMs / 1000)} s: ${why})`),
+      const send = progress.step(`sending ${opts.requests} requests${opts.freshConnections ? ' on fresh connections' : ''}`);
+      const probeStart = now();
+      probe = await (deps.probe ?? runProbe)({
+        address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
+        requests: opts.requests, freshConnections: opts.freshConnections, now,
       });
-      const runNotes: string[] = [];
-      if (waited.leafMismatch) {
-        const line = `the gateway never served this run's certificate (sha256 ${expectLeaf}) within ${Math.round(entryTimeoutMs / 1000)} s: it served sha256 ${waited.servedLeaf?.sha256} (${waited.servedLeaf?.subject}); the client-side verdicts judge that certificate`;
-        ready.fail(`${line}; probing anyway`);
-        runNotes.push(line);
-      } else if (waited.notReady) ready.fail(`the path does not answer yet (${waited.notReady}); probing anyway`);
-      else ready.succeed(`the path answers through ${entry.address}:${entry.port}${expectLeaf ? ", serving this run's certificate" : ''}`);
-
-      const open = progress.step('opening the admin ports of gateway, bff and svc');
-      const collection = await startCollection(referenceTargets(prepared.gateway), prepared.collectDeps(), {
-        timeoutMs: deps.timeouts?.admin ?? 10_000,
-        logWaitMs: deps.timeouts?.logWait ?? 12_000,
-        onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
-      });
-      open.succeed('admin ports open');
-      let probe: ProbeResult;
-      let proxies: EvidenceBundle['proxies'];
-      try {
-        const before = progress.step('reading counters before the requests');
-        await collection.before();
-        before.succeed('counters read before the requests');
-
-        const send = progress.step(`sending ${opts.requests} requests${opts.freshConnections ? ' on fresh connections' : ''}`);
-        const probeStart = now();
-        probe = await (deps.probe ?? runProbe)({
-          address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
-          requests: opts.requests, freshConnections: opts.freshConnections, now,
-        });
-        if (capture) {
-          wire = await capture.stop(probe.requests.map((r) => r.id));
-          if (wire.status === 'unavailable') runNotes.push(wire.reason ?? 'packet capture unavailable: the wire level is skipped');
-          else if (wire.truncated) runNotes.push(`packet capture ${wire.reason ?? 'truncated'}: later packets were not recorded`);
-        }
-        // Never "ok" for a probe that got no answer at all.
-        if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
-        else send.fail(probeSummary(probe));
-
-        const after = progress.step('collecting evidence from the proxies');
-        // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).
-        proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests));
-        const reached = proxies.filter((p) => p.reachable).length;
-        after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
-      } finally {
-        await collection.close();
+      if (wire.session) {
+        const w = wire.evidence = await wire.session.stop(probe.requests.map((r) => r.id));
+        if (w.status === 'unavailable') runNotes.push(w.reason ?? 'packet capture unavailable: the wire level is skipped');
+        else if (w.truncated) runNotes.push(`packet capture ${w.reason ?? 'truncated'}: later packets were not recorded`);
       }
+      // Never "ok" for a probe that got no answer at all.
+      if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
+      else send.fail(probeSummary(probe));
 
-      const built: EvidenceBundle = {
-        schemaVersion: BUNDLE_SCHEMA_VERSION,
-        kind: BUNDLE_KIND,
-        run: {
-          id: runId,
-          startedAt: startedAt.toISOString(),
-          finishedAt: now().toISOString(),
-          tool: { name: 'mesh-verify', version: VERSION },
-          target: prepared.target,
-          istio: prepared.istio,
-          scenario: opts.scenario,
-          fault: opts.fault,
-          options: { requests: opts.requests, freshConnections: opts.freshConnections },
-          notes: [...prepared.notes, ...runNotes],
-        },
-        path,
-        proxies,
-        client: probe.client,
-        requests: withRequestIdTrails(probe.requests, proxies),
-        ...(wire ? { wire } : {}),
-      };
-      const files: string[] = [];
-      const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);
-      const bundle = bundleFile ? await deps.saveBundle(bundleFile, built) : built;
-      if (bundleFile) files.push(bundleFile);
-
-      const verdicts = await deps.analyze(bundle, { now: now() });
-      const line = expectationLine(verdicts, opts.expect);
-      const report = withExpectation(verdicts, opts.expect);
-      const exitCode = report.exitCode;
-      if (opts.reportDir) files.push(...await deps.writeReports(opts.reportDir, report, bundle));
-      if (line) progress.info(line);
-      for (const f of files) progress.info(`wrote ${f}`);
-      return { bundle, report, exitCode, output: await deps.render(report, opts.output, bundle), files };
+      const after = progress.step('collecting evidence from the proxies');
+      // Our ids and the x-request-ids the apps saw (the gateway replaces the probe's).
+      proxies = await collection.after(correlationIds(probe.requests), probeStart, reachedSvc(probe.requests));
+      const reached = proxies.filter((p) => p.reachable).length;
+      after.succeed(`evidence collected from ${reached}/${proxies.length} proxies`);
+    } finally {
+      await collection.close();
     }
+
+    const built: EvidenceBundle = {
+      schemaVersion: BUNDLE_SCHEMA_VERSION,
+      kind: BUNDLE_KIND,
+      run: {
+        id: runId,
+        startedAt: startedAt.toISOString(),
+        finishedAt: now().toISOString(),
+        tool: { name: 'mesh-verify', version: VERSION },
+        target: prepared.target,
+        istio: prepared.istio,
+        scenario: opts.scenario,
+        fault: opts.fault,
+        options: { requests: opts.requests, freshConnections: opts.freshConnections },
+        notes: [...prepared.notes, ...runNotes],
+      },
+      path,
+      proxies,
+      client: probe.client,
+      requests: withRequestIdTrails(probe.requests, proxies),
+      ...(wire.evidence ? { wire: wire.evidence } : {}),
+    };
+    const files: string[] = [];
+    const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);
+    const bundle = bundleFile ? await deps.saveBundle(bundleFile, built) : built;
+    if (bundleFile) files.push(bundleFile);
+
+    const verdicts = await deps.analyze(bundle, { now: now() });
+    const line = expectationLine(verdicts, opts.expect);
+    const report = withExpectation(verdicts, opts.expect);
+    const exitCode = report.exitCode;
+    if (opts.reportDir) files.push(...await deps.writeReports(opts.reportDir, report, bundle));
+    if (line) progress.info(line);
+    for (const f of files) progress.info(`wrote ${f}`);
+    return { bundle, report, exitCode, output: await deps.render(report, opts.output, bundle), files };
   }
 }
 
