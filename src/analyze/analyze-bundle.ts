@@ -11,6 +11,7 @@ import { cryptoInventory, negotiatedFor, policyKeyAlgorithm, type NegotiatedHop,
 import { evaluatePolicy, type PolicySegmentKind, type TlsPolicy } from './tls-policy.js';
 import { pathFindings } from './path-findings.js';
 import { checkIntegrity, integrityFindings, type IntegrityResult } from './integrity.js';
+import { wireObservations } from './wire-evidence.js';
 
 export interface AnalyzeOptions {
   /** The time certificates are judged at (default: now). Tests pass the run's start. */
@@ -48,6 +49,10 @@ function integrityObservations(integrity: IntegrityResult, seg: SegmentSpec): Ob
 }
 
 function observationsFor(ctx: AnalysisContext, seg: SegmentSpec): Observation[] {
+  return [...proxyObservations(ctx, seg), ...wireObservations(ctx, seg)];
+}
+
+function proxyObservations(ctx: AnalysisContext, seg: SegmentSpec): Observation[] {
   const from = nodeOf(ctx, seg.from);
   const to = nodeOf(ctx, seg.to);
   switch (segmentKind(from, to, seg)) {
@@ -79,6 +84,14 @@ function targetNotes(bundle: EvidenceBundle): string[] {
   return [];
 }
 
+/** What the wire level could or could not show (only when --capture asked for it). */
+function wireNotes(bundle: EvidenceBundle): string[] {
+  const w = bundle.wire;
+  if (!w) return [];
+  if (w.status === 'unavailable') return [`The wire level was skipped: ${w.reason ?? 'the packet capture was unavailable'}.`];
+  return [`Wire level: ${w.tool ?? 'a packet capture'} on ${w.interface} recorded ${w.packets} TCP segments (${w.bytes} bytes${w.truncated ? `, ${w.reason ?? 'truncated'}` : ''}) of ${w.hops.length} hops, searched for the run's ${w.marker.values} ${w.marker.header} value(s).`];
+}
+
 /**
  * Judge every segment of the bundle's path: compare the expected protection with the evidence
  * at four levels (config, traffic, request, identity) and list findings. Pure.
@@ -99,7 +112,7 @@ export function analyzeBundle(bundle: EvidenceBundle, opts: AnalyzeOptions = {})
   const counts = { proven: 0, contradicted: 0, inconclusive: 0 };
   for (const s of segments) counts[s.status] += 1;
   const overall = counts.contradicted > 0 ? 'contradicted' : counts.inconclusive > 0 || segments.length === 0 ? 'inconclusive' : 'proven';
-  const notes = [...targetNotes(bundle), ...telemetryNotes(bundle)];
+  const notes = [...targetNotes(bundle), ...telemetryNotes(bundle), ...wireNotes(bundle)];
   const report: PathReport = {
     schemaVersion: 1,
     runId: bundle.run.id,

@@ -2,14 +2,15 @@ import type { Protection } from '../bundle/types.js';
 import type { CryptoInventoryEntry, NegotiatedHop } from './negotiated.js';
 
 export type SegmentStatus = 'proven' | 'contradicted' | 'inconclusive';
-export type EvidenceLevel = 'config' | 'traffic' | 'request' | 'identity';
+/** wire: a packet capture of the hop (`path --lab --capture`), what the bytes themselves showed. */
+export type EvidenceLevel = 'config' | 'traffic' | 'request' | 'identity' | 'wire';
 
 /** One named fact behind a verdict: where it was read and what it says. */
 export interface EvidenceItem {
   level: EvidenceLevel;
   /** ProxyCapture.id or 'client' or null. */
   proxy: string | null;
-  /** 'config_dump', 'stats', 'prometheus', 'certs', 'access_log', 'xfcc', 'client_handshake', ... */
+  /** 'config_dump', 'stats', 'prometheus', 'certs', 'access_log', 'xfcc', 'client_handshake', 'packet_capture', ... */
   source: string;
   /** The exact listener / cluster / stat / header / field name. */
   subject: string;

@@ -2,7 +2,7 @@ import type { SegmentSpec, Protection } from '../bundle/types.js';
 import type { EvidenceItem, EvidenceLevel, SegmentVerdict } from './types.js';
 import { PROTECTION_LABEL, effectOf, isWireSource, type Observation } from './observation.js';
 
-const LEVEL_ORDER: EvidenceLevel[] = ['config', 'traffic', 'request', 'identity'];
+const LEVEL_ORDER: EvidenceLevel[] = ['config', 'traffic', 'request', 'identity', 'wire'];
 const STRENGTH: Record<Protection, number> = { plaintext: 0, tls: 1, mtls: 2 };
 
 function toItem(o: Observation, expect: Protection): EvidenceItem {
@@ -17,7 +17,7 @@ function toItem(o: Observation, expect: Protection): EvidenceItem {
 }
 
 /** Which contradiction explains a segment best: what the wire showed, most direct first. */
-const SOURCE_RANK = ['client_handshake', 'access_log', 'xfcc', 'stats', 'prometheus', 'app_echo', 'config_dump', 'capture'];
+const SOURCE_RANK = ['packet_capture', 'client_handshake', 'access_log', 'xfcc', 'stats', 'prometheus', 'app_echo', 'config_dump', 'capture'];
 function rank(o: Observation): number {
   const i = SOURCE_RANK.indexOf(o.source);
   return i < 0 ? SOURCE_RANK.length : i;

@@ -19,6 +19,65 @@ export interface EvidenceBundle {
   proxies: ProxyCapture[];
   client: ClientObservation | null;
   requests: RequestRecord[];
+  /** The wire witness (`path --lab --capture`): a packet capture of the path's hops. Absent: not asked for. */
+  wire?: WireEvidence;
+}
+
+/**
+ * What a packet capture on the lab's loopback saw on each hop (src/collect/wire). Facts only:
+ * the analyzer judges them (src/analyze/wire-evidence.ts). Raw packets are not kept.
+ */
+export interface WireEvidence {
+  /** captured: the capture ran; unavailable: it could not (no tcpdump, no capture rights). */
+  status: 'captured' | 'unavailable';
+  /** Why it is unavailable, or a limit it hit (one line); null when nothing to say. */
+  reason: string | null;
+  /** The tool and its version, e.g. 'tcpdump 4.99.3'; null when it did not start. */
+  tool: string | null;
+  interface: string;
+  /** The capture filter (pcap-filter syntax): exactly the hops' destinations. */
+  filter: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** TCP segments and bytes captured; truncated: a bound (bytes or time) stopped the capture. */
+  packets: number;
+  bytes: number;
+  truncated: boolean;
+  /** How the run's marker was searched: its x-mesh-verify-id values (count and one example). */
+  marker: { header: string; values: number; example: string | null };
+  hops: WireHop[];
+}
+
+export interface WireHop {
+  /** SegmentSpec.id, e.g. 'gateway->bff-sidecar'. */
+  segment: string;
+  /** The hop's destination: where its connections go. */
+  address: string;
+  port: number;
+  /** TCP connections seen to the destination (SYN seen or data). */
+  connections: number;
+  /** Payload bytes in both directions. */
+  payloadBytes: number;
+  /** Occurrences of the run's marker values in the hop's cleartext bytes, and which values (at most 20). */
+  markerHits: number;
+  markersSeen: string[];
+  /** TLS records whose header starts a client->server or server->client payload. */
+  tls: {
+    /** Handshake records (content type 22, 0x16) and among them ClientHellos (handshake type 1). */
+    handshakeRecords: number;
+    clientHellos: number;
+    /** Application data records (content type 23, 0x17). */
+    applicationDataRecords: number;
+    /** Record-layer versions seen, e.g. ['0x0301', '0x0303']. */
+    versions: string[];
+  };
+  /**
+   * Connections whose first client bytes are an HTTP/1 request line (cleartext HTTP); among them
+   * those that carried none of the run's marker values (another caller's), and their source addresses.
+   */
+  plaintextHttp: { connections: number; withoutMarker: number; otherSources: string[] };
+  /** The first cleartext bytes around a marker hit (printable, at most 160 characters), for humans. */
+  sample: string | null;
 }
 
 export interface RunMetadata {

@@ -15,7 +15,8 @@ import type { RunningFleet } from './scale/index.js';
 import type { LabFault, LabOptions, MeshState, RunningLab } from './types.js';
 
 /** What startLab needs of the data plane (src/lab/envoy-plane.ts, real Envoy); kube API tests pass a double. */
-export type LabDataPlane = Pick<DataPlane, 'envoy' | 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>;
+export type LabDataPlane = Pick<DataPlane, 'envoy' | 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>
+  & Partial<Pick<DataPlane, 'addresses'>>;
 export type StartDataPlane = (o: {
   state: MeshState; fault: LabFault | null; log?: (line: string) => void;
   /** The credential stored in the gateway's Secret: the gateway serves exactly this certificate. */
@@ -200,6 +201,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       fault,
       get state() { return current; },
       nlb: dp.nlb,
+      ...(dp.addresses ? { addresses: dp.addresses } : {}),
       publicHost: dp.publicHost,
       get externalCaPem() { return dp.externalCaPem; },
       meshRootPem: dp.meshRootPem,

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { LabAddresses } from './istio-shape/resources.js';
 
 /**
  * Contracts between the lab's parts. The lab is a SIMULATION of a cluster around real Envoy: real sockets, real
@@ -112,6 +113,8 @@ export interface RunningLab {
   state: MeshState;
   /** The NLB-equivalent the external client connects to. */
   nlb: { host: string; port: number };
+  /** Each pod's loopback address (the real data plane; absent for a test double): what `path --capture` records. */
+  addresses?: LabAddresses;
   publicHost: string;
   /** The external CA that issued the gateway credential (what a client trusts). */
   externalCaPem: string;

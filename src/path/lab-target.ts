@@ -2,7 +2,10 @@ import type { Progress } from '../cli/progress.js';
 import { detectIstio } from '../cluster/istioctl.js';
 import { findGateway } from '../cluster/gateway.js';
 import { connectKube } from '../cluster/kube-client.js';
+import type { HopTarget } from '../collect/wire/hop-facts.js';
+import type { LabAddresses } from '../lab/istio-shape/resources.js';
 import type { LabFault, LabOptions, RunningLab } from '../lab/types.js';
+import { APP_PORT, GATEWAY_HTTPS_TARGET_PORT } from '../topology/reference.js';
 import { kubeTarget } from './kube-target.js';
 import type { PreparedTarget } from './target.js';
 
@@ -11,6 +14,24 @@ export type StartLab = (opts: LabOptions) => Promise<RunningLab>;
 /** What every lab run says about its target, in the bundle and so in every report. */
 export function labDescription(fault: LabFault | null, envoyVersion?: string): string {
   return `the mesh-verify lab on loopback: real Envoy${envoyVersion ? ` ${envoyVersion}` : ''} and real TLS, with a simulated Kubernetes API and control plane; not a cluster${fault ? ` (fault injected: ${fault})` : ''}`;
+}
+
+/**
+ * Where the connections of each reference segment go in the lab (src/lab/envoy-plane.ts gives
+ * every pod its own loopback address): what `path --lab --capture` records, hop by hop.
+ */
+export function labWireHops(a: LabAddresses, nlbPort: number): HopTarget[] {
+  return [
+    { segment: 'client->nlb', address: a.nlb, port: nlbPort },
+    { segment: 'nlb->gateway', address: a.gateway, port: GATEWAY_HTTPS_TARGET_PORT },
+    // EDS endpoint = the pod's address and port: the sidecar's virtualInbound (additional address :8080).
+    { segment: 'gateway->bff-sidecar', address: a.bff, port: APP_PORT },
+    { segment: 'bff-sidecar->bff', address: a.bffApp, port: APP_PORT },
+    // The bff app dials svc's ClusterIP; the bff sidecar's outbound listener binds it.
+    { segment: 'bff->bff-sidecar', address: a.svcVip, port: APP_PORT },
+    { segment: 'bff-sidecar->svc-sidecar', address: a.svc, port: APP_PORT },
+    { segment: 'svc-sidecar->svc', address: a.svcApp, port: APP_PORT },
+  ];
 }
 
 /**
@@ -28,7 +49,7 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
     const istio = await detectIstio(clients);
     // Found from its Service, as on a cluster (the lab's is istioctl's istio-system/istio-ingressgateway).
     const gateway = await findGateway(clients);
-    return kubeTarget({
+    const target = kubeTarget({
       clients,
       gateway,
       target: { kind: 'lab', simulated: true, context: clients.context, server: clients.server, description: labDescription(opts.fault, lab.envoy.version) },
@@ -47,6 +68,8 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
         s.succeed('lab stopped');
       },
     });
+    const addresses = lab.addresses;
+    return addresses ? { ...target, wireHops: () => labWireHops(addresses, lab.nlb.port) } : target;
   } catch (err) {
     await lab.stop().catch(() => {});
     throw err;

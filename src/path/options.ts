@@ -29,6 +29,10 @@ export interface PathOptions {
   gateway: GatewayRef | null;
   /** --envoy PATH: the Envoy binary the lab runs (default: MESH_VERIFY_ENVOY, the cache, PATH). */
   envoy: string | null;
+  /** --capture: record the lab's hops with a packet capture (the wire level). */
+  capture: boolean;
+  /** --capture-tool PATH: the capture program (default MESH_VERIFY_TCPDUMP, else tcpdump on PATH). */
+  captureTool: string | null;
 }
 
 /** Raw commander values (strings and booleans as the user typed them). */
@@ -49,6 +53,8 @@ export interface RawPathOptions {
   entry?: string;
   gateway?: string;
   envoy?: string;
+  capture?: boolean;
+  captureTool?: string;
 }
 
 /** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
@@ -79,6 +85,10 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
   if (!deploy && raw.scenario !== undefined) {
     throw new UsageError('--scenario deploys a broken variant and cannot be combined with --no-deploy', 'drop --no-deploy');
   }
+  if (raw.capture === true && !lab) {
+    throw new UsageError('--capture needs --lab (it records the lab\'s loopback hops)', 'add --lab');
+  }
+  if (raw.captureTool !== undefined && raw.capture !== true) throw new UsageError('--capture-tool needs --capture', 'add --capture');
   const requests = raw.requests === undefined ? 10 : Number(raw.requests);
   if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
     throw new UsageError(`--requests must be a whole number from 1 to 1000 (got "${raw.requests}")`);
@@ -107,6 +117,8 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     bundle: raw.bundle ?? null,
     entry: raw.entry === undefined ? null : parseEntry(raw.entry, lab),
     gateway: raw.gateway === undefined ? null : parseGatewayRef(raw.gateway, lab),
+    capture: raw.capture === true,
+    captureTool: raw.captureTool ?? null,
   };
 }
 

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { PathReport } from '../analyze/types.js';
 import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle, type RequestRecord } from '../bundle/types.js';
+import type { WireEvidence } from '../bundle/types.js';
+import type { WireCaptureOptions, WireCaptureSession } from '../collect/wire/capture.js';
 import type { Progress } from '../cli/progress.js';
 import { onInterrupt, type InterruptHook } from '../cluster/cleanup.js';
 import { limit } from '../cluster/limits.js';
@@ -39,6 +41,8 @@ export interface PathRunDeps extends ReportWriter {
   interrupt?: (cleanup: () => Promise<void>, progress: Progress) => InterruptHook;
   /** Bounds (ms): entry readiness, each admin request, access-log flush wait. */
   timeouts?: { entry?: number; admin?: number; logWait?: number };
+  /** Start the packet capture of --capture (default: tcpdump, src/collect/wire/capture.ts). */
+  startCapture?: (opts: WireCaptureOptions) => Promise<WireCaptureSession>;
 }
 
 export interface PathRunResult {
@@ -68,11 +72,24 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     await prepared.release({ keep: opts.keep, created, progress });
   };
   const hook = (deps.interrupt ?? ((c, p) => onInterrupt(c, { progress: p })))(release, progress);
+  // --capture: started before the first request of the run, stopped after the probe (or here).
+  const wire: { session: WireCaptureSession | null; evidence: WireEvidence | null } = { session: null, evidence: null };
   try {
     return await verify();
   } finally {
+    if (wire.session && !wire.evidence) await wire.session.stop([]).catch(() => {});
     hook.dispose();
     if (!hook.interrupted) await release();
+  }
+
+  async function startCapture(): Promise<WireCaptureSession> {
+    const hops = prepared.wireHops?.() ?? [];
+    const step = progress.step(`starting the packet capture of ${hops.length} hops on lo`);
+    const start = deps.startCapture ?? (await import('../collect/wire/capture.js')).startWireCapture;
+    const session = await start({ hops, tool: opts.captureTool });
+    if (session.unavailable) step.skip(session.unavailable);
+    else step.succeed(`packet capture running (${hops.length} hops, filtered to the lab's addresses)`);
+    return session;
   }
 
   async function verify(): Promise<PathRunResult> {
@@ -91,6 +108,8 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
     const entry = await prepared.entry();
     const path = referencePathSpec({ entry, gatewayCaPem: caPem, host: prepared.host, gateway: prepared.gateway });
 
+    // Recording starts before the readiness check, so every connection's TLS handshake is on the wire.
+    if (opts.capture) wire.session = await startCapture();
     const waitingFor = `https://${prepared.host} through ${entry.address}:${entry.port}${expectLeaf ? ` serving this run's certificate (sha256 ${expectLeaf.slice(0, 16)}...)` : ''}`;
     const ready = progress.step(`waiting for ${waitingFor}`);
     const entryTimeoutMs = deps.timeouts?.entry ?? (prepared.target.kind === 'lab' ? 5_000 : 60_000);
@@ -126,6 +145,11 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
         address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
         requests: opts.requests, freshConnections: opts.freshConnections, now,
       });
+      if (wire.session) {
+        const w = wire.evidence = await wire.session.stop(probe.requests.map((r) => r.id));
+        if (w.status === 'unavailable') runNotes.push(w.reason ?? 'packet capture unavailable: the wire level is skipped');
+        else if (w.truncated) runNotes.push(`packet capture ${w.reason ?? 'truncated'}: later packets were not recorded`);
+      }
       // Never "ok" for a probe that got no answer at all.
       if (probe.requests.some((r) => r.status === 200)) send.succeed(probeSummary(probe));
       else send.fail(probeSummary(probe));
@@ -158,6 +182,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       proxies,
       client: probe.client,
       requests: withRequestIdTrails(probe.requests, proxies),
+      ...(wire.evidence ? { wire: wire.evidence } : {}),
     };
     const files: string[] = [];
     const bundleFile = opts.bundle ?? (opts.reportDir ? join(opts.reportDir, 'bundle.json') : null);

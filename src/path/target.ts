@@ -3,6 +3,7 @@ import type { Progress } from '../cli/progress.js';
 import type { CollectDeps } from '../collect/types.js';
 import type { IngressGateway } from '../topology/reference.js';
 import type { ScenarioName } from '../topology/scenarios.js';
+import type { HopTarget } from '../collect/wire/hop-facts.js';
 import type { Deployment } from './deploy.js';
 
 /**
@@ -21,6 +22,8 @@ export interface PreparedTarget {
   deployedCa(): Promise<string | null>;
   entry(): Promise<PathSpec['entry']>;
   collectDeps(): CollectDeps;
+  /** Where each segment's connections go, for a packet capture (the lab only; absent: not capturable). */
+  wireHops?(): HopTarget[];
   /** Delete what this run created (unless keep): applied objects, a kind cluster; stop the lab. */
   release(opts: { keep: boolean; created: Deployment['created']; progress: Progress }): Promise<void>;
 }

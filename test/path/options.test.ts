@@ -18,7 +18,14 @@ describe('parsePathOptions', () => {
     expect(parsePathOptions({})).toEqual({
       lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
       deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null, gateway: null, envoy: null,
+      capture: false, captureTool: null,
     });
+  });
+
+  it('takes --capture (and --capture-tool) with --lab only', () => {
+    expect(parsePathOptions({ lab: true, capture: true, captureTool: '/usr/sbin/tcpdump' })).toMatchObject({ capture: true, captureTool: '/usr/sbin/tcpdump' });
+    expect(() => parsePathOptions({ capture: true })).toThrow(/--capture needs --lab/);
+    expect(() => parsePathOptions({ lab: true, captureTool: 'tcpdump' })).toThrow(/--capture-tool needs --capture/);
   });
 
   it.each([

@@ -87,6 +87,51 @@ describe('runPath (orchestration over injected targets)', () => {
     expect(log.releases).toEqual([{ keep: false, created: [{ apiVersion: 'v1', kind: 'Namespace', name: 'mesh-verify' }] }]);
   });
 
+  it('--capture records from before the entry wait until the probe has answered, with the target\'s hops, and searches the run\'s ids', async () => {
+    const { opts, deps } = setup({ lab: true, requests: '2', capture: true });
+    const events: string[] = [];
+    const target = await deps.prepare(opts, silentProgress);
+    target.wireHops = () => [{ segment: 'client->nlb', address: '127.0.0.1', port: entry.port }];
+    deps.prepare = async () => target;
+    const probeIds: string[] = [];
+    const realProbe = (await import('../../src/probe/probe.js')).runProbe;
+    deps.probe = async (o) => { events.push('probe'); const r = await realProbe(o); probeIds.push(...r.requests.map((q) => q.id)); return r; };
+    deps.startCapture = async (o) => {
+      events.push(`start ${o.hops.map((h) => h.segment).join(',')} tool=${o.tool}`);
+      return {
+        unavailable: null,
+        stop: async (markers) => {
+          events.push(`stop ${markers.length}`);
+          return { status: 'captured', reason: null, tool: 'tcpdump test', interface: 'lo', filter: 'tcp', startedAt: null, finishedAt: null, packets: 0, bytes: 0, truncated: false, marker: { header: 'x-mesh-verify-id', values: markers.length, example: markers[0] ?? null }, hops: [] };
+        },
+      };
+    };
+    const r = await runPath(opts, deps, silentProgress);
+    expect(events).toEqual(['start client->nlb tool=null', 'probe', 'stop 2']);
+    expect(r.bundle.wire?.marker).toEqual({ header: 'x-mesh-verify-id', values: 2, example: probeIds[0] });
+    expect(validateBundle(r.bundle).valid).toBe(true);
+  });
+
+  it('--capture: the capture is stopped when the probe fails, and an unavailable capture is a note, not a failure', async () => {
+    const { opts, deps } = setup({ lab: true, requests: '1', capture: true });
+    let stops = 0;
+    deps.startCapture = async () => ({ unavailable: null, stop: async () => { stops += 1; throw new Error('not used'); } });
+    deps.probe = async () => { throw new Error('probe broke'); };
+    await expect(runPath(opts, deps, silentProgress)).rejects.toThrow('probe broke');
+    expect(stops).toBe(1);
+
+    const line = 'packet capture unavailable: tcpdump not found (fix: ...); the wire level is skipped';
+    const again = setup({ lab: true, requests: '1', capture: true });
+    again.deps.startCapture = async () => ({
+      unavailable: line,
+      stop: async () => ({ status: 'unavailable', reason: line, tool: null, interface: 'lo', filter: 'tcp', startedAt: null, finishedAt: null, packets: 0, bytes: 0, truncated: false, marker: { header: 'x-mesh-verify-id', values: 1, example: null }, hops: [] }),
+    });
+    const r = await runPath(again.opts, again.deps, silentProgress);
+    expect(r.bundle.wire?.status).toBe('unavailable');
+    expect(r.bundle.run.notes).toContain(line);
+    expect(r.exitCode).toBe(0);
+  });
+
   it('maps --expect onto the exit code', async () => {
     const contradicted = { deployedCa: other.certPem, 'no-deploy': true };
     const cases: [RawPathOptions, typeof contradicted | object, number][] = [

@@ -7,6 +7,7 @@ interface PathCliOptions {
   lab?: boolean; fault?: string; scenario?: string; context?: string; kubeconfig?: string; requests?: string;
   freshConnections?: boolean; deploy?: boolean; keep?: boolean; expect?: string; output?: string;
   reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string; signKey?: string; tlsPolicy?: string;
+  capture?: boolean; captureTool?: string;
 }
 
 /**
@@ -23,6 +24,8 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .option('--kubeconfig <file>', 'use this kubeconfig (an existing cluster; no kind)')
     .option('--entry <host:port>', 'connect the client here (the NLB) instead of the address found from the gateway Service')
     .option('--gateway <namespace/service>', 'the ingress gateway\'s Service (default istio-system/istio-ingressgateway; Helm chart: <release-namespace>/<release>)')
+    .option('--capture', 'with --lab: record the hops with a packet capture on lo (tcpdump, as root) and judge the wire level: the run\'s marker in cleartext on plaintext hops, TLS records and no marker on TLS hops')
+    .option('--capture-tool <path>', 'with --capture: the tcpdump to run (default $MESH_VERIFY_TCPDUMP, else tcpdump on PATH)')
     .option('--requests <n>', 'number of requests, each with its own x-request-id', '10')
     .option('--envoy <path>', 'with --lab: the Envoy binary the lab runs (default: MESH_VERIFY_ENVOY, then the one npm run setup installed, then envoy on PATH)')
     .option('--fresh-connections', 'open a new TLS connection per request (default: one kept-alive connection)')
@@ -40,6 +43,7 @@ Exit codes: 0 every hop proven, 1 a hop contradicted, 3 inconclusive, 2 usage, 4
 Examples:
   mesh-verify path --lab                                   # the lab, healthy: proven
   mesh-verify path --lab --fault plaintext-gateway-bff     # contradicted on gateway->bff-sidecar
+  mesh-verify path --lab --capture                         # plus the wire level (tcpdump on lo, root)
   mesh-verify path --scenario dr-disable --expect contradicted
   mesh-verify path --context prod --gateway istio-ingress/istio-ingress --no-deploy   # a Helm-installed gateway
   mesh-verify path --lab --bundle run.json --sign-key signer.pem   # then: mesh-verify verify run.json --key signer.pub
