@@ -26,7 +26,10 @@ const pod = (name: string, ns: string, sidecar = true): FoundPod =>
 const logLine = (id: string) => JSON.stringify({ request_id: id, downstream_tls_version: 'TLSv1.3' });
 /** Envoy's own access-log line for a request id (Istio's JSON format: "request_id":"<id>"). */
 /** The base64 lines of the sidecar's private key (none may appear in a capture). */
-const keyBody = () => sidecar.keyPem.split('\n').filter((l) => l && !l.startsWith('-----'));
+const keyBody = () => [
+  ...sidecar.keyPem.split('\n').filter((l) => l && !l.startsWith('-----')),
+  Buffer.from(sidecar.keyPem).toString('base64').slice(0, 60),
+];
 const envoyLine = (id: string) => sidecar.accessLog().split('\n').find((l) => l.includes(`"request_id":"${id}"`));
 
 let sidecar: IstioSidecar;
@@ -102,11 +105,11 @@ describe.skipIf(!envoy.path)(`startCollection over a real Envoy admin API ${envo
       ['BootstrapConfigDump', 'ClustersConfigDump', 'EndpointsConfigDump', 'ListenersConfigDump', 'SecretsConfigDump']);
     expect(doc.configs[0].bootstrap.node.id).toMatch(/^sidecar~/);
     expect(doc.configs[0].bootstrap.admin).toBeUndefined();
-    // Envoy itself redacts the SDS secret's key (an inline_string becomes "[redacted]"); the
-    // workload certificate chain stays.
+    // Envoy itself redacts the SDS secret's key: istio-agent's inline_bytes key becomes the bytes
+    // "[redacted]" (base64 W3JlZGFjdGVkXQ==, as in real Istio dumps); the certificate chain stays.
     const secret = doc.configs[4].dynamic_active_secrets.find((x: { name: string }) => x.name === 'default').secret;
-    expect(secret.tls_certificate.private_key).toEqual({ inline_string: '[redacted]' });
-    expect(secret.tls_certificate.certificate_chain.inline_string).toContain('BEGIN CERTIFICATE');
+    expect(secret.tls_certificate.private_key).toEqual({ inline_bytes: 'W3JlZGFjdGVkXQ==' });
+    expect(Buffer.from(secret.tls_certificate.certificate_chain.inline_bytes, 'base64').toString()).toContain('BEGIN CERTIFICATE');
     for (const line of keyBody()) expect(b.admin.configDump?.body).not.toContain(line);
     expect(b.admin.configDump?.request.split(' + ')).toHaveLength(5);
     await c.close();
@@ -114,17 +117,22 @@ describe.skipIf(!envoy.path)(`startCollection over a real Envoy admin API ${envo
 
   it("redacts a private key an admin answer carried unredacted (Envoy's real secrets answer with the key put back)", async () => {
     // Not Envoy's behaviour: a proxy (or an older build) that leaks; the collector must not keep the key.
+    let leaked = false;
     const leakingSecrets = (inner: AdminGetter): AdminGetter => ({
       via: 'direct',
       get: async (path, o) => {
         const res = await inner.get(path, o);
-        return path.includes('secrets') ? { ...res, body: res.body.replace('"[redacted]"', JSON.stringify(sidecar.keyPem)) } : res;
+        if (!path.includes('secrets')) return res;
+        const body = res.body.replace('"W3JlZGFjdGVkXQ=="', JSON.stringify(Buffer.from(sidecar.keyPem).toString('base64')));
+        leaked = body !== res.body;
+        return { ...res, body };
       },
       close: () => {},
     });
     const c = await startCollection(targets.slice(1, 2), deps({ openAdmin: async () => leakingSecrets(sidecar.getter()) }), { logWaitMs: 0 });
     const [b] = await c.after([], new Date());
     await c.close();
+    expect(leaked).toBe(true);
     const doc = JSON.parse(b.admin.configDump?.body ?? '{}');
     const secret = doc.configs[4].dynamic_active_secrets.find((x: { name: string }) => x.name === 'default').secret;
     // The secret guard's marker (src/bundle/envoy-allowlist.ts): base64 of "[redacted]".

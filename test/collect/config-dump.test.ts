@@ -23,7 +23,8 @@ let sidecar: IstioSidecar;
 let real: AdminFetch;
 beforeAll(async () => {
   if (!envoy.path) return;
-  sidecar = await startIstioSidecar(envoy.path);
+  // The SDS key as the lab's generator writes it (inline_string); collector.test.ts uses istio-agent's inline_bytes.
+  sidecar = await startIstioSidecar(envoy.path, { keyForm: 'inline_string' });
   real = (path) => adminRequest('127.0.0.1', sidecar.envoy.adminPort, path);
 }, 60_000);
 afterAll(async () => { await sidecar?.stop(); });
@@ -44,6 +45,15 @@ describe.skipIf(!envoy.path)(`fetchConfigDump over a real Envoy admin API ${envo
     const full = (await real(FULL_CONFIG_DUMP_PATH)).body;
     expect(types(full)).toContain('RoutesConfigDump');
     expect(r.text!.body.length).toBeLessThan(JSON.stringify(JSON.parse(full)).length);
+  });
+
+  it("keeps Envoy's own redaction of an inline_string SDS key and never the key", async () => {
+    const r = await fetchConfigDump(real, now);
+    const secrets = JSON.parse(r.text?.body ?? '{}').configs[4];
+    const secret = secrets.dynamic_active_secrets.find((x: { name: string }) => x.name === 'default').secret;
+    expect(secret.tls_certificate.private_key).toEqual({ inline_string: '[redacted]' });
+    expect(secret.tls_certificate.certificate_chain.inline_string).toContain('BEGIN CERTIFICATE');
+    for (const line of sidecar.keyPem.split('\n').filter((l) => l && !l.startsWith('-----'))) expect(r.text?.body).not.toContain(line);
   });
 
   it('Envoy refuses a mask that fits no dump, and the endpoints mask without include_eds: why each section is its own request', async () => {

@@ -16,7 +16,7 @@ import { startEnvoy, type RunningEnvoy } from './real-envoy.js';
  * A REAL Envoy (the pinned release) configured as the lab configures bff's sidecar: the
  * Istio-shaped bootstrap, listeners, clusters, routes and endpoints of src/lab/istio-shape,
  * delivered as watched xDS files (src/lab/envoy/xds-files.ts), and the SDS secrets `default`
- * (workload certificate chain and its PRIVATE KEY, as istio-agent serves it) and `ROOTCA`.
+ * (workload certificate chain and its PRIVATE KEY, by default in istio-agent's form) and `ROOTCA`.
  * Its own loopback block (127.A.B.0/24, as the lab's data plane picks one) keeps its fixed
  * listener ports (15001, 15006, 8080, 15090) apart from other tests; the admin API is on
  * 127.0.0.1 with a port Envoy picks.
@@ -62,7 +62,24 @@ async function pickAddresses(): Promise<LabAddresses> {
   throw new Error('no free loopback block 127.A.B.0/24 for the test sidecar in 8 tries');
 }
 
-export async function startIstioSidecar(binary: string): Promise<IstioSidecar> {
+export interface IstioSidecarOptions {
+  /**
+   * How the `default` SDS secret carries its chain and key. 'inline_bytes' (default) is what
+   * istio-agent's SDS server sends (istio security/pkg/nodeagent/sds/sdsservice.go, toEnvoySecret:
+   * DataSource_InlineBytes; real Istio dumps show `"inline_bytes": "W3JlZGFjdGVkXQ=="`);
+   * 'inline_string' is what the lab's generator writes (src/lab/istio-shape/resources.ts tlsSecret).
+   */
+  keyForm?: 'inline_bytes' | 'inline_string';
+}
+
+/** tlsSecret() of the lab, with its data sources as istio-agent sends them (base64 bytes). */
+function asInlineBytes(secret: Record<string, unknown>): Record<string, unknown> {
+  const cert = secret.tls_certificate as Record<string, { inline_string: string }>;
+  const bytes = (d: { inline_string: string }) => ({ inline_bytes: Buffer.from(d.inline_string).toString('base64') });
+  return { ...secret, tls_certificate: { certificate_chain: bytes(cert.certificate_chain), private_key: bytes(cert.private_key) } };
+}
+
+export async function startIstioSidecar(binary: string, opts: IstioSidecarOptions = {}): Promise<IstioSidecar> {
   const [pki, addresses] = await Promise.all([createLabPki(), pickAddresses()]);
   const identity = await issueWorkloadIdentity(pki, BFF_WORKLOAD);
   const placement = placementFor('bff');
@@ -73,7 +90,8 @@ export async function startIstioSidecar(binary: string): Promise<IstioSidecar> {
       role: 'bff', workload: BFF_WORKLOAD, podName: placement.podName, labels: placement.labels, state: HEALTHY_MESH,
       addresses, accessLogPath: join(dir, 'access.log'), files: xds.files, istioVersion: pinnedVersions().istio,
     };
-    xds.put('sds', xds.files.sds('default'), [tlsSecret('default', identity.chainPem, identity.keyPem)]);
+    const secret = tlsSecret('default', identity.chainPem, identity.keyPem);
+    xds.put('sds', xds.files.sds('default'), [opts.keyForm === 'inline_string' ? secret : asInlineBytes(secret)]);
     xds.put('sds', xds.files.sds('ROOTCA'), [rootSecret(identity.rootPem)]);
     for (const [name, cla] of Object.entries(endpoints(input))) xds.put('eds', xds.files.eds(name), [cla]);
     for (const [name, rc] of Object.entries(routes(input))) xds.put('rds', xds.files.rds(name), [rc]);

@@ -86,7 +86,7 @@ describe.skipIf(!envoy.path)(`runPath (orchestration over injected targets, admi
     expect(r.bundle.proxies.every((p) => p.admin.statsBefore && p.admin.statsAfter && p.admin.configDump)).toBe(true);
     // Envoy's own answers, kept as it gave them (its version; its redaction of the SDS key).
     expect(JSON.parse(r.bundle.proxies[0].admin.serverInfo?.body ?? '{}').version).toMatch(/\/1\.38\.3\//);
-    expect(r.bundle.proxies[0].admin.configDump?.body).toContain('"private_key":{"inline_string":"[redacted]"}');
+    expect(r.bundle.proxies[0].admin.configDump?.body).toContain('"private_key":{"inline_bytes":"W3JlZGFjdGVkXQ=="}');
     expect(r.bundle.run.notes).toEqual(['fake target']);
     expect(r.bundle.run.options).toEqual({ requests: 3, freshConnections: false });
     expect(validateBundle(JSON.parse(JSON.stringify(r.bundle)))).toMatchObject({ valid: true });
