@@ -94,7 +94,7 @@ describe.skipIf(!envoy.path)(`startCollection over a real Envoy admin API ${envo
     const [b] = await c.after([], new Date());
     const asked = sidecar.requests.slice(before).filter((r) => r.startsWith('/config_dump'));
     expect(asked.sort()).toEqual([
-      '/config_dump?mask=bootstrap.node',
+      '/config_dump?mask=bootstrap.node.id,bootstrap.node.cluster,bootstrap.node.metadata,bootstrap.node.user_agent_build_version',
       '/config_dump?mask=static_clusters,dynamic_active_clusters',
       '/config_dump?mask=static_endpoint_configs,dynamic_endpoint_configs&include_eds',
       '/config_dump?mask=static_listeners,dynamic_listeners',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchConfigDump, type AdminFetch } from '../../src/collect/config-dump.js';
 import { CONFIG_DUMP_SECTIONS, FULL_CONFIG_DUMP_PATH, configDumpPath } from '../../src/collect/admin-endpoints.js';
 import { adminRequest } from '../../src/lab/envoy/process.js';
+import { describeNode } from '../../src/envoy/node-info.js';
 import { realEnvoyPath, requireEnvoyInCi } from '../helpers/real-envoy.js';
 import { startIstioSidecar, type IstioSidecar } from '../helpers/istio-sidecar.js';
 
@@ -45,6 +46,19 @@ describe.skipIf(!envoy.path)(`fetchConfigDump over a real Envoy admin API ${envo
     const full = (await real(FULL_CONFIG_DUMP_PATH)).body;
     expect(types(full)).toContain('RoutesConfigDump');
     expect(r.text!.body.length).toBeLessThan(JSON.stringify(JSON.parse(full)).length);
+  });
+
+  it("keeps of the bootstrap node what the analyzer reads, not Envoy's list of its extensions", async () => {
+    // Envoy 1.38.3's node.extensions lists every compiled-in extension: ~70 KB, two thirds of the
+    // saved dump with `mask=bootstrap.node`; src/envoy/node-info.ts reads id, metadata and the version.
+    const whole = JSON.parse((await real('/config_dump?mask=bootstrap.node')).body).configs[0].bootstrap.node;
+    expect(JSON.stringify(whole.extensions).length).toBeGreaterThan(20_000);
+    const r = await fetchConfigDump(real, now);
+    const bootstrap = JSON.parse(r.text?.body ?? '{}').configs[0].bootstrap;
+    expect(Object.keys(bootstrap.node).sort()).toEqual(['cluster', 'id', 'metadata', 'user_agent_build_version']);
+    expect(describeNode(bootstrap)).toEqual(describeNode({ node: whole }));
+    expect(describeNode(bootstrap)).toMatchObject({ type: 'sidecar', envoyVersion: '1.38.3', namespace: 'mesh-verify' });
+    expect(r.text!.body.length).toBeLessThan(60_000);
   });
 
   it("keeps Envoy's own redaction of an inline_string SDS key and never the key", async () => {
