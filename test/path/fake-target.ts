@@ -1,19 +1,21 @@
 import { DEFAULT_GATEWAY } from '../../src/topology/reference.js';
 import type { PathReport } from '../../src/analyze/types.js';
 import type { EvidenceBundle } from '../../src/bundle/types.js';
-import type { CollectDeps } from '../../src/collect/types.js';
+import type { AdminGetter, CollectDeps } from '../../src/collect/types.js';
 import type { PreparedTarget } from '../../src/path/target.js';
 import type { Deployment } from '../../src/path/deploy.js';
-import type { FakeAdminServer } from '../collect/fake-admin.js';
 
 export interface FakeTargetLog {
   deploys: { runId: string; scenario: string | null }[];
   releases: { keep: boolean; created: Deployment['created'] }[];
 }
 
-/** A PreparedTarget over local servers: the probe goes to `port`, admin reads go to `admin`. */
+/**
+ * A PreparedTarget over local servers: the probe goes to `port`, admin reads go to `admin` (in the
+ * tests a real Envoy's admin API, test/helpers/istio-sidecar.ts), for every proxy of the path.
+ */
 export function fakeTarget(o: {
-  port: number; caPem: string; host: string; admin: FakeAdminServer; seenIds: () => string[];
+  port: number; caPem: string; host: string; admin: { getter(): AdminGetter }; seenIds: () => string[];
   deployFails?: Error; deployedCa?: string | null;
   /** The certificate the deploy stored (the gateway must serve it before the probe); default: not known. */
   serverCertPem?: string;

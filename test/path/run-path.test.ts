@@ -10,26 +10,31 @@ import { writeFileAtomic } from '../../src/io/atomic-write.js';
 import { parsePathOptions, type RawPathOptions } from '../../src/path/options.js';
 import { runPath, type PathRunDeps } from '../../src/path/run-path.js';
 import { createRootCa, issueCertificate, type Authority } from '../../src/pki/ca.js';
-import { startAdminServer, type FakeAdminServer } from '../collect/fake-admin.js';
+import { realEnvoyPath, requireEnvoyInCi } from '../helpers/real-envoy.js';
+import { startIstioSidecar, type IstioSidecar } from '../helpers/istio-sidecar.js';
 import { appEcho as echo, startServer } from '../probe/tls-echo-server.js';
 import { fakeAnalyze, fakeTarget } from './fake-target.js';
 import { leafSha256 } from '../../src/topology/credentials.js';
 
 const HOST = 'web.path.test';
+/** Every proxy's admin answers come from one real Envoy (the lab's Istio-shaped bff sidecar). */
+const envoy = realEnvoyPath();
+requireEnvoyInCi(envoy);
 
 let ca: Authority;
 let other: Authority;
 let entry: Awaited<ReturnType<typeof startServer>>;
-let admin: FakeAdminServer;
+let admin: IstioSidecar;
 let dir: string;
 beforeAll(async () => {
+  if (!envoy.path) return;
   ca = await createRootCa('path test CA');
   other = await createRootCa('not the gateway CA');
   entry = await startServer(await issueCertificate(ca, { dnsSans: [HOST] }), echo);
-  admin = await startAdminServer();
+  admin = await startIstioSidecar(envoy.path);
   dir = await mkdtemp(join(tmpdir(), 'mv-path-'));
-});
-afterAll(async () => { await entry.close(); await admin.close(); await rm(dir, { recursive: true, force: true }); });
+}, 60_000);
+afterAll(async () => { await entry?.close(); await admin?.stop(); if (dir) await rm(dir, { recursive: true, force: true }); });
 
 const noSignals = (): InterruptHook => ({ dispose() {}, interrupted: false, done: Promise.resolve() });
 
@@ -53,7 +58,7 @@ function setup(raw: RawPathOptions, t: Partial<Parameters<typeof fakeTarget>[0]>
   return { opts: parsePathOptions(raw), deps, log, written };
 }
 
-describe('runPath (orchestration over injected targets)', () => {
+describe.skipIf(!envoy.path)(`runPath (orchestration over injected targets, admin reads from a real Envoy) ${envoy.reason}`, () => {
   it("a gateway that never serves the credential this run stored: said in progress and in the bundle's notes, then probed", async () => {
     const stored = await issueCertificate(ca, { dnsSans: [HOST] });
     const { opts, deps } = setup({ requests: '1' }, { serverCertPem: stored.certPem });
@@ -79,6 +84,9 @@ describe('runPath (orchestration over injected targets)', () => {
     expect(r.bundle.path.gatewayCaPem).toBe(ca.certPem);
     expect(r.bundle.proxies.map((p) => [p.id, p.reachable, p.accessLog.length])).toEqual([['gateway', true, 3], ['bff', true, 3], ['svc', true, 3]]);
     expect(r.bundle.proxies.every((p) => p.admin.statsBefore && p.admin.statsAfter && p.admin.configDump)).toBe(true);
+    // Envoy's own answers, kept as it gave them (its version; its redaction of the SDS key).
+    expect(JSON.parse(r.bundle.proxies[0].admin.serverInfo?.body ?? '{}').version).toMatch(/\/1\.38\.3\//);
+    expect(r.bundle.proxies[0].admin.configDump?.body).toContain('"private_key":{"inline_bytes":"W3JlZGFjdGVkXQ=="}');
     expect(r.bundle.run.notes).toEqual(['fake target']);
     expect(r.bundle.run.options).toEqual({ requests: 3, freshConnections: false });
     expect(validateBundle(JSON.parse(JSON.stringify(r.bundle)))).toMatchObject({ valid: true });

@@ -1,0 +1,133 @@
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { AdminGetter } from '../../src/collect/types.js';
+import { adminRequest } from '../../src/lab/envoy/process.js';
+import { XdsDirectory } from '../../src/lab/envoy/xds-files.js';
+import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type ProxyShapeInput } from '../../src/lab/istio-shape/resources.js';
+import { createLabPki, issueWorkloadIdentity } from '../../src/lab/lab-pki.js';
+import { placementFor } from '../../src/lab/placements.js';
+import { HEALTHY_MESH } from '../../src/lab/types.js';
+import { APP_PORT, BFF_WORKLOAD } from '../../src/topology/reference.js';
+import { pinnedVersions } from '../../src/topology/versions.js';
+import { startEnvoy, type RunningEnvoy } from './real-envoy.js';
+
+/**
+ * A REAL Envoy (the pinned release) configured as the lab configures bff's sidecar: the
+ * Istio-shaped bootstrap, listeners, clusters, routes and endpoints of src/lab/istio-shape,
+ * delivered as watched xDS files (src/lab/envoy/xds-files.ts), and the SDS secrets `default`
+ * (workload certificate chain and its PRIVATE KEY, by default in istio-agent's form) and `ROOTCA`.
+ * Its own loopback block (127.A.B.0/24, as the lab's data plane picks one) keeps its fixed
+ * listener ports (15001, 15006, 8080, 15090) apart from other tests; the admin API is on
+ * 127.0.0.1 with a port Envoy picks.
+ */
+export interface IstioSidecar {
+  envoy: RunningEnvoy;
+  addresses: LabAddresses;
+  /** The private key of the `default` SDS secret (what a saved dump must never carry). */
+  keyPem: string;
+  /** Every admin path asked through a getter of this sidecar, in order. */
+  requests: string[];
+  /** An AdminGetter (as src/collect reads a proxy) on this Envoy's admin port; records each path. */
+  getter(via?: AdminGetter['via']): AdminGetter;
+  /**
+   * One request through bff's outbound listener (svc's ClusterIP:8080) carrying `x-request-id: id`;
+   * svc has no pod behind it here, so Envoy answers 503 itself: counters move and the access log
+   * gets a line with the id.
+   */
+  send(id: string): Promise<number>;
+  /** Envoy's access log (what `kubectl logs -c istio-proxy` shows). */
+  accessLog(): string;
+  stop(): Promise<void>;
+}
+
+function canBind(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
+  });
+}
+
+async function pickAddresses(): Promise<LabAddresses> {
+  for (let attempt = 0; attempt < 8; attempt += 1) {
+    const base = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
+    const a: LabAddresses = {
+      nlb: `${base}.1`, gateway: `${base}.10`, bff: `${base}.11`, svc: `${base}.12`, caller: `${base}.13`,
+      bffApp: `${base}.111`, svcApp: `${base}.112`, svcVip: `${base}.20`,
+    };
+    const ports: [string, number][] = [[a.bff, 15001], [a.bff, 15006], [a.bff, 8080], [a.bff, 15090], [a.svcVip, 8080]];
+    if ((await Promise.all(ports.map(([h, p]) => canBind(h, p)))).every(Boolean)) return a;
+  }
+  throw new Error('no free loopback block 127.A.B.0/24 for the test sidecar in 8 tries');
+}
+
+export interface IstioSidecarOptions {
+  /**
+   * How the `default` SDS secret carries its chain and key. 'inline_bytes' (default) is what
+   * istio-agent's SDS server sends (istio security/pkg/nodeagent/sds/sdsservice.go, toEnvoySecret:
+   * DataSource_InlineBytes; real Istio dumps show `"inline_bytes": "W3JlZGFjdGVkXQ=="`);
+   * 'inline_string' is what the lab's generator writes (src/lab/istio-shape/resources.ts tlsSecret).
+   */
+  keyForm?: 'inline_bytes' | 'inline_string';
+}
+
+/** tlsSecret() of the lab, with its data sources as istio-agent sends them (base64 bytes). */
+function asInlineBytes(secret: Record<string, unknown>): Record<string, unknown> {
+  const cert = secret.tls_certificate as Record<string, { inline_string: string }>;
+  const bytes = (d: { inline_string: string }) => ({ inline_bytes: Buffer.from(d.inline_string).toString('base64') });
+  return { ...secret, tls_certificate: { certificate_chain: bytes(cert.certificate_chain), private_key: bytes(cert.private_key) } };
+}
+
+export async function startIstioSidecar(binary: string, opts: IstioSidecarOptions = {}): Promise<IstioSidecar> {
+  const [pki, addresses] = await Promise.all([createLabPki(), pickAddresses()]);
+  const identity = await issueWorkloadIdentity(pki, BFF_WORKLOAD);
+  const placement = placementFor('bff');
+  let xds: XdsDirectory | null = null;
+  const envoy = await startEnvoy(binary, (dir) => {
+    xds = new XdsDirectory(join(dir, 'xds'));
+    const input: ProxyShapeInput = {
+      role: 'bff', workload: BFF_WORKLOAD, podName: placement.podName, labels: placement.labels, state: HEALTHY_MESH,
+      addresses, accessLogPath: join(dir, 'access.log'), files: xds.files, istioVersion: pinnedVersions().istio,
+    };
+    const secret = tlsSecret('default', identity.chainPem, identity.keyPem);
+    xds.put('sds', xds.files.sds('default'), [opts.keyForm === 'inline_string' ? secret : asInlineBytes(secret)]);
+    xds.put('sds', xds.files.sds('ROOTCA'), [rootSecret(identity.rootPem)]);
+    for (const [name, cla] of Object.entries(endpoints(input))) xds.put('eds', xds.files.eds(name), [cla]);
+    for (const [name, rc] of Object.entries(routes(input))) xds.put('rds', xds.files.rds(name), [rc]);
+    xds.put('cds', xds.files.cds, clusters(input));
+    xds.put('lds', xds.files.lds, listeners(input));
+    // The admin API on 127.0.0.1:0 (real-envoy.ts), not the pod's fixed 15000.
+    const { admin: _admin, ...rest } = bootstrap(input, addresses.bff);
+    return rest;
+  }, 'test-bff-sidecar');
+  try {
+    // Ready when Envoy reports every xDS version written (the lab's own convergence check).
+    await (xds as unknown as XdsDirectory).converged(() => envoy.admin('/config_dump?include_eds'), 15_000);
+  } catch (err) {
+    await envoy.stop();
+    throw err;
+  }
+  const requests: string[] = [];
+  return {
+    envoy,
+    addresses,
+    keyPem: identity.keyPem,
+    requests,
+    getter: (via = 'direct') => ({
+      via,
+      get: (path, o) => { requests.push(path); return adminRequest('127.0.0.1', envoy.adminPort, path, 'GET', o.timeoutMs); },
+      close: () => {},
+    }),
+    send: (id) => new Promise((resolve, reject) => {
+      const req = request({ host: addresses.svcVip, port: APP_PORT, path: '/', agent: false, headers: { host: `svc.mesh-verify.svc.cluster.local:${APP_PORT}`, 'x-request-id': id } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    accessLog: () => envoy.readLines('access.log').join('\n') + '\n',
+    stop: () => envoy.stop(),
+  };
+}
