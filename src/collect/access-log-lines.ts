@@ -14,7 +14,9 @@ export function runLogLines(logText: string, ids: readonly string[]): string[] {
   for (const raw of logText.split('\n')) {
     const line = raw.replace(/\r$/, '');
     if (!line) continue;
-    for (const m of line.matchAll(/"([^"\s]{1,200})"/g)) {
+    // Every quoted value, spaces included: a value such as an issuer DN ("O=x,CN=a b") must not
+    // shift the pairing of quotes, or the ids after it would be missed.
+    for (const m of line.matchAll(/"((?:[^"\\]|\\.){1,400})"/g)) {
       if (keys.has(requestIdKey(m[1]))) { out.push(line); break; }
     }
   }

@@ -57,7 +57,7 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
       host: lab.publicHost,
       entry: { address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' },
       notes: [
-        `Target: the mesh-verify lab on loopback: real Envoy ${lab.envoy.version} (${lab.envoy.path}) as NLB, gateway and sidecars, the real app, real TLS; the Kubernetes API and Istio's control plane are simulated (Istio-shaped xDS written by mesh-verify). Not a cluster: kind, istiod and istioctl were not used.`,
+        `Target: the mesh-verify lab on loopback: real Envoy ${lab.envoy.version} as NLB, gateway and sidecars, the real app, real TLS; the Kubernetes API and Istio's control plane are simulated (Istio-shaped xDS written by mesh-verify). Not a cluster: kind, istiod and istioctl were not used.`,
         ...(opts.fault ? [`Fault ${opts.fault} was injected when the lab started; the topology was not re-applied (that would repair object-driven faults).`] : []),
       ],
       waitTimeoutMs: 20_000,

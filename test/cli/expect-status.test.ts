@@ -8,7 +8,7 @@ import { runCli } from '../helpers/cli-in-process.js';
  */
 const FAULT = ['path', '--lab', '--fault', 'plaintext-gateway-bff', '--requests', '2', '-q'];
 
-describe('path --expect: the printed status is the one the process returns', () => {
+describe('path --expect: the printed status is the one the process returns', { timeout: 120_000 }, () => {
   it('table, markdown and junit print the returned status and "met", json carries both codes', async () => {
     const met = '(exit 0; expected contradicted: met)';
     const table = await runCli(...FAULT, '--expect', 'contradicted');

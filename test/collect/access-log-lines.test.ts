@@ -9,4 +9,11 @@ describe('runLogLines', () => {
     expect(runLogLines(log, ['mv-r-1', 'mv-r-3'])).toEqual([json('mv-r-1'), text]);
     expect(runLogLines(log, [])).toEqual([]);
   });
+
+  it('finds an id after a value with spaces (a peer issuer DN as real Envoy logs it)', () => {
+    // Real Envoy 1.38.3 with %DOWNSTREAM_PEER_ISSUER%: the DN has spaces; the id comes after it.
+    const line = '{"downstream_peer_issuer":"O=cluster.local,CN=mesh-verify lab mesh root","downstream_peer_serial":"01f62ca8","mesh_verify_id":"mv-r-1","upstream_peer_subject":null}';
+    expect(runLogLines(line, ['mv-r-1'])).toEqual([line]);
+    expect(runLogLines(line.replace('"mv-r-1"', '"mv-r-10"'), ['mv-r-1'])).toEqual([]);
+  });
 });
