@@ -21,7 +21,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentProgress } from '../src/cli/progress.js';
+import { silentProgress } from '../src/core/progress.js';
 import { saveBundle } from '../src/bundle/save.js';
 import type { EvidenceBundle } from '../src/bundle/types.js';
 import { LAB_FAULTS, type LabFault } from '../src/lab/types.js';

@@ -1,4 +1,4 @@
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { readInputText, parseJsonInput } from '../io/read-input.js';
 import type { EvidenceBundle } from './types.js';
 import { validateBundle } from './validate.js';

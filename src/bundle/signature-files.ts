@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { readInputText, parseJsonInput } from '../io/read-input.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { TOOL_NAME, VERSION } from '../version.js';

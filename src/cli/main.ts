@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
-import { ExitCode } from './exit-codes.js';
-import { MeshVerifyError, formatError } from './errors.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { MeshVerifyError, formatError } from '../core/errors.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerLab } from './commands/lab.js';

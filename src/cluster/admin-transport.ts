@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { ResponseTooLargeError, boundedRequest } from './bounded-http.js';
 import { limit } from './limits.js';
 import { ENVOY_ADMIN_PORT } from '../topology/reference.js';

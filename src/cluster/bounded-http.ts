@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { formatBytes, formatMs, limit, type LimitName } from './limits.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
-import type { Progress } from '../cli/progress.js';
+import { EnvironmentError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
 import type { AppliedRef } from './apply.js';
 import { describeObject } from './apply.js';
 import type { KubeClients } from './kube-client.js';

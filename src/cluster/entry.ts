@@ -1,5 +1,5 @@
 import type { V1Node, V1Service } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import type { PathSpec } from '../bundle/types.js';
 import { DEFAULT_GATEWAY, GATEWAY_NODE_PORT, KIND_HOST_PORT } from '../topology/reference.js';
 import { httpsServicePort } from './gateway.js';

@@ -1,5 +1,5 @@
 import type { V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { DEFAULT_GATEWAY, GATEWAY_HTTPS_PORT, labelSelector, spiffeId, type IngressGateway } from '../topology/reference.js';
 import type { KubeClients } from './kube-client.js';
 import { apiErrorCode, apiErrorMessage } from './kube-client.js';

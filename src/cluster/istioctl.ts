@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
-import type { Progress } from '../cli/progress.js';
+import { EnvironmentError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
 import { fixturePath } from '../topology/fixture-files.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { istioctlInstallHint } from './install-hints.js';

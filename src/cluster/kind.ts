@@ -1,5 +1,5 @@
-import { EnvironmentError } from '../cli/errors.js';
-import type { Progress } from '../cli/progress.js';
+import { EnvironmentError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
 import { fixturePath } from '../topology/fixture-files.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { kindInstallHint } from './install-hints.js';

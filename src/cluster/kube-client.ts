@@ -6,7 +6,7 @@ import {
   AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, ResponseContext, ServerConfiguration, createConfiguration, wrapHttpLibrary,
   type RequestContext,
 } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { DeadlineError, boundedRequest, deadlineLimit } from './bounded-http.js';
 import { limit, type LimitName } from './limits.js';
 

@@ -1,4 +1,4 @@
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import type { KubeClients } from './kube-client.js';
 import { apiRequest } from './kube-client.js';
 import { limit } from './limits.js';

@@ -1,6 +1,6 @@
 import { AuthorizationV1Api } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
-import type { Progress } from '../cli/progress.js';
+import { EnvironmentError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
 import { GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { istioctlInstallHint, kindInstallHint } from './install-hints.js';

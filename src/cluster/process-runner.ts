@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 
 /**
  * The one place mesh-verify starts external programs (kind, istioctl, docker). Tests replace it

@@ -1,4 +1,4 @@
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { readInputJson, readInputText } from '../io/read-input.js';
 import { isIstioConfigDump, parseConfigDump, postureOf } from '../envoy/config-dump.js';
 import { parseCerts } from '../envoy/certs.js';

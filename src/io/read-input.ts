@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 
 /**
  * Limits on what mesh-verify reads from a user's file (inspect, analyze). A real config dump of a

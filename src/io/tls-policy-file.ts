@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { InputError } from '../cli/errors.js';
+import { InputError } from '../core/errors.js';
 import { readInputText } from './read-input.js';
 import { PolicyFormatError, parsePolicyText, type TlsPolicy } from '../analyze/tls-policy.js';
 import { BUILTIN_POLICY_NAMES, builtinPolicy, isBuiltinPolicyName } from '../analyze/tls-policies-builtin.js';

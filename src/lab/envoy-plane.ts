@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { appSourcePath } from '../topology/app-source.js';
 import {
   APP_PORT, BFF_WORKLOAD, ENVOY_ADMIN_PORT, GATEWAY_CREDENTIAL, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, ISTIO_INBOUND_PORT,

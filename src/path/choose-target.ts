@@ -1,4 +1,4 @@
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { PathOptions } from './options.js';
 import type { PreparedTarget } from './target.js';
 

@@ -1,10 +1,10 @@
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import { applyObjects, type AppliedRef } from '../cluster/apply.js';
 import { deleteRefs } from '../cluster/cleanup.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorCode, apiErrorMessage } from '../cluster/kube-client.js';
 import { waitForPodsReady, waitForRollouts } from '../cluster/wait.js';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap, storedCredential, type GatewayCredential } from '../topology/credentials.js';
 import { buildTopology } from '../topology/manifests.js';
 import { DEFAULT_GATEWAY, GATEWAY_CREDENTIAL, MESH_NAMESPACE, type IngressGateway } from '../topology/reference.js';

@@ -1,4 +1,4 @@
-import { ExitCode } from '../cli/exit-codes.js';
+import { ExitCode } from '../core/exit-codes.js';
 import type { PathReport } from '../analyze/types.js';
 import type { Expectation } from './options.js';
 

@@ -1,6 +1,6 @@
 import type { RunMetadata } from '../bundle/types.js';
-import { EnvironmentError } from '../cli/errors.js';
-import type { Progress } from '../cli/progress.js';
+import { EnvironmentError } from '../core/errors.js';
+import type { Progress } from '../core/progress.js';
 import { detectIstio, installIstio } from '../cluster/istioctl.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { checkIstioctl } from '../cluster/preflight.js';

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { limit } from '../cluster/limits.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorMessage } from '../cluster/kube-client.js';

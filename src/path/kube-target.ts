@@ -1,5 +1,5 @@
 import type { PathSpec, RunMetadata } from '../bundle/types.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import { deleteRefs } from '../cluster/cleanup.js';
 import { resolveEntry } from '../cluster/entry.js';
 import type { KubeClients } from '../cluster/kube-client.js';

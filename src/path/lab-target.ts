@@ -1,4 +1,4 @@
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import { detectIstio } from '../cluster/istioctl.js';
 import { findGateway } from '../cluster/gateway.js';
 import { connectKube } from '../cluster/kube-client.js';

@@ -1,4 +1,4 @@
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import { DEFAULT_KIND_CLUSTER, deleteKindCluster, kindClusterExists } from '../cluster/kind.js';
 import { deleteManaged } from '../cluster/cleanup.js';
 import { connectKube } from '../cluster/kube-client.js';

@@ -3,7 +3,7 @@ import type { AppliedRef } from '../cluster/apply.js';
 import { MANAGED_KINDS } from '../cluster/cleanup.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { apiErrorCode, apiErrorMessage } from '../cluster/kube-client.js';
-import { EnvironmentError } from '../cli/errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { managedSelector } from '../topology/managed-labels.js';
 import { FIELD_MANAGER } from '../topology/reference.js';
 

@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../core/errors.js';
 import { parseHostPort } from '../cluster/entry.js';
 import type { GatewayRef } from '../cluster/gateway.js';
 import { LAB_FAULTS, isLabFault, type LabFault } from '../lab/types.js';

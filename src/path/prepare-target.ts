@@ -1,5 +1,5 @@
 import type { RunMetadata } from '../bundle/types.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import { DEFAULT_KIND_CLUSTER, KIND_CONFIG_FILE, createKindCluster, deleteKindCluster, kindClusterExists, kindContextName } from '../cluster/kind.js';
 import type { KubeClients } from '../cluster/kube-client.js';
 import { findGateway } from '../cluster/gateway.js';

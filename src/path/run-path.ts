@@ -3,7 +3,7 @@ import type { PathReport } from '../analyze/types.js';
 import { BUNDLE_KIND, BUNDLE_SCHEMA_VERSION, type EvidenceBundle, type RequestRecord } from '../bundle/types.js';
 import type { WireEvidence } from '../bundle/types.js';
 import type { WireCaptureOptions, WireCaptureSession } from '../collect/wire/capture.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import { onInterrupt, type InterruptHook } from '../cluster/cleanup.js';
 import { limit } from '../cluster/limits.js';
 import { startCollection } from '../collect/collector.js';

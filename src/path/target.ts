@@ -1,5 +1,5 @@
 import type { PathSpec, RunMetadata } from '../bundle/types.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { CollectDeps } from '../collect/types.js';
 import type { IngressGateway } from '../topology/reference.js';
 import type { ScenarioName } from '../topology/scenarios.js';

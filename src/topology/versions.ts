@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from '../core/errors.js';
 import { readFixture } from './fixture-files.js';
 
 /** One Istio minor the nightly runs against, with its own pins. */

@@ -6,7 +6,7 @@ import { evaluatePolicy, parsePolicyText, PolicyFormatError } from '../../src/an
 import { BUILTIN_POLICY_NAMES, builtinPolicy } from '../../src/analyze/tls-policies-builtin.js';
 import { canonicalCipher, canonicalGroup, canonicalVersion } from '../../src/analyze/tls-names.js';
 import { loadTlsPolicy } from '../../src/io/tls-policy-file.js';
-import { InputError } from '../../src/cli/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const violations = (r: ReturnType<typeof evaluatePolicy>) => r.violations.map((v) => v.message);
 

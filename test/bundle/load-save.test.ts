@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadBundle } from '../../src/bundle/load.js';
 import { saveBundle, serializeBundle } from '../../src/bundle/save.js';
 import { findSecrets, scrubSecrets } from '../../src/bundle/secrets.js';
-import { InputError } from '../../src/cli/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { fixturePath, loadFixture } from '../analyze/fixture-bundles.js';
 
 let dir: string;

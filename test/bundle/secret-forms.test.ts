@@ -8,7 +8,7 @@ import { loadBundle } from '../../src/bundle/load.js';
 import { saveBundle } from '../../src/bundle/save.js';
 import { findSecrets } from '../../src/bundle/secrets.js';
 import { scanFreeText } from '../../src/bundle/secret-scanner.js';
-import { MeshVerifyError } from '../../src/cli/errors.js';
+import { MeshVerifyError } from '../../src/core/errors.js';
 import { analyzeAtRun, editAccessLog, loadFixture, proxy, statuses } from '../analyze/fixture-bundles.js';
 
 /**

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EnvironmentError } from '../../src/cli/errors.js';
+import { EnvironmentError } from '../../src/core/errors.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
 import { applyObjects } from '../../src/cluster/apply.js';
 import { waitForPodsReady, waitForRollouts } from '../../src/cluster/wait.js';

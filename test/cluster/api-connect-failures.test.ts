@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EnvironmentError } from '../../src/cli/errors.js';
+import { EnvironmentError } from '../../src/core/errors.js';
 import { connectKube } from '../../src/cluster/kube-client.js';
 import { setProcessRunner } from '../../src/cluster/process-runner.js';
 import { createRootCa, issueCertificate } from '../../src/pki/ca.js';

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { EnvironmentError } from '../../src/cli/errors.js';
+import { EnvironmentError } from '../../src/core/errors.js';
 import { openAdminTransport } from '../../src/cluster/admin-transport.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
 import { checkRights, judgeAccess, kubernetesMinor, pathAccessChecks } from '../../src/cluster/preflight.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { EnvironmentError } from '../../src/cli/errors.js';
+import { EnvironmentError } from '../../src/core/errors.js';
 import { findGateway, gatewayFromService } from '../../src/cluster/gateway.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
 import { istioInstallObjects } from '../../src/lab/kube/cluster-seed.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnvironmentError } from '../../src/cli/errors.js';
-import { ExitCode } from '../../src/cli/exit-codes.js';
-import { plainProgress } from '../../src/cli/progress.js';
+import { EnvironmentError } from '../../src/core/errors.js';
+import { ExitCode } from '../../src/core/exit-codes.js';
+import { plainProgress } from '../../src/core/progress.js';
 import { setProcessRunner, spawnProcessRunner, lastLine } from '../../src/cluster/process-runner.js';
 import { checkDocker, checkIstioctl, checkKind, runPreflight } from '../../src/cluster/preflight.js';
 import { createKindCluster, deleteKindCluster, kindClusterExists, KIND_CONFIG_FILE } from '../../src/cluster/kind.js';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EnvironmentError } from '../../src/cli/errors.js';
+import { EnvironmentError } from '../../src/core/errors.js';
 import { openAdminTransport } from '../../src/cluster/admin-transport.js';
 import { DeadlineError, ResponseTooLargeError, apiResponseLimit, boundedRequest } from '../../src/cluster/bounded-http.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { silentProgress } from '../../src/cli/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import type { InterruptHook } from '../../src/cluster/cleanup.js';
 import { validateBundle } from '../../src/bundle/validate.js';
 import { defaultPathDeps } from '../../src/path/default-deps.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentProgress } from '../../src/cli/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import type { InterruptHook } from '../../src/cluster/cleanup.js';
 import { loadBundle } from '../../src/bundle/load.js';
 import { LAB_FAULTS } from '../../src/lab/types.js';

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { silentProgress } from '../../src/cli/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import { onInterrupt, type SignalSource } from '../../src/cluster/cleanup.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
 import { startLab } from '../../src/lab/lab.js';

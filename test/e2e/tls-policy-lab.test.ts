@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentProgress } from '../../src/cli/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import type { InterruptHook } from '../../src/cluster/cleanup.js';
 import { startLab, type StartedLab } from '../../src/lab/lab.js';
 import { builtinPolicy } from '../../src/analyze/tls-policies-builtin.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { runCli } from '../helpers/cli-in-process.js';
 import { fixturePath, loadFixture, proxy } from '../analyze/fixture-bundles.js';
 import { INPUT_LIMITS, jsonDepth, readInputText } from '../../src/io/read-input.js';
-import { InputError } from '../../src/cli/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { decodeCertificates } from '../../src/envoy/certificate.js';
 
 /**

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findEnvoy, pinnedEnvoyVersion } from '../../src/lab/envoy/binary.js';
-import { EnvironmentError } from '../../src/cli/errors.js';
+import { EnvironmentError } from '../../src/core/errors.js';
 
 function fakeExecutable(dir: string, name: string): string {
   mkdirSync(dir, { recursive: true });

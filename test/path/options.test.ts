@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/errors.js';
+import { UsageError } from '../../src/core/errors.js';
 import { parsePathOptions } from '../../src/path/options.js';
 import { newRunId } from '../../src/path/run-id.js';
 import { isValidLabelValue } from '../../src/topology/managed-labels.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentProgress } from '../../src/cli/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import type { InterruptHook } from '../../src/cluster/cleanup.js';
 import { saveBundle } from '../../src/bundle/save.js';
 import { validateBundle } from '../../src/bundle/validate.js';
@@ -64,7 +64,7 @@ describe.skipIf(!envoy.path)(`runPath (orchestration over injected targets, admi
     const { opts, deps } = setup({ requests: '1' }, { serverCertPem: stored.certPem });
     deps.timeouts = { ...deps.timeouts, entry: 300 };
     const lines: string[] = [];
-    const { plainProgress } = await import('../../src/cli/progress.js');
+    const { plainProgress } = await import('../../src/core/progress.js');
     const r = await runPath(opts, deps, plainProgress((l) => lines.push(l)));
     const note = r.bundle.run.notes.find((n) => n.startsWith("the gateway never served this run's certificate"));
     expect(note).toContain(`(sha256 ${leafSha256(stored.certPem)}) within 0 s: it served sha256 ${leafSha256(entry.cert.certPem)}`);

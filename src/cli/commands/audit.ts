@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../core/errors.js';
 
 interface AuditCliOptions {
   context?: string;
@@ -78,7 +78,7 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
         throw new UsageError(`--target-version ${opts.targetVersion}: not an Istio version`, 'pass MAJOR.MINOR, e.g. --target-version 1.24');
       }
       const [{ connectKube }, { runAudit }, { createProgress }, { LAB_CONTEXT }] = await Promise.all([
-        import('../../cluster/kube-client.js'), import('../../collect/audit/run-audit.js'), import('../progress.js'),
+        import('../../cluster/kube-client.js'), import('../../collect/audit/run-audit.js'), import('../../core/progress.js'),
         import('../../lab/kube/kubeconfig.js'),
       ]);
       const progress = await createProgress({ quiet: ctx.quiet() });

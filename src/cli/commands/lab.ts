@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../core/errors.js';
 import { LAB_FAULTS, isLabFault } from '../../lab/types.js';
 
 export interface LabUpOptions {
@@ -66,7 +66,7 @@ function waitForStop(signal?: AbortSignal): Promise<string> {
 }
 
 export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
-  const { createProgress } = await import('../progress.js');
+  const { createProgress } = await import('../../core/progress.js');
   const { startLab } = await import('../../lab/lab.js');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { writeFileAtomic } = await import('../../io/atomic-write.js');

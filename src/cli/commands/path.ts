@@ -50,7 +50,7 @@ Examples:
   mesh-verify up && mesh-verify path --no-deploy --report-dir out && mesh-verify down`)
     .action(async (raw: PathCliOptions) => {
       const [{ parsePathOptions }, { runPath }, { defaultPathDeps }, { createProgress }, { tableWidth }] = await Promise.all([
-        import('../../path/options.js'), import('../../path/run-path.js'), import('../../path/default-deps.js'), import('../progress.js'),
+        import('../../path/options.js'), import('../../path/run-path.js'), import('../../path/default-deps.js'), import('../../core/progress.js'),
         import('../terminal-width.js'),
       ]);
       const opts = parsePathOptions(raw);
@@ -81,7 +81,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .addOption(new Option('--scenario <name>', 'deploy a broken variant').choices([...SCENARIO_NAMES]))
     .option('-q, --quiet', 'no progress output')
     .action(async (raw: { context?: string; kubeconfig?: string; scenario?: string; quiet?: boolean }) => {
-      const [{ runUp }, { createProgress }] = await Promise.all([import('../../path/lifecycle.js'), import('../progress.js')]);
+      const [{ runUp }, { createProgress }] = await Promise.all([import('../../path/lifecycle.js'), import('../../core/progress.js')]);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
       const r = await runUp({ context: raw.context ?? null, kubeconfig: raw.kubeconfig ?? null, scenario: (raw.scenario ?? null) as never }, progress);
       process.stdout.write([
@@ -104,7 +104,7 @@ export function registerDown(program: Command, ctx: CliContext): void {
     .option('--kubeconfig <file>', 'use this kubeconfig (with or without --context)')
     .option('-q, --quiet', 'no progress output')
     .action(async (raw: { context?: string; kubeconfig?: string; quiet?: boolean }) => {
-      const [{ runDown }, { createProgress }] = await Promise.all([import('../../path/lifecycle.js'), import('../progress.js')]);
+      const [{ runDown }, { createProgress }] = await Promise.all([import('../../path/lifecycle.js'), import('../../core/progress.js')]);
       const progress = await createProgress({ quiet: raw.quiet === true || ctx.quiet() });
       process.stdout.write(`${await runDown({ context: raw.context ?? null, kubeconfig: raw.kubeconfig ?? null }, progress)}\n`);
       ctx.exitCode = 0;
@@ -112,7 +112,7 @@ export function registerDown(program: Command, ctx: CliContext): void {
 }
 
 async function prepareSigning(keyFile: string, bundle: string | null, reportDir: string | null): Promise<{ bundleFile: string; sign(): Promise<string> }> {
-  const { UsageError } = await import('../errors.js');
+  const { UsageError } = await import('../../core/errors.js');
   const { join } = await import('node:path');
   const bundleFile = bundle ?? (reportDir !== null ? join(reportDir, 'bundle.json') : null);
   if (bundleFile === null) throw new UsageError('--sign-key signs the saved bundle, but no bundle is saved', 'add --bundle FILE or --report-dir DIR');

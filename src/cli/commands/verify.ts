@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../main.js';
-import { UsageError } from '../errors.js';
+import { UsageError } from '../../core/errors.js';
 
 interface VerifyCliOptions { key?: string; now?: string; output: 'table' | 'json' }
 

@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { EnvironmentError, UsageError } from '../../cli/errors.js';
+import { EnvironmentError, UsageError } from '../../core/errors.js';
 import { apiRequest, type KubeClients } from '../../cluster/kube-client.js';
 import { podProblem } from '../../cluster/pod-status.js';
 import { formatBytes, limit } from '../../cluster/limits.js';

@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EnvironmentError } from '../../cli/errors.js';
+import { EnvironmentError } from '../../core/errors.js';
 
 /** The Envoy release the lab runs (fixtures/istio/versions.json `envoy.version`). */
 export function pinnedEnvoyVersion(): string {

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { EnvironmentError } from '../../cli/errors.js';
+import { EnvironmentError } from '../../core/errors.js';
 
 /**
  * One supervised Envoy process: started from a bootstrap file, LIVE when its admin says so,

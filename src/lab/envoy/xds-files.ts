@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EnvironmentError } from '../../cli/errors.js';
+import { EnvironmentError } from '../../core/errors.js';
 import type { XdsFiles } from '../istio-shape/resources.js';
 
 const TYPE = {

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { EnvironmentError } from '../../cli/errors.js';
+import { EnvironmentError } from '../../core/errors.js';
 import type { InboundMode } from '../../envoy/types.js';
 import { pinnedEnvoyVersion } from '../envoy/binary.js';
 import type { ProxySpec } from './plan.js';
