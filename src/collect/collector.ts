@@ -196,9 +196,13 @@ interface LogRead {
   pollMs: number;
 }
 
+/** How long after a proxy's log shows every awaited id it is read once more (see captureAccessLog). */
+const LOG_SETTLE_MS = 500;
+
 async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: () => Date): Promise<void> {
   const pod = s.pod as FoundPod;
   const deadline = now().getTime() + r.waitMs;
+  let settled = false;
   for (;;) {
     // A few seconds of slack for clock skew between this machine and the node.
     const sinceSeconds = Math.max(1, Math.ceil((now().getTime() - r.since.getTime()) / 1000) + 5);
@@ -211,6 +215,14 @@ async function captureAccessLog(s: Session, deps: CollectDeps, r: LogRead, now: 
       return;
     }
     const missing = r.awaitIds.filter((id) => !s.capture.accessLog.some((line) => line.includes(`"${id}"`)));
+    if (missing.length === 0 && !settled) {
+      // One line of an id is not all of them: a sidecar logs a request's outbound stream before its
+      // inbound one, and Envoy flushes its log on an interval, so the inbound line may come one
+      // flush later. Read once more after a settle time.
+      settled = true;
+      await new Promise((resolve) => setTimeout(resolve, LOG_SETTLE_MS));
+      continue;
+    }
     if (missing.length === 0 || now().getTime() + r.pollMs > deadline) return;
     await new Promise((resolve) => setTimeout(resolve, r.pollMs));
   }

@@ -141,9 +141,11 @@ describe('diff of two runs, segment by segment', () => {
     // (its config dump and what it logged of the NLB's re-originated TLS), not from the NLB's
     // certificate the client saw; its names and issuer did not change.
     const loggedTls = (b: EvidenceBundle) => sorted(proxy(b, 'gateway').accessLog.map((l) => String(JSON.parse(l).downstream_tls_version)));
+    const loggedCipher = (b: EvidenceBundle) => sorted(proxy(b, 'gateway').accessLog.map((l) => String(JSON.parse(l).downstream_tls_cipher)));
     expect(gatewayLeaf(nlb).fingerprint).not.toBe(clientLeaf(nlb).fingerprint);
     expect(lines(got['nlb-terminates-tls']).filter((l) => l.includes(' nlb->gateway '))).toEqual([
       ...(loggedTls(healthy) !== loggedTls(nlb) ? [`regressed nlb->gateway tls-version: ${loggedTls(healthy)} -> ${loggedTls(nlb)}`] : []),
+      ...(loggedCipher(healthy) !== loggedCipher(nlb) ? [`changed nlb->gateway cipher: ${loggedCipher(healthy)} -> ${loggedCipher(nlb)}`] : []),
       ...certificateLines('nlb->gateway', gatewayLeaf(healthy), gatewayLeaf(nlb)),
       'regressed nlb->gateway evidence-level: identity -> -',
     ]);
@@ -185,13 +187,15 @@ describe('diff of two runs, segment by segment', () => {
     // Both ends of gateway->bff-sidecar log the session: bff as downstream, the gateway as upstream.
     const downgraded = withAccessField(withAccessField(withAccessField(loadFixture('healthy'), 'bff', 'downstream_tls_version', 'TLSv1.2'),
       'gateway', 'upstream_tls_version', 'TLSv1.2'), 'bff', 'downstream_tls_cipher', 'ECDHE-RSA-AES128-GCM-SHA256');
-    const d = diffRuns(old, downgraded);
+    // The gateway logs the cipher of its upstream side of the same session.
+    const downgradedBoth = withAccessField(downgraded, 'gateway', 'upstream_tls_cipher', 'ECDHE-RSA-AES128-GCM-SHA256');
+    const d = diffRuns(old, downgradedBoth);
     expect(lines(d)).toEqual([
       'regressed gateway->bff-sidecar tls-version: TLSv1.3 -> TLSv1.2',
       'changed gateway->bff-sidecar cipher: TLS_AES_128_GCM_SHA256 -> ECDHE-RSA-AES128-GCM-SHA256',
     ]);
     expect(d.exitCode).toBe(1);
-    // The healthy fixture records no cipher for this hop: not compared.
+    // The same cipher as recorded: no change.
     expect(diffRuns(loadFixture('healthy'), old).changes).toEqual([]);
     expect(lines(diffRuns(downgraded, old))[0]).toBe('improved gateway->bff-sidecar tls-version: TLSv1.2 -> TLSv1.3');
   });
