@@ -42,9 +42,10 @@ function leafOfPem(pem: string): Leaf {
 
 /** The leaf of a secret in a proxy's config dump (Envoy's SecretsConfigDump, inline PEM). */
 function secretLeaf(b: EvidenceBundle, proxyId: string, secretName: string): Leaf {
-  const dump = JSON.parse((proxy(b, proxyId).admin.configDump as { body: string }).body) as { configs: { '@type': string; dynamic_active_secrets?: { name: string; secret: { tls_certificate?: { certificate_chain?: { inline_string?: string } } } }[] }[] };
+  const dump = JSON.parse((proxy(b, proxyId).admin.configDump as { body: string }).body) as { configs: { '@type': string; dynamic_active_secrets?: { name: string; secret: { tls_certificate?: { certificate_chain?: { inline_string?: string; inline_bytes?: string } } } }[] }[] };
   const secrets = dump.configs.find((c) => c['@type'].endsWith('SecretsConfigDump'))?.dynamic_active_secrets ?? [];
-  const pem = secrets.find((x) => x.name === secretName)?.secret.tls_certificate?.certificate_chain?.inline_string;
+  const chain = secrets.find((x) => x.name === secretName)?.secret.tls_certificate?.certificate_chain;
+  const pem = chain?.inline_string ?? (chain?.inline_bytes ? Buffer.from(chain.inline_bytes, 'base64').toString('utf8') : undefined);
   if (!pem) throw new Error(`${b.run.id}: no certificate in secret ${secretName} of ${proxyId}`);
   return leafOfPem(pem);
 }

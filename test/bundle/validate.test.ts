@@ -64,9 +64,11 @@ describe('evidence bundle v1 validation', () => {
   it('rejects a config dump whose private_key is not redacted, and accepts Envoy\'s [redacted]', () => {
     const b = loadFixture('healthy');
     const body = b.proxies[1].admin.configDump?.body ?? '';
-    // Real Envoy (the recorded lab run) prints an SDS secret's key as inline_string "[redacted]".
-    expect(body).toContain('"private_key":{"inline_string":"[redacted]"}');
-    (b.proxies[1].admin.configDump as { body: string }).body = body.replace('"private_key":{"inline_string":"[redacted]"}', '"private_key":{"inline_string":"not a redaction"}');
+    // Real Envoy (the recorded lab run; the lab sends the key as istio-agent does, inline_bytes)
+    // prints an SDS secret's key as the bytes "[redacted]".
+    const redacted = `"private_key":{"inline_bytes":"${Buffer.from('[redacted]').toString('base64')}"}`;
+    expect(body).toContain(redacted);
+    (b.proxies[1].admin.configDump as { body: string }).body = body.replace(redacted, `"private_key":{"inline_bytes":"${Buffer.from('not a redaction').toString('base64')}"}`);
     const r = invalid(b);
     expect(r.pointer).toBe('/proxies/1/admin/configDump/body');
     expect(r.problem).toContain('private key');

@@ -67,16 +67,17 @@ export interface IstioSidecarOptions {
    * How the `default` SDS secret carries its chain and key. 'inline_bytes' (default) is what
    * istio-agent's SDS server sends (istio security/pkg/nodeagent/sds/sdsservice.go, toEnvoySecret:
    * DataSource_InlineBytes; real Istio dumps show `"inline_bytes": "W3JlZGFjdGVkXQ=="`);
-   * 'inline_string' is what the lab's generator writes (src/lab/istio-shape/resources.ts tlsSecret).
+   * and what the lab's generator writes (src/lab/istio-shape/resources.ts tlsSecret); 'inline_string'
+   * is the other form Envoy accepts (a file-based or hand-written config).
    */
   keyForm?: 'inline_bytes' | 'inline_string';
 }
 
-/** tlsSecret() of the lab, with its data sources as istio-agent sends them (base64 bytes). */
-function asInlineBytes(secret: Record<string, unknown>): Record<string, unknown> {
-  const cert = secret.tls_certificate as Record<string, { inline_string: string }>;
-  const bytes = (d: { inline_string: string }) => ({ inline_bytes: Buffer.from(d.inline_string).toString('base64') });
-  return { ...secret, tls_certificate: { certificate_chain: bytes(cert.certificate_chain), private_key: bytes(cert.private_key) } };
+/** tlsSecret() of the lab (istio-agent's base64 bytes), with its data sources as inline strings instead. */
+function asInlineString(secret: Record<string, unknown>): Record<string, unknown> {
+  const cert = secret.tls_certificate as Record<string, { inline_bytes: string }>;
+  const text = (d: { inline_bytes: string }) => ({ inline_string: Buffer.from(d.inline_bytes, 'base64').toString('utf8') });
+  return { ...secret, tls_certificate: { certificate_chain: text(cert.certificate_chain), private_key: text(cert.private_key) } };
 }
 
 export async function startIstioSidecar(binary: string, opts: IstioSidecarOptions = {}): Promise<IstioSidecar> {
@@ -91,7 +92,7 @@ export async function startIstioSidecar(binary: string, opts: IstioSidecarOption
       addresses, accessLogPath: join(dir, 'access.log'), files: xds.files, istioVersion: pinnedVersions().istio,
     };
     const secret = tlsSecret('default', identity.chainPem, identity.keyPem);
-    xds.put('sds', xds.files.sds('default'), [opts.keyForm === 'inline_string' ? secret : asInlineBytes(secret)]);
+    xds.put('sds', xds.files.sds('default'), [opts.keyForm === 'inline_string' ? asInlineString(secret) : secret]);
     xds.put('sds', xds.files.sds('ROOTCA'), [rootSecret(identity.rootPem)]);
     for (const [name, cla] of Object.entries(endpoints(input))) xds.put('eds', xds.files.eds(name), [cla]);
     for (const [name, rc] of Object.entries(routes(input))) xds.put('rds', xds.files.rds(name), [rc]);

@@ -418,11 +418,17 @@ export function bootstrap(input: ProxyShapeInput, adminAddress: string): Record<
   };
 }
 
-/** An SDS Secret resource (`default` / `ROOTCA` / `kubernetes://<credentialName>`). */
+const bytes = (pem: string): { inline_bytes: string } => ({ inline_bytes: Buffer.from(pem, 'utf8').toString('base64') });
+
+/**
+ * An SDS Secret resource (`default` / `ROOTCA` / `kubernetes://<credentialName>`), with the PEMs as
+ * `inline_bytes` as istio-agent sends them (istio security/pkg/nodeagent/sds/sdsservice.go) and as
+ * real Istio dumps show them.
+ */
 export function tlsSecret(name: string, chainPem: string, keyPem: string): Record<string, unknown> {
-  return { '@type': T('extensions.transport_sockets.tls.v3.Secret'), name, tls_certificate: { certificate_chain: { inline_string: chainPem }, private_key: { inline_string: keyPem } } };
+  return { '@type': T('extensions.transport_sockets.tls.v3.Secret'), name, tls_certificate: { certificate_chain: bytes(chainPem), private_key: bytes(keyPem) } };
 }
 
 export function rootSecret(rootPem: string): Record<string, unknown> {
-  return { '@type': T('extensions.transport_sockets.tls.v3.Secret'), name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: rootPem } } };
+  return { '@type': T('extensions.transport_sockets.tls.v3.Secret'), name: 'ROOTCA', validation_context: { trusted_ca: bytes(rootPem) } };
 }
