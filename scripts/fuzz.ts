@@ -10,6 +10,7 @@
  * bytes); and each run must end within `--case-ms` (default 20 s). Bounded in count and in time;
  * deterministic for a seed. Exit code 1 when a mutant broke a rule (each one is printed).
  */
+import { seededRandom } from '../src/util/rng.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,17 +43,8 @@ export function fuzzSources(): FuzzSource[] {
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing mutant can be found again by its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/util/rng.ts): a failing mutant can be found again by its seed. */
+const prng = seededRandom;
 
 const TOKENS = [
   'NaN', 'Infinity', '-Infinity', '-', '1e99999', '-0', '9'.repeat(400), 'null', 'true', '{', '}', '[', ']', ',', ':', '"',

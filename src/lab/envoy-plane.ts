@@ -73,15 +73,15 @@ function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A free 127.A.B.0/24 block: random, checked by binding every port the lab will use. */
-async function pickAddresses(): Promise<LabAddresses> {
+/** A free 127.A.B.0/24 block: random, checked by binding every port the lab (or `ports`) will use. */
+export async function pickAddresses(ports: (a: LabAddresses) => [string, number][] = boundPorts): Promise<LabAddresses> {
   for (let attempt = 0; attempt < 8; attempt += 1) {
     const base = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
     const a: LabAddresses = {
       nlb: `${base}.1`, gateway: `${base}.10`, bff: `${base}.11`, svc: `${base}.12`, caller: `${base}.13`,
       bffApp: `${base}.111`, svcApp: `${base}.112`, svcVip: `${base}.20`,
     };
-    const free = await Promise.all(boundPorts(a).map(([h, p]) => canBind(h, p)));
+    const free = await Promise.all(ports(a).map(([h, p]) => canBind(h, p)));
     if (free.every(Boolean)) return a;
   }
   throw new EnvironmentError('the lab found no free loopback block 127.A.B.0/24 for its pods in 8 tries', 'stop other labs or processes bound to 0.0.0.0 on ports 8080, 8443, 15000-15090');

@@ -1,5 +1,5 @@
+import { pickAddresses as pickLabAddresses } from '../../src/lab/envoy-plane.js';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { AdminGetter } from '../../src/collect/types.js';
 import { adminRequest } from '../../src/lab/envoy/process.js';
@@ -41,26 +41,9 @@ export interface IstioSidecar {
   stop(): Promise<void>;
 }
 
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-}
-
-async function pickAddresses(): Promise<LabAddresses> {
-  for (let attempt = 0; attempt < 8; attempt += 1) {
-    const base = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
-    const a: LabAddresses = {
-      nlb: `${base}.1`, gateway: `${base}.10`, bff: `${base}.11`, svc: `${base}.12`, caller: `${base}.13`,
-      bffApp: `${base}.111`, svcApp: `${base}.112`, svcVip: `${base}.20`,
-    };
-    const ports: [string, number][] = [[a.bff, 15001], [a.bff, 15006], [a.bff, 8080], [a.bff, 15090], [a.svcVip, 8080]];
-    if ((await Promise.all(ports.map(([h, p]) => canBind(h, p)))).every(Boolean)) return a;
-  }
-  throw new Error('no free loopback block 127.A.B.0/24 for the test sidecar in 8 tries');
-}
+/** The ports this test sidecar binds, checked free by the lab's own block picker. */
+const sidecarPorts = (a: LabAddresses): [string, number][] => [[a.bff, 15001], [a.bff, 15006], [a.bff, 8080], [a.bff, 15090], [a.svcVip, 8080]];
+const pickAddresses = (): Promise<LabAddresses> => pickLabAddresses(sidecarPorts);
 
 export interface IstioSidecarOptions {
   /**

@@ -1,7 +1,7 @@
 import type { InboundMode } from '../../envoy/types.js';
 import { pinnedVersions } from '../../topology/versions.js';
 import type { PlantedProblem } from './planted.js';
-import { randomInt, seededRandom } from './rng.js';
+import { randomInt, seededRandom } from '../../util/rng.js';
 
 /**
  * The fleet as data, before any socket or certificate exists: namespaces, policies, proxies with

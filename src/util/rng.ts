@@ -1,4 +1,4 @@
-/** A small seeded PRNG (mulberry32): the fleet is the same for the same seed. */
+/** A small seeded PRNG (mulberry32): the same seed gives the same sequence (the scale fleet, the fuzz harness). */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
