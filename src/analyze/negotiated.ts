@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
-import { X509Certificate } from 'node:crypto';
 import type { EvidenceBundle, SegmentSpec } from '../bundle/types.js';
+import { decodeCertificates, decodeX509 } from '../envoy/certificate.js';
+import type { CertificateInfo } from '../envoy/types.js';
 import type { ProxyFacts } from './proxy-facts.js';
 
 /**
@@ -43,32 +44,26 @@ export interface NegotiatedHop {
   client: CertificateSummary[];
 }
 
-function describe(pem: string): CertificateSummary | null {
+const CURVE_BITS: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521 };
+
+/** A decoded certificate (src/envoy/certificate.ts) with its key and signature algorithm added. */
+function describe(c: CertificateInfo): CertificateSummary | null {
   try {
-    const c = new X509Certificate(pem);
-    const key = c.publicKey;
+    const key = decodeX509(c.pem).publicKey;
     const details = key.asymmetricKeyDetails ?? {};
     const keyType = key.asymmetricKeyType === 'ec' ? `EC ${details.namedCurve ?? ''}`.trim() : (key.asymmetricKeyType ?? 'unknown').toUpperCase();
-    const keySize = details.modulusLength ?? (details.namedCurve ? ({ prime256v1: 256, secp384r1: 384, secp521r1: 521 } as Record<string, number>)[details.namedCurve] ?? null : null);
-    const alg = new PeculiarCertificate(pem).signatureAlgorithm as { name: string; hash?: { name: string } };
-    const uri = (c.subjectAltName ?? '').split(', ').find((s) => s.startsWith('URI:spiffe://'));
+    const keySize = details.modulusLength ?? (details.namedCurve ? CURVE_BITS[details.namedCurve] ?? null : null);
+    const alg = new PeculiarCertificate(c.pem).signatureAlgorithm as { name: string; hash?: { name: string } };
     return {
-      fingerprint256: c.fingerprint256.replace(/:/g, '').toLowerCase(),
-      subject: (c.subject ?? '').replace(/\n/g, ', '),
-      spiffeId: uri ? uri.slice(4) : null,
-      issuer: (c.issuer ?? '').replace(/\n/g, ', '),
-      serial: c.serialNumber,
-      keyType,
-      keySize: keySize ?? null,
-      signatureAlgorithm: alg.hash ? `${alg.name} with ${alg.hash.name}` : alg.name,
-      notAfter: new Date(c.validTo).toISOString(),
+      fingerprint256: c.fingerprint256, subject: c.subject, spiffeId: c.spiffeId, issuer: c.issuer, serial: c.serial,
+      keyType, keySize, signatureAlgorithm: alg.hash ? `${alg.name} with ${alg.hash.name}` : alg.name, notAfter: c.notAfter,
     };
   } catch {
     return null;
   }
 }
 
-const summaries = (pems: string[]): CertificateSummary[] => pems.map(describe).filter((c): c is CertificateSummary => c !== null);
+const summaries = (certs: CertificateInfo[]): CertificateSummary[] => certs.map(describe).filter((c): c is CertificateSummary => c !== null);
 
 /** The most frequent (version, cipher) pair of a proxy's run entries. */
 function fromEntries(p: ProxyFacts, pick: (e: ProxyFacts['access'][number]) => [string | null | undefined, string | null | undefined] | null): { version: string; cipher: string | null; requests: number } | null {
@@ -85,11 +80,11 @@ function fromEntries(p: ProxyFacts, pick: (e: ProxyFacts['access'][number]) => [
 }
 
 /** Chain (leaf first) of a proxy's workload certificate and its root. */
-function workloadChain(p: ProxyFacts | undefined): string[] {
+function workloadChain(p: ProxyFacts | undefined): CertificateInfo[] {
   if (!p?.workloadCert) return [];
-  const chain = p.workloadCert.chain.map((c) => c.pem);
-  const root = p.roots[0]?.pem;
-  return root && !chain.includes(root) ? [...chain, root] : chain;
+  const chain = p.workloadCert.chain;
+  const root = p.roots[0];
+  return root && !chain.some((c) => c.fingerprint256 === root.fingerprint256) ? [...chain, root] : chain;
 }
 
 export interface NegotiationContext {
@@ -104,7 +99,7 @@ export function negotiatedFor(ctx: NegotiationContext, seg: SegmentSpec): Negoti
   const fromProxy = ctx.proxyOf(seg.from);
   const toProxy = ctx.proxyOf(seg.to);
   const client = ctx.bundle.client;
-  const clientChain = summaries((client?.peerChain ?? []).map((c) => c.pem));
+  const clientChain = summaries((client?.peerChain ?? []).flatMap((c) => decodeCertificates(c.pem)));
   if (!fromProxy && !toProxy) {
     // client -> NLB: what the client's own handshake negotiated.
     if (!client?.tlsVersion) return null;

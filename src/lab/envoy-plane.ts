@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import {
 } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { findEnvoy } from './envoy/binary.js';
-import { startEnvoy, within, type EnvoyProcess } from './envoy/process.js';
+import { startEnvoy, supervise, type EnvoyProcess } from './envoy/process.js';
 import { XdsDirectory } from './envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type LabRole, type ProxyShapeInput } from './istio-shape/resources.js';
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
@@ -87,12 +87,8 @@ export async function pickAddresses(ports: (a: LabAddresses) => [string, number]
   throw new EnvironmentError('the lab found no free loopback block 127.A.B.0/24 for its pods in 8 tries', 'stop other labs or processes bound to 0.0.0.0 on ports 8080, 8443, 15000-15090');
 }
 
-/** The apps still running: killed when this process exits (one hook for all). */
-const liveApps = new Set<ChildProcess>();
-process.once('exit', () => { for (const c of liveApps) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
-
 /** A child process with its stdout kept as log lines (what `kubectl logs` would show). */
-interface AppProcess { child: ChildProcess; lines: string[]; stop(): Promise<void> }
+interface AppProcess { lines: string[]; stop(): Promise<void> }
 
 function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>, log?: (line: string) => void, onLine?: (line: string) => void): Promise<AppProcess> {
   // The kubelet's ConfigMap layout: app.mjs -> ..data/app.mjs, ..data -> ..<timestamp>/.
@@ -119,19 +115,11 @@ function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>,
   });
   let err = '';
   child.stderr!.on('data', (c: Buffer) => { err = (err + c.toString('utf8')).slice(-2000); });
-  let gone = false;
-  const exited = new Promise<void>((r) => child.once('exit', () => { gone = true; r(); }));
-  const stop = async () => {
-    if (gone) return;
-    child.kill('SIGTERM');
-    await within(exited, 1500);
-    if (!gone) { child.kill('SIGKILL'); await exited; }
-  };
-  liveApps.add(child);
-  void exited.then(() => liveApps.delete(child));
+  const { exited, stop: stopChild } = supervise(child);
+  const stop = () => stopChild(1500);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { void stop(); reject(new EnvironmentError(`the ${role} app did not start within 10 s: ${err.trim()}`)); }, 10_000);
-    child.stdout!.once('data', () => { clearTimeout(timer); resolve({ child, lines, stop }); });
+    child.stdout!.once('data', () => { clearTimeout(timer); resolve({ lines, stop }); });
     void exited.then(() => { clearTimeout(timer); reject(new EnvironmentError(`the ${role} app exited while starting: ${err.trim().slice(0, 400)}`)); });
   });
 }
@@ -349,7 +337,8 @@ class EnvoyDataPlane implements DataPlane {
 
   /** Wait until a proxy reports every resource version written for it. */
   private converged(p: Proxy): Promise<void> {
-    return p.xds.converged(async () => (await p.envoy.admin('/config_dump?include_eds')).body);
+    // Endpoint versions are not tracked (xds-files.ts), so the dump without EDS is enough.
+    return p.xds.converged(async () => (await p.envoy.admin('/config_dump')).body);
   }
 
   async reconfigure(next: MeshState): Promise<void> {

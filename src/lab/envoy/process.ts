@@ -24,19 +24,53 @@ export interface EnvoyProcess {
 
 const live = new Set<ChildProcess>();
 let exitHook = false;
-function killAllOnExit(): void {
-  if (exitHook) return;
-  exitHook = true;
-  process.once('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or `ms` passed, whichever is first; the timer does not outlive it. */
-export async function within(p: Promise<unknown>, ms: number): Promise<void> {
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise((r) => { timer = setTimeout(r, ms); })]);
   clearTimeout(timer);
+}
+
+/** A child process of the lab: whether it has exited, and a stop that ends it for sure. */
+export interface SupervisedChild {
+  exited: Promise<void>;
+  gone(): boolean;
+  /** SIGTERM, then SIGKILL after `termMs`; resolves once it has exited (or `killMs` after the kill). */
+  stop(termMs: number, killMs?: number): Promise<void>;
+}
+
+/**
+ * Supervise a child the lab started (an Envoy, an app): it is killed when this Node process exits,
+ * so that nothing the lab starts outlives it.
+ */
+export function supervise(child: ChildProcess, onExit?: (code: number | null, signal: NodeJS.Signals | null) => void): SupervisedChild {
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
+  }
+  live.add(child);
+  let gone = false;
+  const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
+    gone = true;
+    live.delete(child);
+    onExit?.(code, signal);
+    r();
+  }));
+  return {
+    exited,
+    gone: () => gone,
+    async stop(termMs, killMs) {
+      if (gone) return;
+      child.kill('SIGTERM');
+      await within(exited, termMs);
+      if (gone) return;
+      child.kill('SIGKILL');
+      await (killMs === undefined ? exited : within(exited, killMs));
+    },
+  };
 }
 
 export function adminRequest(host: string, port: number, path: string, method: 'GET' | 'POST' = 'GET', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
@@ -67,7 +101,6 @@ export interface StartEnvoyOptions {
 }
 
 export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
-  killAllOnExit();
   const logPath = join(o.dir, 'envoy.log');
   const adminFile = join(o.dir, 'admin-address');
   const child = spawn(o.binary, [
@@ -79,25 +112,12 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
     '--file-flush-interval-msec', '100', '--file-flush-min-size-kb', '1',
     '--drain-time-s', '1', '--parent-shutdown-time-s', '2',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  live.add(child);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4000); });
-  let gone = false;
-  const exitedP = new Promise<void>((r) => child.once('exit', (code, signal) => {
-    gone = true;
-    live.delete(child);
-    o.log?.(`lab: envoy ${o.name} exited (${signal ?? code})`);
-    r();
-  }));
+  const sup = supervise(child, (code, signal) => o.log?.(`lab: envoy ${o.name} exited (${signal ?? code})`));
   child.once('error', (err) => { stderr += `\n${err.message}`; });
   const readLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
-  const stop = async () => {
-    if (!gone) {
-      child.kill('SIGTERM');
-      await within(exitedP, 3000);
-      if (!gone) { child.kill('SIGKILL'); await within(exitedP, 2000); }
-    }
-  };
+  const stop = () => sup.stop(3000, 2000);
   let adminPort = o.adminPort;
   const proc: EnvoyProcess = {
     name: o.name,
@@ -105,12 +125,12 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
     get adminPort() { return adminPort; },
     admin: (path, method = 'GET') => adminRequest(o.adminHost, adminPort, path, method),
     log: readLog,
-    exited: () => gone,
+    exited: sup.gone,
     stop,
   };
   const deadline = Date.now() + (o.readyTimeoutMs ?? 20_000);
   for (;;) {
-    if (gone) {
+    if (sup.gone()) {
       const why = (readLog().split('\n').filter((l) => /critical|error/.test(l)).slice(-3).join(' | ') || stderr.trim()).slice(0, 600);
       throw new EnvironmentError(`envoy ${o.name} exited while starting: ${why || 'no output'}`, 'check the Envoy binary (npm run setup) and that the lab\'s loopback ports are free');
     }
