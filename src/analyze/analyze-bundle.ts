@@ -69,9 +69,10 @@ function proxyObservations(ctx: AnalysisContext, seg: SegmentSpec): Observation[
  * Evidence this run could not have: Istio's request metrics come from Istio's own Envoy
  * extension (istio.stats), which upstream Envoy (the lab) does not have and a mesh can disable.
  */
-function telemetryNotes(bundle: EvidenceBundle): string[] {
-  const scraped = bundle.proxies.filter((p) => p.admin.prometheusAfter?.body);
-  if (scraped.length === 0 || scraped.some((p) => p.admin.prometheusAfter!.body.includes('istio_requests_total'))) return [];
+function telemetryNotes(ctx: AnalysisContext): string[] {
+  // The series proxy-facts.ts already parsed from each proxy's /stats/prometheus.
+  const scraped = [...ctx.proxies.values()].filter((p) => p.requestsAfter !== null);
+  if (scraped.length === 0 || scraped.some((p) => p.requestsAfter!.length > 0)) return [];
   return [`No proxy exposed istio_requests_total (${scraped.length} scraped): Istio's request metrics come from its istio.stats extension, which upstream Envoy lacks and a mesh can turn off, so the traffic level used Envoy's own counters only.`];
 }
 
@@ -112,7 +113,7 @@ export function analyzeBundle(bundle: EvidenceBundle, opts: AnalyzeOptions = {})
   const counts = { proven: 0, contradicted: 0, inconclusive: 0 };
   for (const s of segments) counts[s.status] += 1;
   const overall = counts.contradicted > 0 ? 'contradicted' : counts.inconclusive > 0 || segments.length === 0 ? 'inconclusive' : 'proven';
-  const notes = [...targetNotes(bundle), ...telemetryNotes(bundle), ...wireNotes(bundle)];
+  const notes = [...targetNotes(bundle), ...telemetryNotes(ctx), ...wireNotes(bundle)];
   const report: PathReport = {
     schemaVersion: 1,
     runId: bundle.run.id,
