@@ -81,10 +81,30 @@ kube_cached() {
 # installed Go. k8s.io/kubernetes requires its staging modules at v0.0.0 (replaced by ./staging in
 # its own repository), so it is built from a wrapper module, generated here, that replaces each of
 # them with the published k8s.io/<x> v0.<minor>.<patch>.
+# kwok's own CRDs (PortForward, Logs, Exec, ...) and stages (node and pod lifecycles: the ones
+# kwokctl uses), copied from the kwok module into <kube>/share/kwok, so that the lab reads them from
+# the release it runs instead of restating them.
+install_kwok_data() {
+  local d kwok src t; d="$(kube_dir)"; kwok="$(pin kube.kwok)"
+  [[ -f "$d/share/kwok/stages.yaml" ]] && return 0
+  src="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@v$kwok" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).Dir||""))')"
+  [[ -d "$src/kustomize" ]] || die "kube: sigs.k8s.io/kwok@v$kwok has no kustomize/ directory in the Go module cache"
+  t="$(mktemp -d "$CACHE/kube/.tmp.XXXXXX")"
+  mkdir -p "$t/crds"
+  cp "$src"/kustomize/crd/bases/*.yaml "$t/crds/"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    [[ -f "$src/kustomize/stage/$f" ]] || die "kube: kwok v$kwok has no stage kustomize/stage/$f"
+    { echo "---"; cat "$src/kustomize/stage/$f"; } >> "$t/stages.yaml"
+  done
+  chmod -R u+w "$t"
+  mkdir -p "$d/share"; rm -rf "$d/share/kwok"; mv "$t" "$d/share/kwok"
+  log "kube: kwok v$kwok CRDs and stages copied ($d/share/kwok)"
+}
+
 install_kube() {
   local k8s etcd kwok dir start gomod
   k8s="$(pin kube.kubernetes)"; etcd="$(pin kube.etcd)"; kwok="$(pin kube.kwok)"; dir="$(kube_dir)"
-  if kube_cached; then log "kube $(kube_version): cached ($dir)"; return 0; fi
+  if kube_cached; then install_kwok_data; log "kube $(kube_version): cached ($dir)"; return 0; fi
   command -v go >/dev/null || die "kube: Go is needed to build kube-apiserver, etcd and kwok (fix: install Go >= $(pin kube.goMin))"
   start=$(date +%s)
   mkdir -p "$CACHE/kube"
@@ -144,6 +164,7 @@ install_kube() {
   rm -rf "$dir"
   mv "$tmp/out" "$dir"
   rm -rf "$tmp"; tmp=""
+  install_kwok_data
   log "kube $(kube_version): installed ($dir, ${secs}s)"
 }
 

@@ -108,6 +108,27 @@ export function pathAccessChecks(opts: { deploy: boolean; cleanup?: boolean; gat
 }
 
 /**
+ * What `mesh-verify audit` needs (fixtures/rbac/audit-readonly.yaml): to list what it reads, and the
+ * admin port of every proxy (port-forward, else exec), in `namespaces` or cluster-wide when empty.
+ */
+export function auditAccessChecks(namespaces: readonly string[] = []): AccessCheck[] {
+  const scopes: (string | undefined)[] = namespaces.length > 0 ? [...namespaces] : [undefined];
+  const reads: Omit<AccessCheck, 'verb' | 'namespace'>[] = [
+    { resource: 'pods' }, { resource: 'services' }, { resource: 'configmaps' }, { group: 'apps', resource: 'deployments' },
+    { group: 'security.istio.io', resource: 'peerauthentications' }, { group: 'networking.istio.io', resource: 'destinationrules' },
+  ];
+  return [
+    { verb: 'list', resource: 'namespaces' },
+    ...scopes.flatMap((namespace) => [
+      ...reads.map((r) => ({ verb: 'list', ...r, ...(namespace ? { namespace } : {}) })),
+      ...(['portforward', 'exec'] as const).flatMap((sub) => ['get', 'create'].map((verb) => ({
+        verb, resource: 'pods', subresource: sub, ...(namespace ? { namespace } : {}), oneOf: `admin port${namespace ? ` in ${namespace}` : ''}`,
+      }))),
+    ]),
+  ];
+}
+
+/**
  * Which checks fail the preflight, and which only warn: a plain check that is denied fails; of
  * alternatives (`oneOf`), none fails while one of them is wholly allowed, and the denied rights of
  * the others are warnings.

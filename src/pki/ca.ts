@@ -34,6 +34,8 @@ export interface Authority extends IssuedCert {
 
 export interface IssueOptions {
   commonName?: string;
+  /** Subject O= (Kubernetes reads it as the client's groups, e.g. system:masters). */
+  organization?: string;
   uriSans?: string[];
   dnsSans?: string[];
   ipSans?: string[];
@@ -109,7 +111,7 @@ export async function issueCertificate(ca: Authority, opts: IssueOptions): Promi
   if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, !opts.commonName));
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial,
-    subject: opts.commonName ? `CN=${opts.commonName}` : '',
+    subject: opts.commonName ? `CN=${opts.commonName}${opts.organization ? `, O=${opts.organization}` : ''}` : '',
     issuer: ca.cert.subject,
     notBefore,
     notAfter,
