@@ -160,7 +160,7 @@ export function judgeAccess(results: readonly { check: AccessCheck; allowed: boo
  * EnvironmentError listing what is denied, verb by verb. Returns a warning instead when the API
  * cannot answer, or when a fallback (exec for port-forward) has to be used.
  */
-export async function checkRights(clients: KubeClients, checks: readonly AccessCheck[]): Promise<{ warning: string | null }> {
+export async function checkRights(clients: KubeClients, checks: readonly AccessCheck[], opts: { fix?: string } = {}): Promise<{ warning: string | null }> {
   const authz = makeApiClient(clients.kc, AuthorizationV1Api);
   let results: { check: AccessCheck; allowed: boolean }[];
   try {
@@ -198,7 +198,7 @@ export async function checkRights(clients: KubeClients, checks: readonly AccessC
     throw new EnvironmentError(`not enough rights on context ${clients.context}: cannot ${denied.map(describeAccess).join(', ')}`,
       connectOnly
         ? 'grant both get and create on pods/portforward (or pods/exec): the WebSocket connection is authorized as get, and from Kubernetes 1.35 also as create'
-        : 'use a context with these rights (e.g. cluster-admin on a test cluster), or --no-deploy to only verify');
+        : opts.fix ?? 'use a context with these rights (e.g. cluster-admin on a test cluster), or --no-deploy to only verify');
   }
   return { warning: warnings.length > 0 ? warnings.join('; ') : null };
 }

@@ -10,6 +10,7 @@ import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js'
 import { auditAccessChecks, checkRights, pathAccessChecks } from '../../src/cluster/preflight.js';
 import { findKubeBinaries, pinnedKube } from '../../src/lab/kube-binaries.js';
 import { startKubeControlPlane, type KubeControlPlane } from '../../src/lab/kube-control-plane.js';
+import { runCli } from '../helpers/cli-in-process.js';
 import { realEnvoyPath, requireEnvoyInCi, startEnvoy, type RunningEnvoy } from '../helpers/real-envoy.js';
 
 const run = promisify(execFile);
@@ -84,10 +85,11 @@ describe.skipIf(bins instanceof Error || !envoy.path)('the lab control plane: re
   describe('port-forward through the real apiserver and kwok to a real Envoy admin port, under real RBAC', () => {
     const ns = 'mesh-verify';
     const podName = 'bff-0';
+    const kubeconfigFor = (sa: string) => join(tmp, `${sa}.kubeconfig`);
     const asServiceAccount = async (sa: string): Promise<KubeClients> => {
       const r = await cp.api('POST', `/api/v1/namespaces/default/serviceaccounts/${sa}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
       expect(r.status).toBe(201);
-      const file = join(tmp, `${sa}.kubeconfig`);
+      const file = kubeconfigFor(sa);
       writeFileSync(file, JSON.stringify({
         apiVersion: 'v1', kind: 'Config', 'current-context': sa,
         clusters: [{ name: 'lab', cluster: { server: cp.server, 'certificate-authority-data': Buffer.from(cp.caPem).toString('base64') } }],
@@ -142,6 +144,20 @@ describe.skipIf(bins instanceof Error || !envoy.path)('the lab control plane: re
         expect(t.via).toBe('port-forward');
       } finally { await t.close(); }
     }, 60_000);
+
+    it('mesh-verify audit runs with exactly those rights, and one line naming the missing ones without them', async () => {
+      await asServiceAccount('mesh-verify-audit');
+      const ok = await runCli('audit', '--kubeconfig', kubeconfigFor('mesh-verify-audit'), '-n', ns, '--no-exec', '-o', 'json', '-q');
+      expect(ok.stderr).not.toMatch(/not enough rights/);
+      const report = JSON.parse(ok.stdout) as { proxies: { total: number; read: number } };
+      expect(report.proxies).toMatchObject({ total: 1, read: 1 });
+      await asServiceAccount('no-create');
+      const denied = await runCli('audit', '--kubeconfig', kubeconfigFor('no-create'), '-n', ns, '-o', 'json', '-q');
+      expect(denied.status).toBe(4);
+      expect(denied.stdout).toBe('');
+      expect(denied.stderr).toMatch(/not enough rights on context no-create: cannot list services in mesh-verify/);
+      expect(denied.stderr).toMatch(/audit-readonly\.yaml/);
+    }, 90_000);
 
     it('Kubernetes 1.35 refuses the WebSocket port-forward without create, and the preflight says so first', async () => {
       const c = await asServiceAccount('no-create');

@@ -83,6 +83,11 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
       ]);
       const progress = await createProgress({ quiet: ctx.quiet() });
       const clients = await connectKube({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs });
+      // The rights of fixtures/rbac/audit-readonly.yaml, checked before reading anything.
+      const { checkRights, auditAccessChecks } = await import('../../cluster/preflight.js');
+      const rights = await checkRights(clients, auditAccessChecks(namespaces ?? []),
+        { fix: 'grant the rights of fixtures/rbac/audit-readonly.yaml (kubectl apply -f it and bind the ClusterRole mesh-verify-audit-readonly)' });
+      if (rights.warning) process.stderr.write(`warning: ${rights.warning}\n`);
       const step = progress.step(`auditing ${clients.context} (${clients.server})`);
       let lastLine = 0;
       let report;
