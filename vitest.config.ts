@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // A lab is a real control plane plus real Envoys (about 13 s to start alone, more when test
+    // files run side by side on 2 cores): guards against hangs, not performance targets.
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     // The default reporter does not say which tests were skipped or why: skip-reasons lists them.
     reporters: ['default', './test/reporters/skip-reasons.ts'],

@@ -51,11 +51,11 @@ async function serve(count: number, warm: boolean): Promise<void> {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { startLab } = await import('../src/lab/lab.js');
+  const { startFleetLab } = await import('../src/lab/lab.js');
   const t0 = Date.now();
   // What `mesh-verify lab up --proxies N` runs: the reference lab plus the fleet, one API.
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'mesh-verify-bench-')), 'kubeconfig');
-  const lab = await startLab({ proxies: count, kubeconfigOut: kubeconfig });
+  const lab = await startFleetLab({ proxies: count, kubeconfigOut: kubeconfig });
   const adminPorts: Record<string, number> = {};
   for (const p of lab.pods()) if (p.ports[15000]) adminPorts[`${p.namespace}/${p.name}`] = p.ports[15000];
   const startMs = Date.now() - t0;

@@ -2,7 +2,7 @@
 # Installs the real components the lab and the tests run into a version-keyed cache outside the
 # repository, once. Pins and hashes come from fixtures/istio/versions.json alone.
 #
-#   scripts/setup-components.sh [envoy|capture|kube ...]   install what is missing (default: every component)
+#   scripts/setup-components.sh [envoy|capture|kube|istio-crds ...]   install what is missing (default: every component)
 #   scripts/setup-components.sh --print       print where each component is (or "missing")
 #
 # Cache: $MESH_VERIFY_CACHE, else $XDG_CACHE_HOME/mesh-verify, else ~/.cache/mesh-verify.
@@ -196,6 +196,31 @@ install_capture() {
   log "capture: installed $("$t" --version 2>&1 | head -1) ($t)"
 }
 
+# Istio's CustomResourceDefinitions, exactly as the pinned release installs them: the istio.io/api
+# module version the release's go.mod requires (istio.io/istio itself is refused by the proxy),
+# whose kubernetes/customresourcedefinitions.gen.yaml must be the git blob the release tree has at
+# manifests/charts/base/files/crd-all.gen.yaml (pinned in versions.json: istioCrds.gitBlob).
+install_istio_crds() {
+  local istio mod want d src got
+  istio="$(pin istio)"; mod="$(pin istioCrds.apiModuleVersion)"; want="$(pin istioCrds.gitBlob)"; d="$CACHE/istio-crds/$istio"
+  if [[ -f "$d/crds.yaml" && -f "$d/manifest.json" ]]; then log "istio-crds $istio: cached ($d)"; return 0; fi
+  command -v go >/dev/null || die "go is needed to download istio.io/api@$mod (fix: install Go $(pin kube.goMin) or newer)"
+  mkdir -p "$CACHE/istio-crds"
+  src="$(cd "$CACHE" && GOFLAGS=-mod=mod go mod download -json "istio.io/api@$mod")" || die "istio-crds: the Go module proxy refused istio.io/api@$mod (fix: check that proxy.golang.org is reachable)"
+  local dir sum; dir="$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).Dir||"")' "$src")"; sum="$(node -e 'process.stdout.write(JSON.parse(process.argv[1]).Sum||"")' "$src")"
+  [[ -f "$dir/kubernetes/customresourcedefinitions.gen.yaml" ]] || die "istio-crds: istio.io/api@$mod has no kubernetes/customresourcedefinitions.gen.yaml"
+  got="$(git hash-object "$dir/kubernetes/customresourcedefinitions.gen.yaml")"
+  [[ "$got" == "$want" ]] || die "istio-crds: istio.io/api@$mod CRDs are git blob $got, not Istio $istio's crd-all.gen.yaml $want"
+  tmp="$(mktemp -d "$CACHE/istio-crds/.tmp.XXXXXX")"
+  cp "$dir/kubernetes/customresourcedefinitions.gen.yaml" "$tmp/crds.yaml"; chmod u+w "$tmp/crds.yaml"
+  node -e '
+    const [file, istio, mod, sum, blob, sha] = process.argv.slice(1);
+    require("fs").writeFileSync(file, JSON.stringify({ component: "istio-crds", istio, source: "Go module proxy istio.io/api@" + mod + " kubernetes/customresourcedefinitions.gen.yaml", moduleSum: sum, gitBlob: blob, sha256: sha, installedAt: new Date().toISOString() }, null, 2) + "\n");
+  ' "$tmp/manifest.json" "$istio" "$mod" "$sum" "$got" "$(sha256sum "$tmp/crds.yaml" | cut -d' ' -f1)"
+  rm -rf "$d"; mv "$tmp" "$d"; tmp=""
+  log "istio-crds $istio: installed ($d, istio.io/api@$mod, git blob $got)"
+}
+
 print_all() {
   local d; d="$(envoy_dir)"
   if [[ -x "$d/bin/envoy" ]]; then echo "envoy $d/bin/envoy"; else echo "envoy missing"; fi
@@ -205,6 +230,8 @@ print_all() {
   for b in "${KUBE_BINS[@]}"; do
     if [[ -x "$d/bin/$b" ]]; then echo "$b $d/bin/$b"; else echo "$b missing"; fi
   done
+  d="$CACHE/istio-crds/$(pin istio)"
+  if [[ -f "$d/crds.yaml" ]]; then echo "istio-crds $d/crds.yaml"; else echo "istio-crds missing"; fi
 }
 
 named_capture=0
@@ -215,12 +242,13 @@ main() {
     case "$a" in
       --print) print_all; return 0 ;;
       envoy|kube) comps+=("$a") ;;
+      istio-crds) comps+=(istio_crds) ;;
       capture) comps+=("$a"); named_capture=1 ;;
       -h|--help) sed -n '2,13p' "$0"; return 0 ;;
-      *) printf 'setup: unknown component "%s" (known: envoy, capture, kube)\n' "$a" >&2; exit 2 ;;
+      *) printf 'setup: unknown component "%s" (known: envoy, capture, kube, istio-crds)\n' "$a" >&2; exit 2 ;;
     esac
   done
-  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture kube)
+  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture kube istio_crds)
   for c in "${comps[@]}"; do "install_$c"; done
 }
 

@@ -39,6 +39,8 @@ export interface DataPlane {
   reconfigure(state: MeshState): Promise<void>;
   /** Serve another gateway credential (an SDS push); resolves when the gateway reports it. */
   setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): Promise<void>;
+  /** A pod was re-created under another name (a rollout). */
+  renamePod(role: keyof PodNames, name: string): void;
   stop(): Promise<void>;
 }
 
@@ -49,7 +51,13 @@ export interface DataPlaneOptions {
   gatewayCredential?: GivenGatewayCredential;
   /** Envoy binary (default: findEnvoy()). */
   envoyPath?: string;
+  /** The pods' names, as Kubernetes named them (default: POD_NAMES); they go into each proxy's node id and each app's POD_NAME. */
+  podNames?: Partial<PodNames>;
+  /** The lab's PKI, when the caller made it first (its mesh root goes into ConfigMaps before the pods start). */
+  pki?: LabPki;
 }
+
+export type PodNames = Record<keyof typeof POD_NAMES, string>;
 
 export const NLB_PORT = 8443;
 
@@ -153,10 +161,11 @@ class EnvoyDataPlane implements DataPlane {
     readonly addresses: LabAddresses,
     readonly envoy: { path: string; version: string },
     private readonly log: ((line: string) => void) | undefined,
+    private readonly names: PodNames = { ...POD_NAMES },
   ) {
     this.root = mkdtempSync(join(tmpdir(), 'mesh-verify-lab-envoy-'));
     this.nlb = { host: addresses.nlb, port: NLB_PORT };
-    this.caller = new PlaintextCaller(() => ({ host: this.addresses.svc, port: APP_PORT, localAddress: this.addresses.caller }), POD_NAMES.caller);
+    this.caller = new PlaintextCaller(() => ({ host: this.addresses.svc, port: APP_PORT, localAddress: this.addresses.caller }), names.caller);
   }
 
   get externalCaPem(): string { return this.pki.externalCaPem; }
@@ -165,7 +174,7 @@ class EnvoyDataPlane implements DataPlane {
   private shapeInput(role: LabRole, xds: XdsDirectory, accessLogPath: string): ProxyShapeInput {
     const p = placementFor(role);
     return {
-      role, workload: WORKLOADS[role], podName: p.podName, labels: p.labels, state: this.state,
+      role, workload: WORKLOADS[role], podName: this.names[role], labels: p.labels, state: this.state,
       addresses: this.addresses, accessLogPath, files: xds.files, istioVersion: pinnedVersions().istio,
     };
   }
@@ -198,7 +207,7 @@ class EnvoyDataPlane implements DataPlane {
     this.pushConfig(partial);
     const podIp = this.addresses[role];
     writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(this.shapeInput(role, xds, accessLogPath), podIp), null, 1));
-    partial.envoy = await startEnvoy({ name: POD_NAMES[role], binary: this.envoy.path, dir, adminHost: podIp, adminPort: ENVOY_ADMIN_PORT, log: this.log });
+    partial.envoy = await startEnvoy({ name: this.names[role], binary: this.envoy.path, dir, adminHost: podIp, adminPort: ENVOY_ADMIN_PORT, log: this.log });
     this.proxies.set(role, partial);
     await this.converged(partial);
   }
@@ -235,7 +244,7 @@ class EnvoyDataPlane implements DataPlane {
   private appEnv(role: 'bff' | 'svc'): Record<string, string> {
     // Without a sidecar, svc's app owns the pod address itself.
     const host = role === 'bff' ? this.addresses.bffApp : this.state.svcSidecar ? this.addresses.svcApp : this.addresses.svc;
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOST: host, PORT: String(APP_PORT), POD_NAME: POD_NAMES[role] };
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOST: host, PORT: String(APP_PORT), POD_NAME: this.names[role] };
     if (role === 'bff') {
       env.UPSTREAM_URL = `http://${this.addresses.svcVip}:${APP_PORT}`;
       env.UPSTREAM_HOST = `${serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)}:${APP_PORT}`;
@@ -304,7 +313,7 @@ class EnvoyDataPlane implements DataPlane {
       if (proxy) Object.assign(ports, { [ENVOY_ADMIN_PORT]: ENVOY_ADMIN_PORT, 15090: 15090, [ISTIO_INBOUND_PORT]: ISTIO_INBOUND_PORT, [ISTIO_OUTBOUND_PORT]: ISTIO_OUTBOUND_PORT });
       pods.push({
         namespace: w.namespace,
-        name: placement.podName,
+        name: this.names[role],
         app: role === 'gateway' ? 'istio-ingressgateway' : w.name,
         serviceAccount: w.serviceAccount,
         ip: this.addresses[role],
@@ -317,7 +326,7 @@ class EnvoyDataPlane implements DataPlane {
     }
     if (this.state.plaintextCallerToSvc) {
       pods.push({
-        namespace: CALLER_WORKLOAD.namespace, name: POD_NAMES.caller, app: CALLER_WORKLOAD.name, serviceAccount: CALLER_WORKLOAD.serviceAccount,
+        namespace: CALLER_WORKLOAD.namespace, name: this.names.caller, app: CALLER_WORKLOAD.name, serviceAccount: CALLER_WORKLOAD.serviceAccount,
         ip: this.addresses.caller, host: this.addresses.caller, labels: workloadLabels(CALLER_WORKLOAD, false), containers: ['legacy-client'], ports: {},
         logs: (container) => (container === 'legacy-client' ? [...this.caller.log] : []),
       });
@@ -339,6 +348,12 @@ class EnvoyDataPlane implements DataPlane {
   private converged(p: Proxy): Promise<void> {
     // Endpoint versions are not tracked (xds-files.ts), so the dump without EDS is enough.
     return p.xds.converged(async () => (await p.envoy.admin('/config_dump')).body);
+  }
+
+  /** A pod was re-created under another name (a rollout): its processes take the new name when they next start. */
+  renamePod(role: keyof PodNames, name: string): void {
+    this.names[role] = name;
+    if (role === 'caller') this.caller.podName = name;
   }
 
   async reconfigure(next: MeshState): Promise<void> {
@@ -388,8 +403,8 @@ class EnvoyDataPlane implements DataPlane {
 /** Start the lab's data plane on real Envoy. Exit 4 (EnvironmentError) when Envoy is missing. */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const envoyPath = findEnvoy(opts.envoyPath).path;
-  const [pki, addresses] = await Promise.all([createLabPki(opts.gatewayCredential), pickAddresses()]);
-  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log);
+  const [pki, addresses] = await Promise.all([opts.pki ?? createLabPki(opts.gatewayCredential), pickAddresses()]);
+  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...POD_NAMES, ...opts.podNames });
   try {
     await plane.start();
   } catch (err) {

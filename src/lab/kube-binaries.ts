@@ -70,3 +70,15 @@ export function findKubeBinaries(env: NodeJS.ProcessEnv = process.env): KubeBina
   }
   return { ...(found as Record<keyof typeof NAMES, string>), kwokData, source: [...sources].join('+') };
 }
+
+/**
+ * Istio's CRDs for the pinned release (scripts/setup-components.sh istio-crds: istio.io/api's
+ * kubernetes/customresourcedefinitions.gen.yaml, the release's crd-all.gen.yaml). Missing: exit 4.
+ */
+export function findIstioCrds(env: NodeJS.ProcessEnv = process.env): string {
+  const file = fileURLToPath(new URL('../../fixtures/istio/versions.json', import.meta.url));
+  const { istio } = JSON.parse(readFileSync(file, 'utf8')) as { istio: string };
+  const path = join(componentCache(env), 'istio-crds', istio, 'crds.yaml');
+  if (!existsSync(path)) throw new EnvironmentError(`Istio ${istio}'s CRDs are not installed (${'istio-crds'} component)`, 'npm run setup (or bash scripts/setup-components.sh istio-crds)');
+  return path;
+}

@@ -38,7 +38,19 @@ export interface KubeControlPlane {
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
   /** One process's log (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok). */
   log(name: string): string;
+  /** The apiserver's own audit log (policy: every request at level Metadata), oldest first. */
+  auditEvents(): AuditEvent[];
   stop(): Promise<void>;
+}
+
+/** One event of the apiserver's audit log (audit.k8s.io/v1 Event, the fields the lab reads). */
+export interface AuditEvent {
+  verb: string;
+  requestURI: string;
+  user: { username: string; groups?: string[] };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string; apiGroup?: string };
+  responseStatus?: { code?: number };
+  stage: string;
 }
 
 export interface KubeControlPlaneOptions {
@@ -217,6 +229,8 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
       '--kubelet-client-certificate', f.kubeletCrt, '--kubelet-client-key', f.kubeletKey,
       '--kubelet-certificate-authority', f.ca, '--kubelet-preferred-address-types', 'InternalIP',
       '--allow-privileged=true', '--profiling=false', '--cert-dir', join(dir, 'apiserver-certs'),
+      '--audit-policy-file', file('audit-policy.yaml', 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n'),
+      '--audit-log-path', join(dir, 'audit.log'), '--audit-log-format', 'json', '--audit-log-mode', 'blocking',
     ]);
     await waitFor('kube-apiserver', 'ready', async () => (await api('GET', '/readyz')).status === 200);
     opts.log?.(`kube-apiserver ${pinnedKube().kubernetes} ready on ${server}`);
@@ -265,7 +279,12 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
     await waitFor('kube-controller-manager', 'creating the default ServiceAccount', async () => (await api('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
     opts.log?.(`kwok ${pinnedKube().kwok} manages node ${LAB_NODE}; pods get IPs in ${podCidr}`);
 
-    return { server, kubeconfig: f.admin, caPem: pki.ca.certPem, nodeName: LAB_NODE, base, podCidr, api, log: readLog, stop };
+    const auditEvents = (): AuditEvent[] => {
+      let text = '';
+      try { text = readFileSync(join(dir, 'audit.log'), 'utf8'); } catch { return []; }
+      return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+    };
+    return { server, kubeconfig: f.admin, caPem: pki.ca.certPem, nodeName: LAB_NODE, base, podCidr, api, log: readLog, auditEvents, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap, type GatewayCredential } from '../topology/credentials.js';
-import { buildTopology } from '../topology/manifests.js';
+import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, type GatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
-import type { ScenarioName } from '../topology/scenarios.js';
 import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
+import { CONTROL_KINDS, labTopologyObjects } from './lab-objects.js';
+import { startKubeLab, type KubeLab } from './kube-lab.js';
+import { istioInstallObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { podLookup, type PodLookup } from './kube/pod-lookup.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
@@ -29,7 +29,11 @@ export interface LabDependencies {
   startDataPlane?: StartDataPlane;
 }
 
-export type StartedLab = RunningLab & {
+/** The reference lab on a real Kubernetes control plane (src/lab/kube-lab.ts). */
+export type StartedLab = KubeLab;
+
+/** The scale fleet's lab: the Kubernetes API double (a real control plane holding 1,000 proxies is not tried here yet). */
+export type FleetLab = RunningLab & {
   api: KubeApi;
   /** Resolves when the data plane has taken every applied object into account. */
   settled(): Promise<void>;
@@ -84,41 +88,22 @@ function labPodLookup(dp: LabDataPlane, fleet: RunningFleet | null): PodLookup {
   return (ns, name) => fleetPod(ns, name) ?? dpPod(ns, name);
 }
 
-/** The object-driven faults seed the same overlays `mesh-verify path --scenario` applies. */
-const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
-  'plaintext-gateway-bff': 'dr-disable',
-  'permissive-svc': 'permissive-svc',
-  'no-sidecar-svc': 'no-sidecar-svc',
-};
-
-/** Kinds whose changes can change the MeshState. */
-const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway']);
-
-/** The reference topology's objects as "mesh-verify up" would have applied them, plus the fault's. */
-export async function labTopologyObjects(fault: LabFault | null, credential?: GatewayCredential): Promise<KubeObject[]> {
-  credential ??= await createGatewayCredential();
-  const objects = asKubeObjects([
-    ...buildTopology({ runId: 'lab', scenario: fault ? FAULT_SCENARIO[fault] ?? null : null, gatewayCredential: credential.secret }),
-    // As `mesh-verify up` leaves it: the public CA beside the topology, for `path --no-deploy`.
-    gatewayCaConfigMap(credential.caPem),
-  ]);
-  if (fault === 'plaintext-gateway-bff') {
-    // Plaintext from the gateway is only accepted when bff's sidecar is PERMISSIVE.
-    objects.push({
-      apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication',
-      metadata: { name: 'bff-permissive', namespace: MESH_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'mesh-verify', 'mesh-verify.io/run': 'lab' } },
-      spec: { selector: { matchLabels: { app: 'bff' } }, mtls: { mode: 'PERMISSIVE' } },
-    });
-  }
-  return objects;
+/**
+ * Start the lab: real Envoy and the real app behind a real Kubernetes control plane (etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kwok); see src/lab/kube-lab.ts.
+ * With `proxies` (the audit's scale fleet) or a data plane double: startFleetLab.
+ */
+export async function startLab(opts: LabOptions = {}): Promise<StartedLab> {
+  if (opts.proxies && opts.proxies > 0) throw new Error('startLab: the scale fleet runs on startFleetLab');
+  return startKubeLab(opts);
 }
 
 /**
- * Start the lab: the data plane (real TLS on loopback) and the Kubernetes API double, seeded as
+ * The scale fleet's lab: the data plane (real TLS on loopback) and the Kubernetes API double, seeded as
  * a kind cluster with Istio installed and the reference topology deployed. Objects applied later
  * are translated into MeshState (control-plane.ts) and pushed to the data plane, as istiod would.
  */
-export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}): Promise<StartedLab> {
+export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies = {}): Promise<FleetLab> {
   const fault = opts.fault ?? null;
   const log = opts.log;
   const fixed = nonObjectState(fault);

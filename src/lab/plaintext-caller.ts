@@ -12,7 +12,7 @@ export class PlaintextCaller {
   private seq = 0;
   private readonly agent = new http.Agent({ keepAlive: false });
 
-  constructor(private readonly target: () => { host: string; port: number; localAddress?: string }, private readonly podName: string) {}
+  constructor(private readonly target: () => { host: string; port: number; localAddress?: string }, public podName: string) {}
 
   /** One plaintext GET to svc's inbound port; resolves when the answer (or an error) is in. */
   call(): Promise<void> {

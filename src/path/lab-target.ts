@@ -5,6 +5,7 @@ import { connectKube } from '../cluster/kube-client.js';
 import type { HopTarget } from '../collect/wire/hop-facts.js';
 import type { LabAddresses } from '../lab/istio-shape/resources.js';
 import type { LabFault, LabOptions, RunningLab } from '../lab/types.js';
+import { pinnedKube } from '../lab/kube-binaries.js';
 import { APP_PORT, GATEWAY_HTTPS_TARGET_PORT } from '../topology/reference.js';
 import { kubeTarget } from './kube-target.js';
 import type { PreparedTarget } from './target.js';
@@ -13,7 +14,8 @@ export type StartLab = (opts: LabOptions) => Promise<RunningLab>;
 
 /** What every lab run says about its target, in the bundle and so in every report. */
 export function labDescription(fault: LabFault | null, envoyVersion?: string): string {
-  return `the mesh-verify lab on loopback: real Envoy${envoyVersion ? ` ${envoyVersion}` : ''} and real TLS, with a simulated Kubernetes API and control plane; not a cluster${fault ? ` (fault injected: ${fault})` : ''}`;
+  const k = pinnedKube();
+  return `the mesh-verify lab on loopback: real Envoy${envoyVersion ? ` ${envoyVersion}` : ''} and real TLS behind a real Kubernetes ${k.kubernetes} control plane (etcd ${k.etcd}); the node and container runtime (kwok ${k.kwok}) and istiod are simulated; not a cluster${fault ? ` (fault injected: ${fault})` : ''}`;
 }
 
 /**
@@ -40,7 +42,7 @@ export function labWireHops(a: LabAddresses, nlbPort: number): HopTarget[] {
  * Only kind and istioctl are skipped. Stopped when the run ends.
  */
 export async function prepareLab(opts: { fault: LabFault | null }, progress: Progress, startLab: StartLab): Promise<PreparedTarget> {
-  const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''} (real Envoy, simulated Kubernetes and control plane)`);
+  const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''} (real Envoy and Kubernetes control plane; simulated node, runtime and istiod)`);
   const lab = await startLab({ fault: opts.fault });
   step.succeed(`lab running: NLB ${lab.nlb.host}:${lab.nlb.port}, Kubernetes API ${lab.apiServerUrl}`);
   try {
@@ -57,7 +59,7 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
       host: lab.publicHost,
       entry: { address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' },
       notes: [
-        `Target: the mesh-verify lab on loopback: real Envoy ${lab.envoy.version} as NLB, gateway and sidecars, the real app, real TLS; the Kubernetes API and Istio's control plane are simulated (Istio-shaped xDS written by mesh-verify). Not a cluster: kind, istiod and istioctl were not used.`,
+        `Target: the mesh-verify lab on loopback: real Envoy ${lab.envoy.version} as NLB, gateway and sidecars, the real app, real TLS, and a real Kubernetes control plane (kube-apiserver, etcd, controller-manager, scheduler: ${lab.apiServerUrl}) whose RBAC, admission, EndpointSlices and port-forward/logs proxy this run went through. Simulated: the node and container runtime (kwok, the processes run on this machine under the pods' names), Istio's control plane (Istio-shaped xDS written by mesh-verify, a stand-in sidecar injector). Not a cluster: kind, istiod and istioctl were not used.`,
         ...(opts.fault ? [`Fault ${opts.fault} was injected when the lab started; the topology was not re-applied (that would repair object-driven faults).`] : []),
       ],
       waitTimeoutMs: 20_000,

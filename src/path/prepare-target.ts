@@ -103,14 +103,24 @@ async function locateGateway(c: KubeClients, opts: TargetOptions, rights: Parame
   }
 }
 
-/** Is this API server the mesh-verify lab (its /version carries LAB_VERSION_SUFFIX)? */
+/**
+ * Is this API server the mesh-verify lab? The API double's /version carries LAB_VERSION_SUFFIX;
+ * the lab on a real control plane says so in ConfigMap kube-public/mesh-verify-lab (the way
+ * kube-public/cluster-info describes a cluster).
+ */
 export async function isLabApi(c: KubeClients): Promise<boolean> {
   // connectKube already read /version: no second request.
-  if (c.serverVersion !== undefined) return c.serverVersion?.endsWith(LAB_VERSION_SUFFIX) ?? false;
+  let version = c.serverVersion;
+  if (version === undefined) {
+    try {
+      const res = await apiRequest(c.kc, 'GET', '/version', { timeoutMs: 5_000 });
+      version = res.status === 200 ? (JSON.parse(res.body) as { gitVersion?: string }).gitVersion ?? null : null;
+    } catch { version = null; }
+  }
+  if (version?.endsWith(LAB_VERSION_SUFFIX)) return true;
   try {
-    const res = await apiRequest(c.kc, 'GET', '/version', { timeoutMs: 5_000 });
-    const v = JSON.parse(res.body) as { gitVersion?: string };
-    return res.status === 200 && typeof v.gitVersion === 'string' && v.gitVersion.endsWith(LAB_VERSION_SUFFIX);
+    const res = await apiRequest(c.kc, 'GET', '/api/v1/namespaces/kube-public/configmaps/mesh-verify-lab', { timeoutMs: 5_000 });
+    return res.status === 200;
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-in-process.js';
-import { startLab, type StartedLab } from '../../src/lab/lab.js';
+import { startFleetLab, startLab, type FleetLab, type StartedLab } from '../../src/lab/lab.js';
 import type { AuditReport } from '../../src/analyze/audit/types.js';
 import { findingKeys } from './fleet-api.js';
 import { pinnedVersions } from '../../src/topology/versions.js';
@@ -15,9 +15,9 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
  * `lab up --proxies N` then `audit -A`: the reference install and the fleet share one API, so
  * the audit must see exactly the fleet's planted problems (the reference pods are healthy).
  */
-describe('mesh-verify audit against startLab({ proxies: 20 })', () => {
-  let lab: StartedLab;
-  beforeAll(async () => { lab = await startLab({ proxies: 20 }); }, 60_000);
+describe('mesh-verify audit against startFleetLab({ proxies: 20 })', () => {
+  let lab: FleetLab;
+  beforeAll(async () => { lab = await startFleetLab({ proxies: 20 }); }, 60_000);
   afterAll(async () => { await lab?.stop(); });
 
   it('finds exactly the planted problems, reading the reference pods too', async () => {

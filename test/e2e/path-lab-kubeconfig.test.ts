@@ -44,8 +44,7 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
     const lab = await startLab({});
     try {
       // The published NLB moves to a closed loopback port: the entry now refuses.
-      const svc = lab.api.store.get('Service', 'istio-system', 'istio-ingressgateway') as { metadata: { annotations: Record<string, string> } };
-      lab.api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', annotations: { ...svc.metadata.annotations, 'mesh-verify.io/entry': '127.0.0.1:1' } } } as never, 'someone');
+      await lab.kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', annotations: { 'mesh-verify.io/entry': '127.0.0.1:1' } } }, 'mesh-verify-lab-nlb');
       const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--no-deploy', '--requests', '2', '-o', 'json');
       expect(r.status).toBe(3);
       const report = JSON.parse(r.stdout) as { overall: string; findings: { code: string; severity: string; message: string; fix: string }[] };
@@ -74,19 +73,19 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
   it('deploying reuses the stored gateway credential while it is good, else stores a new one and waits until the gateway serves it', async () => {
     const lab = await startLab({});
     try {
-      const secret = () => lab.api.store.get('Secret', 'istio-system', 'mesh-verify-credential') as unknown as { metadata: Record<string, unknown>; data: Record<string, string> };
-      const before = secret().data;
+      const secret = async () => (await lab.kube.get('Secret', 'istio-system', 'mesh-verify-credential')) as { metadata: Record<string, unknown>; data: Record<string, string> };
+      const before = (await secret()).data;
       const reuse = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--requests', '2', '-o', 'json');
       expect(reuse.status).toBe(0);
       expect(reuse.stderr).toContain('reusing the gateway credential stored in Secret istio-system/mesh-verify-credential');
       expect(reuse.stderr).toContain("serving this run's certificate");
-      expect(secret().data).toEqual(before);
+      expect((await secret()).data).toEqual(before);
 
       // A credential that expires in 3 days (issued 87 days ago, for 90): replaced, and the probe
       // sees the new leaf, not the old one.
       const old = await createGatewayCredential({ now: new Date(Date.now() - 87 * 24 * 3600_000) });
-      lab.api.apply({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'mesh-verify-credential', namespace: 'istio-system' }, data: old.secret.data } as never, 'someone');
-      lab.api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-verify-gateway-ca', namespace: 'mesh-verify' }, data: { 'ca.crt': old.caPem } } as never, 'someone');
+      await lab.kube.apply({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'mesh-verify-credential', namespace: 'istio-system' }, data: old.secret.data });
+      await lab.kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-verify-gateway-ca', namespace: 'mesh-verify' }, data: { 'ca.crt': old.caPem } });
       const dir = await mkdtemp(join(tmpdir(), 'mv-cred-'));
       const bundleFile = join(dir, 'bundle.json');
       const renew = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--requests', '2', '-o', 'json', '--bundle', bundleFile);
@@ -96,7 +95,7 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       // so the user's own (old) credential is stored again.
       const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { client: { peerChain: { fingerprint256: string }[] } };
       expect(bundle.client.peerChain[0].fingerprint256).not.toBe(leafSha256(old.serverCertPem));
-      const stored = Buffer.from(secret().data['tls.crt'], 'base64').toString('utf8');
+      const stored = Buffer.from((await secret()).data['tls.crt'], 'base64').toString('utf8');
       expect(leafSha256(stored)).toBe(leafSha256(old.serverCertPem));
       await rm(dir, { recursive: true, force: true });
     } finally {

@@ -142,7 +142,7 @@ describe('--scenario on one lab, one after the other (as scripts/e2e-kind.sh run
     // that (without it the end of the run would put the earlier state back).
     const again = await onLab({ keep: true });
     expect(again.report.segments.filter((s) => s.status !== 'proven').map((s) => s.id)).toEqual([]);
-    expect(lab.api.store.list('PeerAuthentication').map((o) => o.metadata.name)).toEqual(['default']);
+    expect((await lab.kube.list('PeerAuthentication')).map((o) => o.metadata.name)).toEqual(['default']);
   });
 });
 

@@ -8,7 +8,6 @@ import { defaultPathDeps } from '../../src/path/default-deps.js';
 import { prepareLab } from '../../src/path/lab-target.js';
 import { parsePathOptions } from '../../src/path/options.js';
 import { runPath, type PathRunResult } from '../../src/path/run-path.js';
-import type { KubeObject } from '../../src/lab/kube/object-store.js';
 
 const noSignals = (): InterruptHook => ({ dispose() {}, interrupted: false, done: Promise.resolve() });
 
@@ -28,9 +27,9 @@ describe('negotiated TLS per hop and --tls-policy, on the lab', { timeout: 120_0
 
   /** Set the ingress Gateway's servers[].tls fields, as a user would (istiod turns them into tls_params). */
   async function gatewayTls(tls: Record<string, unknown>): Promise<void> {
-    const gw = structuredClone(lab.api.store.get('Gateway', 'mesh-verify', 'mesh-verify-gateway')) as KubeObject & { spec: { servers: { tls?: Record<string, unknown> }[] } };
+    const gw = (await lab.kube.get('Gateway', 'mesh-verify', 'mesh-verify-gateway')) as { spec: { servers: { tls?: Record<string, unknown> }[] } };
     for (const s of gw.spec.servers) if (s.tls) s.tls = { ...s.tls, ...tls };
-    lab.api.apply(gw);
+    await lab.kube.apply({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'mesh-verify-gateway', namespace: 'mesh-verify' }, spec: gw.spec });
     await lab.settled();
   }
 

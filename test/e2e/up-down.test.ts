@@ -18,7 +18,7 @@ describe('mesh-verify up / down --kubeconfig (in process, against the lab API)',
     expect(up.stdout).toMatch(/^istio: +1\.\d+\.\d+/m);
     expect(up.stdout).toMatch(/^applied: +\d+ objects/m);
     expect(up.stdout).toContain(`next:    mesh-verify path --no-deploy --kubeconfig ${lab.kubeconfigPath}`);
-    const cm = lab.api.store.list('ConfigMap').find((o) => o.metadata.name === 'mesh-verify-gateway-ca');
+    const cm = (await lab.kube.list('ConfigMap')).find((o) => o.metadata.name === 'mesh-verify-gateway-ca');
     expect((cm as { data?: Record<string, string> } | undefined)?.data?.['ca.crt']).toMatch(/BEGIN CERTIFICATE/);
   });
 
@@ -26,8 +26,8 @@ describe('mesh-verify up / down --kubeconfig (in process, against the lab API)',
     const down = await runCli('down', '--kubeconfig', lab.kubeconfigPath, '-q');
     expect(down.status).toBe(0);
     expect(down.stdout).toMatch(/^deleted \d+ objects managed by mesh-verify on context \S+ \(Istio left installed\)/);
-    const managed = ['Deployment', 'PeerAuthentication', 'DestinationRule', 'ConfigMap']
-      .flatMap((k) => lab.api.store.list(k)).filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'mesh-verify');
+    const managed = (await Promise.all(['Deployment', 'PeerAuthentication', 'DestinationRule', 'ConfigMap'].map((k) => lab.kube.list(k))))
+      .flat().filter((o) => o.metadata.labels?.['app.kubernetes.io/managed-by'] === 'mesh-verify');
     expect(managed).toEqual([]);
   });
 });

@@ -67,7 +67,7 @@ function waitForStop(signal?: AbortSignal): Promise<string> {
 
 export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const { createProgress } = await import('../../core/progress.js');
-  const { startLab } = await import('../../lab/lab.js');
+  const { startLab, startFleetLab } = await import('../../lab/lab.js');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { writeFileAtomic } = await import('../../io/atomic-write.js');
   const { tmpdir } = await import('node:os');
@@ -78,7 +78,8 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''}`);
   let lab;
   try {
-    lab = await startLab({ fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies, ...(opts.envoy ? { envoy: opts.envoy } : {}) }, opts.deps);
+    const labOpts = { fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies, ...(opts.envoy ? { envoy: opts.envoy } : {}) };
+    lab = opts.proxies || opts.deps ? await startFleetLab(labOpts, opts.deps) : await startLab(labOpts);
   } catch (err) {
     step.fail('the lab did not start');
     throw err;
@@ -90,7 +91,9 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
     step.succeed('the lab is up');
     const nlb = `${lab.nlb.host}:${lab.nlb.port}`;
     out([
-      `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, with a simulated Kubernetes API and control plane. It is not a cluster.`,
+      (opts.proxies || opts.deps
+        ? `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, with a simulated Kubernetes API (the scale fleet's) and control plane. It is not a cluster.`
+        : `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, behind a real Kubernetes control plane; the node and container runtime (kwok) and istiod are simulated. It is not a cluster.`),
       `  fault        ${lab.fault ?? 'none'}`,
       `  NLB          ${nlb} (serves https://${lab.publicHost})`,
       `  API server   ${lab.apiServerUrl}`,

@@ -1,0 +1,337 @@
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { EnvironmentError } from '../core/errors.js';
+import { applyObjects, applyOrder, type AppliedRef } from '../cluster/apply.js';
+import { connectKube } from '../cluster/kube-client.js';
+import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
+import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
+import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
+import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
+import { startDataPlane, type DataPlane, type PodNames } from './envoy-plane.js';
+import { startInjector } from './injector.js';
+import { findIstioCrds, pinnedKube } from './kube-binaries.js';
+import { startKubeControlPlane, type AuditEvent, type KubeControlPlane } from './kube-control-plane.js';
+import { istioInstallObjects } from './kube/cluster-seed.js';
+import { CONTROL_KINDS, labTopologyObjects } from './lab-objects.js';
+import { createLabPki } from './lab-pki.js';
+import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
+
+/**
+ * The lab on a REAL Kubernetes control plane (src/lab/kube-control-plane.ts: etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler, kwok as the node). What the lab itself still does, and
+ * where (each part small and replaceable):
+ * - Istio's install: Istio's real CRDs (setup's istio-crds), istiod's and the gateway's objects as
+ *   `istioctl install` leaves them (field manager istioctl), and the sidecar injector's webhook
+ *   (src/lab/injector.ts, a stand-in for istiod's: issue 11).
+ * - The topology: applied by src/cluster/apply.ts, the code `path` applies it with on kind, and
+ *   rolled out by the real controllers and scheduler; kwok marks the pods Running.
+ * - The container runtime: once the pods exist, their containers run as processes under the pods'
+ *   names (src/lab/envoy-plane.ts: real Envoy, the real app), kwok's PortForward objects point
+ *   each pod's ports at them, and their output is written as CRI log files that kwok's Logs
+ *   objects serve (`kubectl logs`).
+ * - istiod's configuration push: the lab reads the Istio objects from the API and reconfigures the
+ *   Envoys (src/lab/control-plane.ts -> istio-shape/), and serves the Secret behind the gateway's
+ *   credentialName over SDS.
+ * The pods' IPs are kwok's (10.244.N.0/24); the processes listen on loopback addresses of their own.
+ */
+
+type Json = Record<string, any>;
+
+/** Read and write objects on the lab's API as cluster-admin (tests, and the lab itself). */
+export interface LabKube {
+  get(kind: string, namespace: string | null, name: string): Promise<Json | undefined>;
+  list(kind: string, namespace?: string): Promise<Json[]>;
+  /** Server-side apply (force) with field manager `manager` (default: someone). */
+  apply(object: Json, manager?: string): Promise<Json>;
+  delete(kind: string, namespace: string | null, name: string): Promise<void>;
+}
+
+export type KubeLab = RunningLab & {
+  kube: LabKube;
+  controlPlane: Pick<KubeControlPlane, 'server' | 'podCidr' | 'nodeName' | 'auditEvents' | 'log'>;
+  /** Resolves when every object applied before the call has reached the data plane. */
+  settled(): Promise<void>;
+};
+
+const API_VERSIONS: Record<string, string> = {
+  Pod: 'v1', Service: 'v1', Secret: 'v1', ConfigMap: 'v1', Namespace: 'v1', ServiceAccount: 'v1', Node: 'v1', Endpoints: 'v1',
+  Deployment: 'apps/v1', ReplicaSet: 'apps/v1', EndpointSlice: 'discovery.k8s.io/v1',
+  Gateway: 'networking.istio.io/v1', DestinationRule: 'networking.istio.io/v1', VirtualService: 'networking.istio.io/v1',
+  PeerAuthentication: 'security.istio.io/v1', MutatingWebhookConfiguration: 'admissionregistration.k8s.io/v1',
+  PortForward: 'kwok.x-k8s.io/v1alpha1', Logs: 'kwok.x-k8s.io/v1alpha1', CustomResourceDefinition: 'apiextensions.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1', ClusterRoleBinding: 'rbac.authorization.k8s.io/v1', Role: 'rbac.authorization.k8s.io/v1', RoleBinding: 'rbac.authorization.k8s.io/v1',
+};
+const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'MutatingWebhookConfiguration', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
+
+function resourcePath(apiVersion: string, kind: string, namespace: string | null | undefined, name?: string): string {
+  const plural = kind.endsWith('s') ? kind.toLowerCase() : kind === 'Endpoints' ? 'endpoints' : `${kind.toLowerCase()}s`;
+  const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = !CLUSTER_SCOPED.has(kind) && namespace ? `/namespaces/${namespace}` : '';
+  return `${prefix}${ns}/${plural}${name ? `/${name}` : ''}`;
+}
+
+function labKube(cp: KubeControlPlane): LabKube {
+  const versionOf = (kind: string) => {
+    const v = API_VERSIONS[kind];
+    if (!v) throw new Error(`the lab's API helper does not know kind ${kind}`);
+    return v;
+  };
+  const fail = (what: string, r: { status: number; body: any }) => new Error(`${what}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body : r.body?.message ?? JSON.stringify(r.body)}`.slice(0, 600));
+  return {
+    async get(kind, namespace, name) {
+      const r = await cp.api('GET', resourcePath(versionOf(kind), kind, namespace, name));
+      if (r.status === 404) return undefined;
+      if (r.status !== 200) throw fail(`get ${kind} ${namespace ?? ''}/${name}`, r);
+      return r.body as Json;
+    },
+    async list(kind, namespace) {
+      const r = await cp.api('GET', resourcePath(versionOf(kind), kind, namespace));
+      if (r.status !== 200) throw fail(`list ${kind}`, r);
+      // A list's items carry no kind or apiVersion: put them back, as kubectl does.
+      return ((r.body?.items ?? []) as Json[]).map((o) => ({ apiVersion: versionOf(kind), kind, ...o }));
+    },
+    async apply(object, manager = 'someone') {
+      const apiVersion = object.apiVersion ?? versionOf(object.kind);
+      const path = resourcePath(apiVersion, object.kind, object.metadata?.namespace, object.metadata?.name);
+      const r = await cp.api('PATCH', `${path}?fieldManager=${encodeURIComponent(manager)}&force=true`, { apiVersion, ...object }, 'application/apply-patch+yaml');
+      if (r.status !== 200 && r.status !== 201) throw fail(`apply ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}`, r);
+      return r.body as Json;
+    },
+    async delete(kind, namespace, name) {
+      const r = await cp.api('DELETE', resourcePath(versionOf(kind), kind, namespace, name));
+      if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw fail(`delete ${kind} ${namespace ?? ''}/${name}`, r);
+    },
+  };
+}
+
+/** Which lab process plays a pod, from the pod's labels (the topology's and Istio's). */
+function roleOf(pod: Json): keyof PodNames | null {
+  const app = pod.metadata?.labels?.app;
+  if (app === GATEWAY_WORKLOAD.name || pod.metadata?.labels?.istio === 'ingressgateway') return 'gateway';
+  if (app === 'bff' || app === 'svc') return app;
+  if (app === 'plaintext-caller') return 'caller';
+  return null;
+}
+
+const isLive = (pod: Json) => !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running';
+
+/** The dp pod a role names, by the lab process's own naming. */
+function labPodFor(dp: DataPlane, role: keyof PodNames): LabPod | undefined {
+  const byApp: Record<keyof PodNames, (p: LabPod) => boolean> = {
+    gateway: (p) => p.namespace === GATEWAY_NAMESPACE, bff: (p) => p.app === 'bff', svc: (p) => p.app === 'svc',
+    caller: (p) => p.namespace === MESH_NAMESPACE && p.app !== 'bff' && p.app !== 'svc',
+  };
+  return dp.pods().find(byApp[role]);
+}
+
+/** Container of the real pod -> the lab process's container name whose output it shows. */
+function processContainer(lp: LabPod, container: string): string | null {
+  if (lp.containers.includes(container)) return container;
+  const others = lp.containers.filter((c) => c !== 'istio-proxy');
+  return container !== 'istio-proxy' && others.length === 1 ? others[0]! : null;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Kubernetes >= 1.33: Istio injects native sidecars (ENABLE_NATIVE_SIDECARS=auto). */
+const nativeSidecars = () => Number(pinnedKube().kubernetes.split('.')[1]) >= 33;
+
+export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
+  const fault = opts.fault ?? null;
+  const log = opts.log;
+  const fixed = nonObjectState(fault);
+  const credential = await createGatewayCredential();
+  const seed = await labTopologyObjects(fault, credential);
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try { await c(); } catch (err) { log?.(`lab: stop: ${(err as Error).message}`); }
+    }
+  };
+  try {
+    const crdsFile = findIstioCrds();
+    const [cp, pki] = await Promise.all([startKubeControlPlane({ log }), createLabPki(credential)]);
+    cleanups.push(() => cp.stop());
+    const kube = labKube(cp);
+
+    // Istio's install, as istioctl leaves it: CRDs, istiod's objects, the injector's webhook.
+    for (const doc of parseAllDocuments(readFileSync(crdsFile, 'utf8'))) {
+      const crd = doc.toJS() as Json | null;
+      if (crd?.kind === 'CustomResourceDefinition') await kube.apply(crd, 'istioctl');
+    }
+    for (let i = 0; ; i += 1) {
+      const ok = await Promise.all(['/apis/networking.istio.io/v1/gateways', '/apis/security.istio.io/v1/peerauthentications', '/apis/networking.istio.io/v1/destinationrules']
+        .map(async (p) => (await cp.api('GET', p)).status === 200));
+      if (ok.every(Boolean)) break;
+      if (i > 120) throw new EnvironmentError("the lab's kube-apiserver did not serve Istio's CRDs within 30 s");
+      await sleep(250);
+    }
+    const injector = await startInjector(`${cp.base}.1`, { native: nativeSidecars(), log });
+    cleanups.push(() => injector.close());
+    await kube.apply(injector.webhookConfiguration, 'istioctl');
+
+    const state0 = meshStateFromObjects(seed as IstioObject[], fault, fixed);
+    const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+    const install = istioInstallObjects(pki.meshRoot.certPem, [...namespaces, 'default'], { includeSslStats: state0.includeSslStats });
+    // istiod's own namespace first; the root-cert ConfigMaps of other namespaces after they exist (istiod's namespace controller writes them).
+    const inIstio = install.filter((o) => o.kind === 'Namespace' || o.metadata.namespace === GATEWAY_NAMESPACE);
+    const later = install.filter((o) => !inIstio.includes(o));
+    const installRefs: AppliedRef[] = [];
+    for (const o of applyOrder(inIstio as KubernetesObject[])) {
+      const r = await kube.apply(o as Json, 'istioctl');
+      if (o.kind === 'Deployment') installRefs.push({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: o.metadata!.namespace!, name: o.metadata!.name!, generation: r.metadata?.generation });
+    }
+    const clients = await connectKube({ kubeconfig: cp.kubeconfig });
+    const refs = await applyObjects(clients, seed as KubernetesObject[], { runId: 'lab' });
+    for (const o of later) await kube.apply(o as Json, 'istiod');
+    await kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-verify-lab', namespace: 'kube-public' }, data: { description: 'the mesh-verify lab: real Kubernetes control plane and real Envoy; the node and container runtime (kwok) and istiod are simulated' } }, 'mesh-verify-lab');
+    await waitForRollouts(clients, [...installRefs, ...refs], { timeoutMs: 60_000, pollMs: 200 });
+
+    // The runtime: the pods exist, their containers start under the pods' names.
+    const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat().filter(isLive);
+    const podNames: Partial<PodNames> = {};
+    for (const p of await livePods()) { const role = roleOf(p); if (role) podNames[role] = p.metadata.name; }
+    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, ...(opts.envoy ? { envoyPath: opts.envoy } : {}) });
+    cleanups.push(() => dp.stop());
+    // The NLB, published on the gateway Service as a cloud load-balancer controller would.
+    await kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, annotations: { 'mesh-verify.io/entry': `${dp.nlb.host}:${dp.nlb.port}` } } }, 'mesh-verify-lab-nlb');
+
+    const logDir = join(cp.kubeconfig, '..', 'pod-logs');
+    mkdirSync(logDir, { recursive: true });
+    const bound = new Map<string, { pod: Json; role: keyof PodNames; written: Map<string, number> }>();
+    /** PortForward and Logs objects for a new pod: kwok's kubelet then serves it from the lab's processes. */
+    const bind = async (pod: Json, role: keyof PodNames) => {
+      const lp = labPodFor(dp, role);
+      if (!lp) return;
+      const ns = pod.metadata.namespace as string;
+      const name = pod.metadata.name as string;
+      const host = lp.host ?? '127.0.0.1';
+      const forwards = Object.entries(lp.ports).map(([port, target]) => ({ ports: [Number(port)], target: { address: host, port: target } }));
+      const containers = [...(pod.spec?.initContainers ?? []).filter((c: Json) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])].map((c: Json) => c.name as string);
+      await kube.apply({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name, namespace: ns }, spec: { forwards } }, 'mesh-verify-lab-runtime');
+      await kube.apply({
+        apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name, namespace: ns },
+        spec: { logs: containers.map((c) => ({ containers: [c], logsFile: join(logDir, `${ns}_${name}_${c}.log`), follow: true })) },
+      }, 'mesh-verify-lab-runtime');
+      for (const c of containers) writeFileSync(join(logDir, `${ns}_${name}_${c}.log`), '');
+      bound.set(`${ns}/${name}`, { pod, role, written: new Map() });
+    };
+    /** The runtime's log writer: each process's new lines, as CRI log lines (what the kubelet reads). */
+    const writeLogs = () => {
+      for (const [key, b] of bound) {
+        const lp = labPodFor(dp, b.role);
+        if (!lp || lp.name !== b.pod.metadata.name) continue;
+        const [ns, name] = key.split('/');
+        const containers = [...(b.pod.spec?.initContainers ?? []).filter((c: Json) => c.restartPolicy === 'Always'), ...(b.pod.spec?.containers ?? [])].map((c: Json) => c.name as string);
+        for (const c of containers) {
+          const from = processContainer(lp, c);
+          if (!from) continue;
+          const lines = lp.logs(from);
+          const done = b.written.get(c) ?? 0;
+          if (lines.length <= done) continue;
+          const stamp = new Date().toISOString();
+          appendFileSync(join(logDir, `${ns}_${name}_${c}.log`), lines.slice(done).map((l) => `${stamp} stdout F ${l}\n`).join(''));
+          b.written.set(c, lines.length);
+        }
+      }
+    };
+
+    // istiod's push: the mesh state from the Istio objects, once every rollout has settled.
+    let current: MeshState = state0;
+    let queue: Promise<void> = Promise.resolve();
+    let lastCredential = '';
+    const tick = async () => {
+      const pods = await livePods();
+      for (const p of pods) {
+        const role = roleOf(p);
+        if (!role) continue;
+        if (!bound.has(`${p.metadata.namespace}/${p.metadata.name}`)) {
+          dp.renamePod(role, p.metadata.name);
+          await bind(p, role);
+        }
+      }
+      const objects = (await Promise.all([...CONTROL_KINDS].map((k) => kube.list(k)))).flat() as IstioObject[];
+      const rolling = (objects.filter((o) => o.kind === 'Deployment') as unknown as V1Deployment[])
+        .filter((d) => [GATEWAY_NAMESPACE, MESH_NAMESPACE].includes(d.metadata?.namespace ?? '')).some((d) => rolloutProblem(d) !== null);
+      if (!rolling) {
+        const next = meshStateFromObjects(objects, fault, fixed);
+        if (!sameMeshState(next, current)) {
+          current = next;
+          log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);
+          queue = queue.then(() => dp.reconfigure(next)).catch((err) => { log?.(`lab: reconfigure failed: ${(err as Error).message}`); });
+        }
+      }
+      const [secret, ca] = await Promise.all([kube.get('Secret', GATEWAY_NAMESPACE, GATEWAY_CREDENTIAL), kube.get('ConfigMap', MESH_NAMESPACE, GATEWAY_CA_CONFIGMAP)]);
+      const decode = (v: string | undefined) => (v ? Buffer.from(v, 'base64').toString('utf8') : '');
+      const chainPem = decode(secret?.data?.['tls.crt']);
+      const keyPem = decode(secret?.data?.['tls.key']);
+      const seen = `${secret?.metadata?.resourceVersion}/${ca?.metadata?.resourceVersion}`;
+      if (chainPem && keyPem && seen !== lastCredential) {
+        const first = lastCredential === '';
+        lastCredential = seen;
+        if (!first) {
+          const next = { chainPem, keyPem, caPem: ca?.data?.['ca.crt'] ?? null };
+          queue = queue.then(() => dp.setGatewayCredential(next)).catch((err) => { log?.(`lab: gateway credential push failed: ${(err as Error).message}`); });
+        }
+      }
+      writeLogs();
+    };
+    let stopping = false;
+    let ticks = 0;
+    const waiters: { after: number; resolve: () => void }[] = [];
+    await tick();
+    const loop = (async () => {
+      while (!stopping) {
+        await sleep(200);
+        if (stopping) break;
+        try { await tick(); } catch (err) { if (!stopping) log?.(`lab: ${(err as Error).message}`); }
+        ticks += 1;
+        for (const w of waiters.splice(0)) (w.after < ticks ? w.resolve() : waiters.push(w));
+      }
+      for (const w of waiters.splice(0)) w.resolve();
+    })();
+    cleanups.push(async () => { stopping = true; await loop; await queue; });
+    const settled = async () => {
+      // Two full ticks after the call: the objects are read, and a rollout they started is seen through.
+      for (let i = 0; i < 150; i += 1) {
+        const mark = ticks + 1;
+        await new Promise<void>((resolve) => waiters.push({ after: mark, resolve }));
+        if (stopping) return;
+        const deployments = (await kube.list('Deployment')) as V1Deployment[];
+        if (!deployments.some((d) => [GATEWAY_NAMESPACE, MESH_NAMESPACE].includes(d.metadata?.namespace ?? '') && rolloutProblem(d))) break;
+      }
+      await queue;
+    };
+
+    let kubeconfigPath = cp.kubeconfig;
+    if (opts.kubeconfigOut) {
+      copyFileSync(cp.kubeconfig, opts.kubeconfigOut);
+      kubeconfigPath = opts.kubeconfigOut;
+    }
+    let stopped: Promise<void> | null = null;
+    const controlPlane = { server: cp.server, podCidr: cp.podCidr, nodeName: cp.nodeName, auditEvents: (): AuditEvent[] => cp.auditEvents(), log: (n: string) => cp.log(n) };
+    return {
+      simulated: true,
+      envoy: dp.envoy,
+      fault,
+      get state() { return current; },
+      nlb: dp.nlb,
+      addresses: dp.addresses,
+      publicHost: dp.publicHost,
+      get externalCaPem() { return dp.externalCaPem; },
+      meshRootPem: dp.meshRootPem,
+      apiServerUrl: cp.server,
+      kubeconfigPath,
+      kube,
+      controlPlane,
+      pods: () => dp.pods(),
+      settled,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,37 @@
+import { createGatewayCredential, gatewayCaConfigMap, type GatewayCredential } from '../topology/credentials.js';
+import { buildTopology } from '../topology/manifests.js';
+import { MESH_NAMESPACE } from '../topology/reference.js';
+import type { ScenarioName } from '../topology/scenarios.js';
+import { asKubeObjects } from './kube/cluster-seed.js';
+import type { KubeObject } from './kube/object-store.js';
+import type { LabFault } from './types.js';
+
+/** The object-driven faults seed the same overlays `mesh-verify path --scenario` applies. */
+const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
+  'plaintext-gateway-bff': 'dr-disable',
+  'permissive-svc': 'permissive-svc',
+  'no-sidecar-svc': 'no-sidecar-svc',
+};
+
+/** Kinds whose changes can change the MeshState. */
+export const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway']);
+
+/** The reference topology's objects as "mesh-verify up" would have applied them, plus the fault's. */
+export async function labTopologyObjects(fault: LabFault | null, credential?: GatewayCredential): Promise<KubeObject[]> {
+  credential ??= await createGatewayCredential();
+  const objects = asKubeObjects([
+    ...buildTopology({ runId: 'lab', scenario: fault ? FAULT_SCENARIO[fault] ?? null : null, gatewayCredential: credential.secret }),
+    // As `mesh-verify up` leaves it: the public CA beside the topology, for `path --no-deploy`.
+    gatewayCaConfigMap(credential.caPem),
+  ]);
+  if (fault === 'plaintext-gateway-bff') {
+    // Plaintext from the gateway is only accepted when bff's sidecar is PERMISSIVE.
+    objects.push({
+      apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication',
+      metadata: { name: 'bff-permissive', namespace: MESH_NAMESPACE, labels: { 'app.kubernetes.io/managed-by': 'mesh-verify', 'mesh-verify.io/run': 'lab' } },
+      spec: { selector: { matchLabels: { app: 'bff' } }, mtls: { mode: 'PERMISSIVE' } },
+    });
+  }
+  return objects;
+}
+
