@@ -38,7 +38,32 @@ interface Session {
  * A proxy that is missing or unreachable is recorded as such with the reason (never a throw);
  * every failed endpoint is a CaptureError in its ProxyCapture.
  */
+/** What `settle` saw: whether every proxy's xDS update counters stopped moving, and how long it waited. */
+export interface SettleResult { settled: boolean; waitedMs: number; updates: number }
+
+/**
+ * xDS updates each proxy has attempted: LDS, CDS, RDS and SDS (`*.update_attempt`, counted for
+ * ADS from istiod and for file-delivered xDS alike). EDS is left out: endpoint churn in a busy
+ * cluster never stops, and a changed policy always reaches listeners or clusters.
+ */
+export const XDS_UPDATE_STATS_PATH = '/stats?filter=' + encodeURIComponent('^(listener_manager\\.lds|cluster_manager\\.cds|.*\\.rds\\.[^.]+|sds\\.[^.]+)\\.update_attempt$');
+
+/** Sum of the update_attempt counters in a /stats text answer. */
+export function xdsUpdateCount(statsText: string): number {
+  let n = 0;
+  for (const line of statsText.split('\n')) {
+    const m = /^\S+\.update_attempt: (\d+)$/.exec(line.trim());
+    if (m) n += Number(m[1]);
+  }
+  return n;
+}
+
 export interface Collection {
+  /**
+   * Wait until no proxy has taken a configuration update for `quietMs` (a push that the objects
+   * just applied caused has landed), at most `timeoutMs`. Polls every `pollMs` (default 200 ms).
+   */
+  settle(opts: { quietMs: number; timeoutMs: number; pollMs?: number; onWait?: (waitedMs: number) => void }): Promise<SettleResult>;
   before(): Promise<void>;
   /**
    * `awaitIds`: ids every proxy of the path must have logged (requests that reached svc);
@@ -63,6 +88,30 @@ export async function startCollection(targets: readonly ProxyTarget[], deps: Col
   };
 
   return {
+    async settle({ quietMs, timeoutMs: limitMs, pollMs = 200, onWait }) {
+      const start = Date.now();
+      const read = async () => {
+        const counts = await mapLimit(sessions.filter(live), limit, async (s) => {
+          try {
+            const res = await withTimeout((s.admin as AdminGetter).get(XDS_UPDATE_STATS_PATH, { timeoutMs }), timeoutMs, `GET ${XDS_UPDATE_STATS_PATH}`);
+            return res.status === 200 ? xdsUpdateCount(res.body) : -1;
+          } catch { return -1; }
+        });
+        return counts.join(',');
+      };
+      let last = await read();
+      let quietSince = Date.now();
+      let updates = 0;
+      for (;;) {
+        const waited = Date.now() - start;
+        if (Date.now() - quietSince >= quietMs) return { settled: true, waitedMs: waited, updates };
+        if (waited >= limitMs) return { settled: false, waitedMs: waited, updates };
+        await new Promise((r) => setTimeout(r, pollMs));
+        onWait?.(Date.now() - start);
+        const now = await read();
+        if (now !== last) { updates += 1; last = now; quietSince = Date.now(); }
+      }
+    },
     async before() {
       await mapLimit(sessions.filter(live), limit, async (s) => {
         await Promise.all([

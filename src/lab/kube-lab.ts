@@ -253,10 +253,11 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
         }
       }
       const objects = (await Promise.all([...CONTROL_KINDS].map((k) => kube.list(k)))).flat() as IstioObject[];
-      const rolling = (objects.filter((o) => o.kind === 'Deployment') as unknown as V1Deployment[])
-        .filter((d) => [GATEWAY_NAMESPACE, MESH_NAMESPACE].includes(d.metadata?.namespace ?? '')).some((d) => rolloutProblem(d) !== null);
-      if (!rolling) {
-        const next = meshStateFromObjects(objects, fault, fixed);
+      const next = meshStateFromObjects(objects, fault, fixed);
+      // Injection changes only with a new svc pod: its processes start when the rollout is through.
+      const svcRolling = (objects.filter((o) => o.kind === 'Deployment') as unknown as V1Deployment[])
+        .some((d) => d.metadata?.namespace === MESH_NAMESPACE && d.metadata?.name === 'svc' && rolloutProblem(d) !== null);
+      if (!(svcRolling && next.svcSidecar !== current.svcSidecar)) {
         if (!sameMeshState(next, current)) {
           current = next;
           log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);

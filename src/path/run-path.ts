@@ -132,6 +132,20 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       onProblem: (proxy, message) => progress.warn(`${proxy}: ${message}`),
     });
     open.succeed('admin ports open');
+    if (opts.deploy) {
+      // What was just applied reaches Envoy through istiod's push, some time after the apply:
+      // probe once no proxy has taken a configuration update for a while.
+      const quietMs = prepared.target.kind === 'lab' ? 1_500 : 2_000;
+      const settleLimitMs = prepared.target.kind === 'lab' ? 10_000 : 30_000;
+      const settle = progress.step(`waiting until the proxies' configuration settles (no xDS update for ${quietMs / 1000} s)`);
+      const s = await collection.settle({ quietMs, timeoutMs: settleLimitMs, onWait: (ms) => settle.update(`waiting until the proxies' configuration settles (${Math.round(ms / 1000)} s of ${settleLimitMs / 1000} s)`) });
+      if (s.settled) settle.succeed(`the proxies' configuration settled (${s.updates} update${s.updates === 1 ? '' : 's'} seen in ${(s.waitedMs / 1000).toFixed(1)} s)`);
+      else {
+        const line = `the proxies kept taking configuration updates for ${settleLimitMs / 1000} s after the apply; the requests were sent anyway`;
+        settle.fail(line);
+        runNotes.push(line);
+      }
+    }
     let probe: ProbeResult;
     let proxies: EvidenceBundle['proxies'];
     try {
