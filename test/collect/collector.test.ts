@@ -90,6 +90,32 @@ describe.skipIf(!envoy.path)(`startCollection over a real Envoy admin API ${envo
     expect(d.logReads.every((r) => r.since >= 8 && r.since <= 10)).toBe(true);
   });
 
+  it('settle returns once the proxy has taken no xDS update for quietMs, and gives up at timeoutMs while pushes go on', async () => {
+    const c = await startCollection(targets.slice(1, 2), deps(), { logWaitMs: 0 });
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const quiet = await c.settle({ quietMs: 300, timeoutMs: 5_000, pollMs: 50 });
+      expect(quiet).toMatchObject({ settled: true, updates: 0 });
+      // Three CDS pushes 250 ms apart (real Envoy counts each in cluster_manager.cds.update_attempt).
+      const t0 = Date.now();
+      let lastPush = 0;
+      const pushes = (async () => { for (let i = 0; i < 3; i += 1) { await sleep(250); sidecar.addCluster(`settle-a-${i}`); lastPush = Date.now(); } })();
+      const busy = await c.settle({ quietMs: 600, timeoutMs: 10_000, pollMs: 50 });
+      await pushes;
+      expect(busy.settled).toBe(true);
+      expect(busy.updates).toBeGreaterThanOrEqual(2);
+      expect(t0 + busy.waitedMs).toBeGreaterThanOrEqual(lastPush + 500);
+      // Pushes every 150 ms for 1.5 s: never quiet for 600 ms within 800 ms.
+      const stream = (async () => { for (let i = 0; i < 10; i += 1) { sidecar.addCluster(`settle-b-${i}`); await sleep(150); } })();
+      const never = await c.settle({ quietMs: 600, timeoutMs: 800, pollMs: 50 });
+      await stream;
+      expect(never.settled).toBe(false);
+      expect(sidecar.requests.filter((p) => p.includes('update_attempt')).length).toBeGreaterThan(10);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('asks config_dump for the needed sections only, one masked request per dump type, merged in order', async () => {
     const c = await startCollection(targets.slice(1, 2), deps(), { logWaitMs: 0 });
     const before = sidecar.requests.length;

@@ -38,6 +38,8 @@ export interface IstioSidecar {
   send(id: string): Promise<number>;
   /** Envoy's access log (what `kubectl logs -c istio-proxy` shows). */
   accessLog(): string;
+  /** Push a new CDS version with one more (endpoint-less) cluster named `name`: a config update as istiod pushes one. */
+  addCluster(name: string): void;
   stop(): Promise<void>;
 }
 
@@ -68,12 +70,15 @@ export async function startIstioSidecar(binary: string, opts: IstioSidecarOption
   const identity = await issueWorkloadIdentity(pki, BFF_WORKLOAD);
   const placement = placementFor('bff');
   let xds: XdsDirectory | null = null;
+  let shape: ProxyShapeInput | null = null;
+  const extraClusters: Record<string, unknown>[] = [];
   const envoy = await startEnvoy(binary, (dir) => {
     xds = new XdsDirectory(join(dir, 'xds'));
     const input: ProxyShapeInput = {
       role: 'bff', workload: BFF_WORKLOAD, podName: placement.podName, labels: placement.labels, state: HEALTHY_MESH,
       addresses, accessLogPath: join(dir, 'access.log'), files: xds.files, istioVersion: pinnedVersions().istio,
     };
+    shape = input;
     const secret = tlsSecret('default', identity.chainPem, identity.keyPem);
     xds.put('sds', xds.files.sds('default'), [opts.keyForm === 'inline_string' ? asInlineString(secret) : secret]);
     xds.put('sds', xds.files.sds('ROOTCA'), [rootSecret(identity.rootPem)]);
@@ -112,6 +117,10 @@ export async function startIstioSidecar(binary: string, opts: IstioSidecarOption
       req.end();
     }),
     accessLog: () => envoy.readLines('access.log').join('\n') + '\n',
+    addCluster: (name) => {
+      extraClusters.push({ name, type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: name, endpoints: [] } });
+      (xds as unknown as XdsDirectory).put('cds', (xds as unknown as XdsDirectory).files.cds, [...clusters(shape!), ...extraClusters]);
+    },
     stop: () => envoy.stop(),
   };
 }
