@@ -11,7 +11,8 @@ import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE
 import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
 import { startDataPlane, type DataPlane, type PodNames } from './envoy-plane.js';
 import { startInjector } from './injector.js';
-import { findIstioCrds, pinnedKube } from './kube-binaries.js';
+import { findEnvoy } from './envoy/binary.js';
+import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
 import { startKubeControlPlane, type AuditEvent, type KubeControlPlane } from './kube-control-plane.js';
 import { istioInstallObjects } from './kube/cluster-seed.js';
 import { CONTROL_KINDS, labTopologyObjects } from './lab-objects.js';
@@ -151,7 +152,10 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     }
   };
   try {
+    // Everything the lab runs is found before anything starts: each missing part is one line (exit 4).
+    const envoyPath = findEnvoy(opts.envoy).path;
     const crdsFile = findIstioCrds();
+    findKubeBinaries();
     const [cp, pki] = await Promise.all([startKubeControlPlane({ log }), createLabPki(credential)]);
     cleanups.push(() => cp.stop());
     const kube = labKube(cp);
@@ -193,7 +197,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat().filter(isLive);
     const podNames: Partial<PodNames> = {};
     for (const p of await livePods()) { const role = roleOf(p); if (role) podNames[role] = p.metadata.name; }
-    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, ...(opts.envoy ? { envoyPath: opts.envoy } : {}) });
+    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, envoyPath });
     cleanups.push(() => dp.stop());
     // The NLB, published on the gateway Service as a cloud load-balancer controller would.
     await kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, annotations: { 'mesh-verify.io/entry': `${dp.nlb.host}:${dp.nlb.port}` } } }, 'mesh-verify-lab-nlb');
