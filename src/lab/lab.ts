@@ -5,8 +5,8 @@ import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, gatewayCaConfigMap, type
 import { buildTopology } from '../topology/manifests.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
 import type { ScenarioName } from '../topology/scenarios.js';
-import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { asKubeObjects, istioInstallObjects } from './kube/cluster-seed.js';
+import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
+import { asKubeObjects, istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { podLookup, type PodLookup } from './kube/pod-lookup.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
@@ -93,6 +93,8 @@ const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
 
 /** Kinds whose changes can change the MeshState. */
 const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway']);
+/** The mesh config istiod watches, ConfigMap istio-system/istio, changes the MeshState too. */
+const isMeshConfig = (o: KubeObject) => o.kind === 'ConfigMap' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === MESH_CONFIGMAP;
 
 /** The reference topology's objects as "mesh-verify up" would have applied them, plus the fault's. */
 export async function labTopologyObjects(fault: LabFault | null, credential?: GatewayCredential): Promise<KubeObject[]> {
@@ -124,7 +126,10 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
   const fixed = nonObjectState(fault);
   const credential = await createGatewayCredential();
   const seed = await labTopologyObjects(fault, credential);
-  const state = meshStateFromObjects(seed as IstioObject[], fault, fixed);
+  // The mesh config too, so that the proxies start with what istiod would push them first.
+  const meshConfig = opts.meshConfig ? { meshConfig: opts.meshConfig } : {};
+  const state = meshStateFromObjects([...seed, meshConfigMap({ includeSslStats: fixed.includeSslStats, ...meshConfig })] as IstioObject[], fault, fixed);
+  if (state.meshConfigRejected) log?.(`lab: istiod: ${state.meshConfigRejected}`);
   const startDataPlane: StartDataPlane = deps.startDataPlane ?? startRealDataPlane;
 
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -146,7 +151,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     cleanups.push(() => api.close());
 
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default'], { includeSslStats: state.includeSslStats, nlb: dp.nlb }), ...seed];
+    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default'], { includeSslStats: state.includeSslStats, nlb: dp.nlb, ...meshConfig }), ...seed];
     api.applyAll(fleet ? mergeFleetObjects(reference, fleet.objects() as unknown as KubeObject[], dp.meshRootPem) : reference, 'mesh-verify',
       (o, err) => log?.(`lab: object ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} skipped: ${err.message}`));
 
@@ -154,9 +159,11 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     let current = state;
     let queue: Promise<void> = Promise.resolve();
     const recompute = () => {
-      const objects = [...CONTROL_KINDS].flatMap((k) => api.store.list(k)) as IstioObject[];
-      const next = meshStateFromObjects(objects, fault, fixed);
+      const mesh = api.store.get('ConfigMap', GATEWAY_NAMESPACE, MESH_CONFIGMAP);
+      const objects = [...[...CONTROL_KINDS].flatMap((k) => api.store.list(k)), ...(mesh ? [mesh] : [])] as IstioObject[];
+      const next = meshStateFromObjects(objects, fault, fixed, current);
       if (sameMeshState(next, current)) return;
+      if (next.meshConfigRejected && next.meshConfigRejected !== current.meshConfigRejected) log?.(`lab: istiod: ${next.meshConfigRejected}`);
       current = next;
       log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);
       queue = queue.then(async () => { await dp.reconfigure(next); }).catch((err) => { log?.(`lab: reconfigure failed: ${(err as Error).message}`); });
@@ -177,7 +184,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       (o.kind === 'Secret' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === GATEWAY_CREDENTIAL) ||
       (o.kind === 'ConfigMap' && o.metadata.namespace === MESH_NAMESPACE && o.metadata.name === GATEWAY_CA_CONFIGMAP);
     const unsubscribe = api.store.onChange((ev) => {
-      if (CONTROL_KINDS.has(ev.object.kind)) recompute();
+      if (CONTROL_KINDS.has(ev.object.kind) || isMeshConfig(ev.object as KubeObject)) recompute();
       if (isCredentialObject(ev.object as KubeObject)) pushCredential();
     });
     cleanups.push(unsubscribe);

@@ -52,4 +52,33 @@ describe('the lab control plane (Istio objects -> MeshState)', () => {
     expect(meshStateFromObjects(healthy, 'nlb-terminates-tls').nlbTerminatesTls).toBe(true);
     expect(meshStateFromObjects(healthy, 'stats-filtered').includeSslStats).toBe(false);
   });
+
+  const meshCm = (mesh: Record<string, unknown>): IstioObject => ({ kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: JSON.stringify(mesh) } } as IstioObject);
+  const gateway = (tls: Record<string, unknown>): IstioObject => ({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'mesh-verify' }, spec: { servers: [{ port: { number: 443 }, tls: { mode: 'SIMPLE', credentialName: 'c', ...tls } }] } });
+
+  it('meshConfig.tlsDefaults gives the gateway its curves, ciphers and minimum version; the Gateway server overrides ciphers and versions (listener.go)', () => {
+    const s = meshStateFromObjects([...healthy, meshCm({ tlsDefaults: { ecdhCurves: ['P-256', 'P-384'], cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256'], minProtocolVersion: 'TLSV1_3' } })], null);
+    expect(s.gatewayTls).toEqual({ minVersion: 'TLSv1_3', maxVersion: 'TLSv1_3', cipherSuites: ['ECDHE-ECDSA-AES128-GCM-SHA256'], ecdhCurves: ['P-256', 'P-384'] });
+    // tlsDefaults never reaches the mesh mTLS contexts.
+    expect(s.meshMtlsTls).toEqual(HEALTHY_MESH.meshMtlsTls);
+    const withServer = meshStateFromObjects([...healthy, gateway({ minProtocolVersion: 'TLSV1_2', maxProtocolVersion: 'TLSV1_2', cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384'] }), meshCm({ tls_defaults: { ecdh_curves: ['P-256'] } })], null);
+    expect(withServer.gatewayTls).toEqual({ minVersion: 'TLSv1_2', maxVersion: 'TLSv1_2', cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384'], ecdhCurves: ['P-256'] });
+  });
+
+  it('meshConfig.meshMTLS sets the inbound mesh contexts\' minimum version and ciphers, not their curves', () => {
+    const s = meshStateFromObjects([...healthy, meshCm({ meshMTLS: { minProtocolVersion: 'TLSV1_3', cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384'] } })], null);
+    expect(s.meshMtlsTls).toEqual({ minVersion: 'TLSv1_3', maxVersion: 'TLSv1_3', cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384'], ecdhCurves: null });
+    expect(s.gatewayTls).toEqual(HEALTHY_MESH.gatewayTls);
+    expect(s.meshConfigRejected).toBeNull();
+  });
+
+  it('meshMTLS.ecdhCurves is refused as istiod refuses it: the last known mesh TLS settings stay', () => {
+    const before = meshStateFromObjects([...healthy, meshCm({ tlsDefaults: { ecdhCurves: ['P-256'] }, meshMTLS: { minProtocolVersion: 'TLSV1_3' } })], null);
+    const after = meshStateFromObjects([...healthy, meshCm({ tlsDefaults: { ecdhCurves: ['P-384'] }, meshMTLS: { ecdhCurves: ['P-256'] } })], null, undefined, before);
+    expect(after.meshConfigRejected).toBe('invalid mesh config, using last known state: mesh TLS does not support ECDH curves configuration');
+    expect(after.gatewayTls.ecdhCurves).toEqual(['P-256']);
+    expect(after.meshMtlsTls.minVersion).toBe('TLSv1_3');
+    // Without a last known state: istiod's defaults.
+    expect(meshStateFromObjects([...healthy, meshCm({ meshMTLS: { ecdhCurves: ['P-256'] } })], null).gatewayTls).toEqual(HEALTHY_MESH.gatewayTls);
+  });
 });
