@@ -50,18 +50,23 @@ describe('negotiated TLS per hop and --tls-policy, on the lab', { timeout: 120_0
     expect(inv.find((c) => c.roles.includes('server') && c.protects.includes('client->nlb'))?.subject).toContain('web.mesh-verify.test');
   });
 
-  it('modern is met by the healthy lab; fips-140-3 and pq-hybrid are not: the client\'s handshake used X25519', async () => {
+  it('modern is met by the healthy lab; fips-140-3 and pq-hybrid are not: every hop\'s handshake used X25519', async () => {
     const modern = await run(builtinPolicy('modern'));
     expect(modern.report.overall).toBe('proven');
     expect(modern.report.tlsPolicy?.name).toBe('modern');
     // fips-140-3 leaves X25519 out (src/analyze/tls-policies-builtin.ts); pq-hybrid wants an ML-KEM
-    // hybrid, which Node 20's OpenSSL 3.0 cannot offer. Envoy logs no group, so the mesh hops are
-    // not judged on it (and meet both policies' other rules).
+    // hybrid, which Node 20's OpenSSL 3.0 cannot offer. The client's handshake names the edge's
+    // group; Envoy's ssl.curves.* counters name the others' (gateway listener, calling clusters).
     for (const name of ['fips-140-3', 'pq-hybrid'] as const) {
       const r = await run(builtinPolicy(name));
       expect([name, seg(r, 'client->nlb').status]).toEqual([name, 'contradicted']);
       expect(seg(r, 'client->nlb').evidence.find((e) => e.subject === `${name} (edge) group`)).toMatchObject({ observed: expect.stringMatching(/^x25519$/i), effect: 'contradicts' });
-      expect([name, seg(r, 'bff-sidecar->svc-sidecar').status]).toEqual([name, 'proven']);
+      expect(seg(r, 'nlb->gateway').evidence.find((e) => e.subject === `${name} (edge) group`)).toMatchObject({ observed: expect.stringMatching(/^x25519$/i), source: 'stats', proxy: 'gateway', effect: 'contradicts', note: expect.stringMatching(/^\d+ handshake\(s\) with this group counted in listener\.0\.0\.0\.0_8443\.ssl\.curves\.\*/) });
+      for (const id of ['gateway->bff-sidecar', 'bff-sidecar->svc-sidecar']) {
+        expect([name, id, seg(r, id).status]).toEqual([name, id, 'contradicted']);
+        expect(seg(r, id).evidence.find((e) => e.subject === `${name} (mesh) group`)).toMatchObject({ observed: expect.stringMatching(/^x25519$/i), source: 'stats', effect: 'contradicts' });
+        expect(seg(r, id).negotiated?.groupSource).toMatch(/^stats (gateway|bff) cluster\.outbound\|8080\|\|(bff|svc)\.mesh-verify\.svc\.cluster\.local;\.ssl\.curves\.\*/);
+      }
     }
   });
 
