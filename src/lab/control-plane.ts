@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { HEALTHY_MESH, type EnvoyTlsVersion, type LabFault, type MeshState, type TlsConfigFields, type TlsParams } from './types.js';
-import { BFF_WORKLOAD, GATEWAY_NAMESPACE, SVC_WORKLOAD, serviceFqdn } from '../topology/reference.js';
+import { BFF_WORKLOAD, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, SVC_WORKLOAD, serviceFqdn } from '../topology/reference.js';
+import { envoyFilterTls } from './envoy-filter.js';
 
 /**
  * The lab's "istiod": Istio objects in, MeshState out. Pure. What objects decide (gateway->bff
@@ -122,6 +123,11 @@ export function meshStateFromObjects(objects: IstioObject[], fault: LabFault | n
   const roleLabel = (o: IstioObject) => o.metadata.labels?.['mesh-verify.io/role'] ?? o.spec?.template?.metadata?.labels?.['mesh-verify.io/role'];
   const mesh = meshConfigOf(objects);
   const tlsDefaults = mesh.ok ? mesh.tlsDefaults : previous?.tlsDefaults ?? {};
+  const filters = envoyFilterTls(objects, [
+    { role: 'gateway', namespace: GATEWAY_NAMESPACE, labels: { app: GATEWAY_WORKLOAD.name, istio: 'ingressgateway' } },
+    { role: 'bff', namespace: BFF_WORKLOAD.namespace, labels: templateLabels(bffDep, BFF_WORKLOAD.name) },
+    { role: 'svc', namespace: SVC_WORKLOAD.namespace, labels: templateLabels(svcDep, SVC_WORKLOAD.name) },
+  ]);
   return {
     gatewayToBff: clientTls(objects, GATEWAY_NAMESPACE, serviceFqdn(BFF_WORKLOAD.name, BFF_WORKLOAD.namespace), BFF_WORKLOAD.namespace, BFF_WORKLOAD.port),
     inbound: {
@@ -134,6 +140,8 @@ export function meshStateFromObjects(objects: IstioObject[], fault: LabFault | n
     gatewayTls: gatewayTlsParams(tlsDefaults, gatewayServersTls(objects)[0] ?? {}),
     meshMtlsTls: mesh.ok ? meshMtlsParams(mesh.meshMtls) : previous?.meshMtlsTls ?? HEALTHY_MESH.meshMtlsTls,
     meshConfigRejected: mesh.ok ? null : mesh.error,
+    envoyFilterTls: filters.patches,
+    envoyFiltersIgnored: filters.ignored,
     ...(base ?? nonObjectState(fault)),
   };
 }

@@ -92,7 +92,7 @@ const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
 };
 
 /** Kinds whose changes can change the MeshState. */
-const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway']);
+const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway', 'EnvoyFilter']);
 /** The mesh config istiod watches, ConfigMap istio-system/istio, changes the MeshState too. */
 const isMeshConfig = (o: KubeObject) => o.kind === 'ConfigMap' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === MESH_CONFIGMAP;
 
@@ -164,6 +164,7 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       const next = meshStateFromObjects(objects, fault, fixed, current);
       if (sameMeshState(next, current)) return;
       if (next.meshConfigRejected && next.meshConfigRejected !== current.meshConfigRejected) log?.(`lab: istiod: ${next.meshConfigRejected}`);
+      for (const line of next.envoyFiltersIgnored) if (!current.envoyFiltersIgnored.includes(line)) log?.(`lab: ${line}`);
       current = next;
       log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);
       queue = queue.then(async () => { await dp.reconfigure(next); }).catch((err) => { log?.(`lab: reconfigure failed: ${(err as Error).message}`); });

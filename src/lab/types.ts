@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LabAddresses } from './istio-shape/resources.js';
+import type { LabProxyRole, ProxyTlsPatches } from './envoy-filter.js';
 
 /**
  * Contracts between the lab's parts. The lab is a SIMULATION of a cluster around real Envoy: real sockets, real
@@ -67,6 +68,10 @@ export interface MeshState {
    * last known one, as istiod does); null: accepted.
    */
   meshConfigRejected: string | null;
+  /** tls_params patches of EnvoyFilters (MERGE into TLS sockets), per proxy (src/lab/envoy-filter.ts). */
+  envoyFilterTls: Record<LabProxyRole, ProxyTlsPatches>;
+  /** EnvoyFilter patches the lab does not model (ignored, never half-applied), one line each. */
+  envoyFiltersIgnored: string[];
 }
 
 /** meshConfig.TLSConfig (tlsDefaults, meshMTLS) or a Gateway server's tls, as written in YAML. */
@@ -105,6 +110,8 @@ export const HEALTHY_MESH: MeshState = {
     cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-GCM-SHA256'],
   },
   meshConfigRejected: null,
+  envoyFilterTls: { gateway: { listener: [], clusters: [] }, bff: { listener: [], clusters: [] }, svc: { listener: [], clusters: [] } },
+  envoyFiltersIgnored: [],
 };
 
 /** A lab proxy as the API double exposes it: a pod with an istio-proxy container. */

@@ -1,5 +1,6 @@
 import { TRUST_DOMAIN } from '../../topology/reference.js';
 import type { TlsParams } from '../types.js';
+import { mergeTlsParams, type TlsParamsPatch } from '../envoy-filter.js';
 
 /**
  * Envoy TLS transport-socket config as Istio generates it. Istio's SDS source is istio-agent's
@@ -35,13 +36,13 @@ function meshValidation(sanMatch: Record<string, string>, source: SdsSource): Re
 }
 
 /** An Istio mTLS server context: cert `default`, client cert required, validated by ROOTCA; `params` from meshConfig.meshMTLS. */
-export function istioDownstreamTls(alpn: string[], source: SdsSource, params: TlsParams): Record<string, unknown> {
+export function istioDownstreamTls(alpn: string[], source: SdsSource, params: TlsParams, patches: TlsParamsPatch[] = []): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
       common_tls_context: {
-        tls_params: tlsParameters(params),
+        tls_params: mergeTlsParams(tlsParameters(params), patches),
         alpn_protocols: alpn,
         tls_certificate_sds_secret_configs: [sdsSecret('default', source)],
         combined_validation_context: meshValidation({ prefix: `spiffe://${TRUST_DOMAIN}/` }, source),
@@ -52,13 +53,13 @@ export function istioDownstreamTls(alpn: string[], source: SdsSource, params: Tl
 }
 
 /** The gateway's server context for a Gateway SIMPLE server with credentialName; `params` from tlsDefaults and the Gateway. */
-export function gatewayDownstreamTls(credentialName: string, source: SdsSource, params: TlsParams): Record<string, unknown> {
+export function gatewayDownstreamTls(credentialName: string, source: SdsSource, params: TlsParams, patches: TlsParamsPatch[] = []): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
       common_tls_context: {
-        tls_params: tlsParameters(params),
+        tls_params: mergeTlsParams(tlsParameters(params), patches),
         alpn_protocols: ['h2', 'http/1.1'],
         tls_certificate_sds_secret_configs: [sdsSecret(`kubernetes://${credentialName}`, source)],
       },
@@ -68,13 +69,13 @@ export function gatewayDownstreamTls(credentialName: string, source: SdsSource, 
 }
 
 /** Istio's auto-mTLS upstream context for a cluster to `host:port` whose pods run as `peerSpiffe`. */
-export function istioUpstreamTls(port: number, host: string, peerSpiffe: string, source: SdsSource): Record<string, unknown> {
+export function istioUpstreamTls(port: number, host: string, peerSpiffe: string, source: SdsSource, patches: TlsParamsPatch[] = []): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
       common_tls_context: {
-        tls_params: TLS_PARAMS,
+        tls_params: mergeTlsParams(TLS_PARAMS, patches),
         alpn_protocols: ['istio-peer-exchange', 'istio'],
         tls_certificate_sds_secret_configs: [sdsSecret('default', source)],
         combined_validation_context: meshValidation({ exact: peerSpiffe }, source),
@@ -90,9 +91,9 @@ export const RAW_BUFFER = {
 };
 
 /** transport_socket_matches of an Istio outbound cluster (auto mTLS). */
-export function autoMtlsMatches(port: number, host: string, peerSpiffe: string, source: SdsSource): Record<string, unknown>[] {
+export function autoMtlsMatches(port: number, host: string, peerSpiffe: string, source: SdsSource, patches: TlsParamsPatch[] = []): Record<string, unknown>[] {
   return [
-    { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(port, host, peerSpiffe, source) },
+    { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(port, host, peerSpiffe, source, patches) },
     { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER },
   ];
 }
