@@ -13,6 +13,7 @@ import { startKubeApi, type KubeApi } from './kube/server.js';
 import { startDataPlane as startRealDataPlane, type DataPlane } from './envoy-plane.js';
 import type { RunningFleet } from './scale/index.js';
 import type { LabFault, LabOptions, MeshState, RunningLab } from './types.js';
+import { UsageError } from '../core/errors.js';
 
 /** What startLab needs of the data plane (src/lab/envoy-plane.ts, real Envoy); kube API tests pass a double. */
 export type LabDataPlane = Pick<DataPlane, 'envoy' | 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>
@@ -155,6 +156,11 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
     api.applyAll(fleet ? mergeFleetObjects(reference, fleet.objects() as unknown as KubeObject[], dp.meshRootPem) : reference, 'mesh-verify',
       (o, err) => log?.(`lab: object ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} skipped: ${err.message}`));
 
+    if (opts.objects?.length) {
+      api.applyAll(opts.objects as unknown as KubeObject[], 'kubectl',
+        (o, err) => { throw new UsageError(`the lab cannot apply ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}: ${err.message}`, 'apply objects of the kinds the lab serves (kubectl api-resources against the lab lists them)'); });
+    }
+
     // The lab's istiod: recompute the mesh state when a policy-relevant object changes.
     let current = state;
     let queue: Promise<void> = Promise.resolve();
@@ -202,6 +208,8 @@ export async function startLab(opts: LabOptions = {}, deps: LabDependencies = {}
       await api.writeKubeconfig(kubeconfigPath);
     }
 
+    // What istiod pushed for the objects applied at start (the mesh config, --apply) is in place.
+    await queue;
     let stopped: Promise<void> | null = null;
     return {
       simulated: true,

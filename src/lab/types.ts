@@ -179,6 +179,8 @@ export interface LabOptions {
    * `istioctl install -f` overlay would: what ConfigMap istio-system/istio holds when the lab starts.
    */
   meshConfig?: Record<string, unknown>;
+  /** Objects applied once the lab is up, as `kubectl apply -f` would (an EnvoyFilter, ...); startLab returns once istiod pushed them. */
+  objects?: Record<string, unknown>[];
   /** Scale mode for audit benchmarks: N extra proxy pods (issue 5). */
   proxies?: number;
   log?: (line: string) => void;

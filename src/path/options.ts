@@ -38,6 +38,8 @@ export interface PathOptions {
   clientOffer: ClientOffer;
   /** --mesh-config FILE (with --lab): meshConfig fields the lab's Istio install starts with. */
   meshConfig: string | null;
+  /** --apply FILE (with --lab): objects applied to the lab when it starts. */
+  labApply: string | null;
 }
 
 /** Raw commander values (strings and booleans as the user typed them). */
@@ -63,6 +65,7 @@ export interface RawPathOptions {
   tlsGroups?: string;
   tlsCiphers?: string;
   meshConfig?: string;
+  apply?: string;
 }
 
 /** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
@@ -100,6 +103,9 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
   if (raw.meshConfig !== undefined && !lab) {
     throw new UsageError('--mesh-config needs --lab (it is the mesh config the lab\'s Istio starts with)', 'on a cluster, set meshConfig in the IstioOperator (istioctl install) or ConfigMap istio-system/istio');
   }
+  if (raw.apply !== undefined && !lab) {
+    throw new UsageError('--apply needs --lab (it applies objects to the lab when it starts)', 'on a cluster, kubectl apply -f the file before the run');
+  }
   const clientOffer = parseClientOffer(raw);
   const requests = raw.requests === undefined ? 10 : Number(raw.requests);
   if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
@@ -133,6 +139,7 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     captureTool: raw.captureTool ?? null,
     clientOffer,
     meshConfig: raw.meshConfig ?? null,
+    labApply: raw.apply ?? null,
   };
 }
 

@@ -13,6 +13,7 @@ import type { RawPathOptions } from '../../src/path/options.js';
 import { loadMeshConfigFile } from '../../src/io/mesh-config-file.js';
 import { parseAllDocuments, stringify as stringifyYaml, parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { runCli } from '../helpers/cli-in-process.js';
 
 const noSignals = (): InterruptHook => ({ dispose() {}, interrupted: false, done: Promise.resolve() });
 
@@ -224,5 +225,22 @@ describe('a lab run that meets fips-140-3: --mesh-config fixtures/istio/mesh-con
     }
     expect(seg('nlb->gateway').negotiated?.group).toBe('P-256');
     expect(r.exitCode).toBe(0);
+  });
+});
+
+describe('mesh-verify path --lab --mesh-config ... --apply ... --tls-policy fips-140-3 (the command a user runs)', { timeout: 120_000 }, () => {
+  it('exits 0 with every TLS hop proven and P-256 on each; without --apply it exits 1 on the mesh hops', async () => {
+    const args = ['path', '--lab', '--mesh-config', 'fixtures/istio/mesh-config-fips.yaml', '--tls-policy', 'fips-140-3', '--requests', '2', '-q', '-o', 'json'];
+    const met = await runCli(...args.slice(0, 4), '--apply', 'fixtures/istio/envoyfilter-fips-mesh-groups.yaml', ...args.slice(4));
+    expect([met.status, met.stderr]).toEqual([0, '']);
+    const report = JSON.parse(met.stdout) as { overall: string; segments: { id: string; status: string; negotiated?: { group: string | null } }[] };
+    expect(report.overall).toBe('proven');
+    for (const id of ['client->nlb', 'nlb->gateway', 'gateway->bff-sidecar', 'bff-sidecar->svc-sidecar']) {
+      expect([id, report.segments.find((s) => s.id === id)?.negotiated?.group]).toEqual([id, expect.stringMatching(/^(prime256v1|P-256)$/)]);
+    }
+    const meshOnly = await runCli(...args);
+    expect(meshOnly.status).toBe(1);
+    const r2 = JSON.parse(meshOnly.stdout) as typeof report;
+    expect(r2.segments.filter((s) => s.status === 'contradicted').map((s) => s.id)).toEqual(['gateway->bff-sidecar', 'bff-sidecar->svc-sidecar']);
   });
 });

@@ -18,7 +18,7 @@ describe('parsePathOptions', () => {
     expect(parsePathOptions({})).toEqual({
       lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
       deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null, gateway: null, envoy: null,
-      capture: false, captureTool: null, clientOffer: { groups: null, ciphers: null }, meshConfig: null,
+      capture: false, captureTool: null, clientOffer: { groups: null, ciphers: null }, meshConfig: null, labApply: null,
     });
   });
 
@@ -51,6 +51,7 @@ describe('parsePathOptions', () => {
     [{ tlsGroups: ' : ' }, /^--tls-groups: no group given/],
     [{ tlsCiphers: 'TLS_AES_128_GCM_SHA256:RC5-MAGIC' }, /^--tls-ciphers: this client .* does not know "RC5-MAGIC"/],
     [{ meshConfig: 'fixtures/istio/mesh-config-fips.yaml' }, /^--mesh-config needs --lab/],
+    [{ apply: 'fixtures/istio/envoyfilter-fips-mesh-groups.yaml' }, /^--apply needs --lab.*kubectl apply -f/],
   ])('rejects %j with a usage error', (raw, message) => {
     let err: unknown;
     try { parsePathOptions(raw); } catch (e) { err = e; }
