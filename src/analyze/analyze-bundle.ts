@@ -9,6 +9,7 @@ import { meshHopObservations } from './mesh-hop-segment.js';
 import { judgeSegment } from './verdict.js';
 import { cryptoInventory, negotiatedFor, policyKeyAlgorithm, type NegotiatedHop, type NegotiationContext } from './negotiated.js';
 import { evaluatePolicy, type PolicySegmentKind, type TlsPolicy } from './tls-policy.js';
+import { canonicalGroup } from './tls-names.js';
 import { pathFindings } from './path-findings.js';
 import { checkIntegrity, integrityFindings, type IntegrityResult } from './integrity.js';
 import { wireObservations } from './wire-evidence.js';
@@ -30,13 +31,24 @@ export interface AnalyzeOptions {
 function policyObservations(policy: TlsPolicy, seg: SegmentSpec, tls: NegotiatedHop, ctx: NegotiationContext): Observation[] {
   const kind: PolicySegmentKind = ctx.proxyOf(seg.from) ? 'mesh' : 'edge';
   const { violations } = evaluatePolicy(policy, kind, { version: tls.version, cipher: tls.cipher, ...(tls.group ? { group: tls.group } : {}), ...policyKeyAlgorithm(tls.server[0]) });
+  // Every group Envoy counted during the run is judged, not only the most frequent one.
+  const otherGroups = Object.keys(tls.groupHandshakes ?? {}).filter((g) => g !== tls.group);
+  for (const g of otherGroups) violations.push(...evaluatePolicy(policy, kind, { group: g }).violations);
   const source = tls.source.startsWith('access_log') ? 'access_log' : tls.source;
   const proxy = tls.source.startsWith('access_log ') ? tls.source.slice('access_log '.length) : tls.source === 'client_handshake' ? 'client' : null;
-  return violations.map((v) => ({
-    level: v.field === 'keyAlgorithm' ? 'identity' as const : 'request' as const, proxy, source,
-    subject: `${policy.name} (${kind}) ${v.field}`, observed: v.negotiated, expected: v.allowed.join(', '),
-    effect: 'contradicts' as const, headline: v.message,
-  }));
+  return violations.map((v) => {
+    const fromStats = v.field === 'group' && tls.groupSource;
+    const count = fromStats ? Object.entries(tls.groupHandshakes ?? {}).find(([g]) => (canonicalGroup(g) ?? g) === v.negotiated)?.[1] : undefined;
+    return {
+      level: v.field === 'keyAlgorithm' ? 'identity' as const : fromStats ? 'traffic' as const : 'request' as const,
+      proxy: fromStats ? tls.groupSource!.split(' ')[1] ?? proxy : proxy,
+      source: fromStats ? 'stats' : source,
+      subject: `${policy.name} (${kind}) ${v.field}`, observed: v.negotiated, expected: v.allowed.join(', '),
+      effect: 'contradicts' as const,
+      headline: v.message,
+      ...(fromStats ? { note: `${count ?? '?'} handshake(s) with this group counted in ${tls.groupSource!.split(' ').slice(2).join(' ')}` } : {}),
+    };
+  });
 }
 
 export const DEFAULT_CERT_WARN_DAYS = 30;

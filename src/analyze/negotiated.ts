@@ -4,6 +4,7 @@ import type { EvidenceBundle, SegmentSpec } from '../bundle/types.js';
 import { decodeCertificates, decodeX509 } from '../envoy/certificate.js';
 import type { CertificateInfo } from '../envoy/types.js';
 import type { ProxyFacts } from './proxy-facts.js';
+import { statDelta } from '../envoy/stats.js';
 
 /**
  * What each TLS or mTLS hop actually negotiated, and the certificates protecting it (issue 13 §1),
@@ -32,8 +33,19 @@ export interface NegotiatedHop {
   version: string | null;
   /** OpenSSL/BoringSSL name as Envoy logs it or IANA/OpenSSL name from node:tls. */
   cipher: string | null;
-  /** Key-exchange group: Envoy logs none per connection (ssl.curves.* counts them), so usually null. */
+  /**
+   * Key-exchange group: the client's own handshake at the edge; elsewhere Envoy's `ssl.curves.<name>`
+   * counters (Envoy logs no group per connection): the one counted most during the run, null when
+   * no handshake was counted (pooled connections) or the stats are not there.
+   */
   group: string | null;
+  /**
+   * Every group Envoy counted on this hop's listener or cluster during the run, with its new
+   * handshakes (stats only; several when connections were made with different groups).
+   */
+  groupHandshakes?: Record<string, number>;
+  /** Where the group was read when not from `source`: 'stats <proxy> <prefix>ssl.curves.*'. */
+  groupSource?: string;
   /** Where it was read: 'client_handshake', 'access_log <proxy>'. */
   source: string;
   /** How many of this run's requests agreed on these values (access-log sources). */
@@ -87,6 +99,45 @@ function workloadChain(p: ProxyFacts | undefined): CertificateInfo[] {
   return root && !chain.some((c) => c.fingerprint256 === root.fingerprint256) ? [...chain, root] : chain;
 }
 
+/**
+ * The groups of the handshakes a listener or cluster made for this run, from its
+ * `ssl.curves.<name>` counters (Envoy's SslStats, per TLS context owner): their deltas during the
+ * run; when the run made no new handshake there (its requests rode a pooled connection), the
+ * counters since the proxy started, but only when they name one group (every handshake ever
+ * counted there used it, so the pooled connection did too). `prefixes`: the names the owner's
+ * stats may have (a cluster with alt_stat_name ends in `;`).
+ */
+function curvesOfRun(p: ProxyFacts | undefined, prefixes: string[]): { counts: Record<string, number>; prefix: string; pooled: boolean } | null {
+  const before = p?.statsBefore;
+  const after = p?.statsAfter;
+  if (!p || !before || !after) return null;
+  for (const prefix of prefixes) {
+    const head = `${prefix}ssl.curves.`;
+    const names = [...after.keys()].filter((n) => n.startsWith(head));
+    if (names.length === 0) continue;
+    const delta: Record<string, number> = {};
+    const total: Record<string, number> = {};
+    for (const name of names) {
+      const d = statDelta(before, after, name);
+      if (d !== null && d > 0) delta[name.slice(head.length)] = d;
+      const t = after.get(name) ?? 0;
+      if (t > 0) total[name.slice(head.length)] = t;
+    }
+    if (Object.keys(delta).length > 0) return { counts: delta, prefix, pooled: false };
+    if (Object.keys(total).length === 1) return { counts: total, prefix, pooled: true };
+    return null;
+  }
+  return null;
+}
+
+function groupFrom(p: ProxyFacts | undefined, prefixes: string[]): Pick<NegotiatedHop, 'group' | 'groupHandshakes' | 'groupSource'> {
+  const got = curvesOfRun(p, prefixes);
+  if (!got || !p) return { group: null };
+  const [top] = Object.entries(got.counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const when = got.pooled ? ' (no new handshake during the run: the only group counted since the proxy started)' : '';
+  return { group: top![0], groupHandshakes: got.counts, groupSource: `stats ${p.id} ${got.prefix}ssl.curves.*${when}` };
+}
+
 export interface NegotiationContext {
   bundle: EvidenceBundle;
   proxies: Map<string, ProxyFacts>;
@@ -110,7 +161,8 @@ export function negotiatedFor(ctx: NegotiationContext, seg: SegmentSpec): Negoti
     const gw = ctx.proxies.get(toProxy);
     const got = gw ? fromEntries(gw, (e) => [e.downstreamTlsVersion, e.downstreamTlsCipher]) : null;
     if (!got) return null;
-    return { version: got.version, cipher: got.cipher, group: null, source: `access_log ${toProxy}`, requests: got.requests, server: clientChain, client: [] };
+    const group = seg.hints.listener ? groupFrom(gw, [`listener.${seg.hints.listener}.`]) : { group: null };
+    return { version: got.version, cipher: got.cipher, ...group, source: `access_log ${toProxy}`, requests: got.requests, server: clientChain, client: [] };
   }
   const from = fromProxy ? ctx.proxies.get(fromProxy) : undefined;
   const to = toProxy ? ctx.proxies.get(toProxy) : undefined;
@@ -118,8 +170,10 @@ export function negotiatedFor(ctx: NegotiationContext, seg: SegmentSpec): Negoti
   const cluster = seg.hints.cluster;
   const got = fromEntries(from, (e) => (e.upstreamCluster === cluster ? [e.upstreamTlsVersion, e.upstreamTlsCipher] : null));
   if (!got) return null;
+  // The calling side's cluster: its handshakes are this hop's (the receiver's listener also counts other callers').
+  const group = groupFrom(from, [`cluster.${cluster};.`, `cluster.${cluster}.`]);
   return {
-    version: got.version, cipher: got.cipher, group: null, source: `access_log ${from.id}`, requests: got.requests,
+    version: got.version, cipher: got.cipher, ...group, source: `access_log ${from.id}`, requests: got.requests,
     server: summaries(workloadChain(to)), client: summaries(workloadChain(from)),
   };
 }

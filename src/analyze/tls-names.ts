@@ -63,6 +63,13 @@ export function canonicalCipher(name: string): string | null {
   return SUITE_BY_LOWER.get(name.trim().toLowerCase()) ?? null;
 }
 
+/** A suite's name as OpenSSL takes it in a cipher list (TLS 1.3 suites keep the IANA name); null when unknown. */
+export function opensslCipherName(name: string): string | null {
+  const iana = canonicalCipher(name);
+  if (!iana) return null;
+  return SUITES[iana] ?? iana;
+}
+
 const GROUPS: Record<string, string[]> = {
   x25519: ['X25519', 'x25519'],
   x448: ['X448'],

@@ -97,7 +97,8 @@ export interface RunMetadata {
   istio: { version: string | null; revision: string | null } | null;
   scenario: string | null;        // --scenario NAME (cluster) or null
   fault: string | null;           // --fault NAME (lab) or null
-  options: { requests: number; freshConnections: boolean };
+  /** tlsGroups / tlsCiphers: what the external client was told to offer (path --tls-groups / --tls-ciphers); absent: node:tls's defaults. */
+  options: { requests: number; freshConnections: boolean; tlsGroups?: string[]; tlsCiphers?: string[] };
   notes: string[];
 }
 

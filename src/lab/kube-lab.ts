@@ -2,19 +2,19 @@ import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { EnvironmentError } from '../core/errors.js';
+import { EnvironmentError, UsageError } from '../core/errors.js';
 import { applyObjects, applyOrder, type AppliedRef } from '../cluster/apply.js';
 import { connectKube } from '../cluster/kube-client.js';
 import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
-import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
+import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
 import { startDataPlane, type DataPlane, type PodNames } from './envoy-plane.js';
 import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
 import { startKubeControlPlane, type AuditEvent, type KubeControlPlane } from './kube-control-plane.js';
-import { istioInstallObjects } from './kube/cluster-seed.js';
+import { istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
 import { CONTROL_KINDS, labTopologyObjects } from './lab-objects.js';
 import { createLabPki } from './lab-pki.js';
 import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
@@ -59,7 +59,7 @@ export type KubeLab = RunningLab & {
 const API_VERSIONS: Record<string, string> = {
   Pod: 'v1', Service: 'v1', Secret: 'v1', ConfigMap: 'v1', Namespace: 'v1', ServiceAccount: 'v1', Node: 'v1', Endpoints: 'v1',
   Deployment: 'apps/v1', ReplicaSet: 'apps/v1', EndpointSlice: 'discovery.k8s.io/v1',
-  Gateway: 'networking.istio.io/v1', DestinationRule: 'networking.istio.io/v1', VirtualService: 'networking.istio.io/v1',
+  Gateway: 'networking.istio.io/v1', DestinationRule: 'networking.istio.io/v1', VirtualService: 'networking.istio.io/v1', EnvoyFilter: 'networking.istio.io/v1alpha3',
   PeerAuthentication: 'security.istio.io/v1', MutatingWebhookConfiguration: 'admissionregistration.k8s.io/v1',
   PortForward: 'kwok.x-k8s.io/v1alpha1', Logs: 'kwok.x-k8s.io/v1alpha1', CustomResourceDefinition: 'apiextensions.k8s.io/v1',
   ClusterRole: 'rbac.authorization.k8s.io/v1', ClusterRoleBinding: 'rbac.authorization.k8s.io/v1', Role: 'rbac.authorization.k8s.io/v1', RoleBinding: 'rbac.authorization.k8s.io/v1',
@@ -176,9 +176,12 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     cleanups.push(() => injector.close());
     await kube.apply(injector.webhookConfiguration, 'istioctl');
 
-    const state0 = meshStateFromObjects(seed as IstioObject[], fault, fixed);
+    // The mesh config too (--mesh-config laid over the install), so that the proxies start with what istiod would push first.
+    const meshConfig = opts.meshConfig ? { meshConfig: opts.meshConfig } : {};
+    const state0 = meshStateFromObjects([...seed, meshConfigMap({ includeSslStats: fixed.includeSslStats, ...meshConfig })] as IstioObject[], fault, fixed);
+    if (state0.meshConfigRejected) log?.(`lab: istiod: ${state0.meshConfigRejected}`);
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    const install = istioInstallObjects(pki.meshRoot.certPem, [...namespaces, 'default'], { includeSslStats: state0.includeSslStats });
+    const install = istioInstallObjects(pki.meshRoot.certPem, [...namespaces, 'default'], { includeSslStats: state0.includeSslStats, ...meshConfig });
     // istiod's own namespace first; the root-cert ConfigMaps of other namespaces after they exist (istiod's namespace controller writes them).
     const inIstio = install.filter((o) => o.kind === 'Namespace' || o.metadata.namespace === GATEWAY_NAMESPACE);
     const later = install.filter((o) => !inIstio.includes(o));
@@ -190,6 +193,13 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const clients = await connectKube({ kubeconfig: cp.kubeconfig });
     const refs = await applyObjects(clients, seed as KubernetesObject[], { runId: 'lab' });
     for (const o of later) await kube.apply(o as Json, 'istiod');
+    // --apply: the user's objects, as kubectl apply -f (server-side) would; a refused one is the user's to fix.
+    for (const o of (opts.objects ?? []) as Json[]) {
+      if (typeof o.kind !== 'string' || !API_VERSIONS[o.kind] && !o.apiVersion) throw new UsageError(`the lab cannot apply ${String(o.kind)} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}: unknown kind`, 'apply objects of the kinds the lab serves (kubectl api-resources against the lab lists them)');
+      try { await kube.apply(o, 'kubectl'); } catch (err) {
+        throw new UsageError(`the lab cannot apply ${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}: ${(err as Error).message}`, 'fix the object (kubectl apply --dry-run=server -f against the lab shows the same answer)');
+      }
+    }
     await kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-verify-lab', namespace: 'kube-public' }, data: { description: 'the mesh-verify lab: real Kubernetes control plane and real Envoy; the node and container runtime (kwok) and istiod are simulated' } }, 'mesh-verify-lab');
     await waitForRollouts(clients, [...installRefs, ...refs], { timeoutMs: 60_000, pollMs: 200 });
 
@@ -256,13 +266,16 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
           await bind(p, role);
         }
       }
-      const objects = (await Promise.all([...CONTROL_KINDS].map((k) => kube.list(k)))).flat() as IstioObject[];
-      const next = meshStateFromObjects(objects, fault, fixed);
+      const [lists, mesh] = await Promise.all([Promise.all([...CONTROL_KINDS].map((k) => kube.list(k))), kube.get('ConfigMap', GATEWAY_NAMESPACE, MESH_CONFIGMAP)]);
+      const objects = [...lists.flat(), ...(mesh ? [{ apiVersion: 'v1', kind: 'ConfigMap', ...mesh }] : [])] as IstioObject[];
+      const next = meshStateFromObjects(objects, fault, fixed, current);
       // Injection changes only with a new svc pod: its processes start when the rollout is through.
       const svcRolling = (objects.filter((o) => o.kind === 'Deployment') as unknown as V1Deployment[])
         .some((d) => d.metadata?.namespace === MESH_NAMESPACE && d.metadata?.name === 'svc' && rolloutProblem(d) !== null);
       if (!(svcRolling && next.svcSidecar !== current.svcSidecar)) {
         if (!sameMeshState(next, current)) {
+          if (next.meshConfigRejected && next.meshConfigRejected !== current.meshConfigRejected) log?.(`lab: istiod: ${next.meshConfigRejected}`);
+          for (const line of next.envoyFiltersIgnored) if (!current.envoyFiltersIgnored.includes(line)) log?.(`lab: ${line}`);
           current = next;
           log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);
           queue = queue.then(() => dp.reconfigure(next)).catch((err) => { log?.(`lab: reconfigure failed: ${(err as Error).message}`); });
@@ -310,6 +323,8 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       await queue;
     };
 
+    // What istiod pushed for the objects applied at start (the mesh config, --apply) is in place.
+    if (opts.objects?.length) await settled();
     let kubeconfigPath = cp.kubeconfig;
     if (opts.kubeconfigOut) {
       copyFileSync(cp.kubeconfig, opts.kubeconfigOut);

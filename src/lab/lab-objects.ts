@@ -1,6 +1,7 @@
 import { createGatewayCredential, gatewayCaConfigMap, type GatewayCredential } from '../topology/credentials.js';
 import { buildTopology } from '../topology/manifests.js';
-import { MESH_NAMESPACE } from '../topology/reference.js';
+import { GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
+import { MESH_CONFIGMAP } from './control-plane.js';
 import type { ScenarioName } from '../topology/scenarios.js';
 import { asKubeObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
@@ -14,7 +15,9 @@ const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
 };
 
 /** Kinds whose changes can change the MeshState. */
-export const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway']);
+export const CONTROL_KINDS = new Set(['PeerAuthentication', 'DestinationRule', 'Deployment', 'Namespace', 'Gateway', 'EnvoyFilter']);
+/** The mesh config istiod watches, ConfigMap istio-system/istio, changes the MeshState too. */
+export const isMeshConfig = (o: KubeObject) => o.kind === 'ConfigMap' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === MESH_CONFIGMAP;
 
 /** The reference topology's objects as "mesh-verify up" would have applied them, plus the fault's. */
 export async function labTopologyObjects(fault: LabFault | null, credential?: GatewayCredential): Promise<KubeObject[]> {

@@ -3,16 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, type GatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
-import { meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { CONTROL_KINDS, labTopologyObjects } from './lab-objects.js';
+import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
+import { CONTROL_KINDS, isMeshConfig, labTopologyObjects } from './lab-objects.js';
 import { startKubeLab, type KubeLab } from './kube-lab.js';
-import { istioInstallObjects } from './kube/cluster-seed.js';
+import { istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
 import { podLookup, type PodLookup } from './kube/pod-lookup.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
 import { startDataPlane as startRealDataPlane, type DataPlane } from './envoy-plane.js';
 import type { RunningFleet } from './scale/index.js';
 import type { LabFault, LabOptions, MeshState, RunningLab } from './types.js';
+import { UsageError } from '../core/errors.js';
 
 /** What startLab needs of the data plane (src/lab/envoy-plane.ts, real Envoy); kube API tests pass a double. */
 export type LabDataPlane = Pick<DataPlane, 'envoy' | 'state' | 'nlb' | 'publicHost' | 'externalCaPem' | 'meshRootPem' | 'pods' | 'reconfigure' | 'setGatewayCredential' | 'stop'>
@@ -109,7 +110,10 @@ export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies
   const fixed = nonObjectState(fault);
   const credential = await createGatewayCredential();
   const seed = await labTopologyObjects(fault, credential);
-  const state = meshStateFromObjects(seed as IstioObject[], fault, fixed);
+  // The mesh config too, so that the proxies start with what istiod would push them first.
+  const meshConfig = opts.meshConfig ? { meshConfig: opts.meshConfig } : {};
+  const state = meshStateFromObjects([...seed, meshConfigMap({ includeSslStats: fixed.includeSslStats, ...meshConfig })] as IstioObject[], fault, fixed);
+  if (state.meshConfigRejected) log?.(`lab: istiod: ${state.meshConfigRejected}`);
   const startDataPlane: StartDataPlane = deps.startDataPlane ?? startRealDataPlane;
 
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -131,17 +135,25 @@ export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies
     cleanups.push(() => api.close());
 
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default'], { includeSslStats: state.includeSslStats, nlb: dp.nlb }), ...seed];
+    const reference = [...istioInstallObjects(dp.meshRootPem, [...namespaces, 'default'], { includeSslStats: state.includeSslStats, nlb: dp.nlb, ...meshConfig }), ...seed];
     api.applyAll(fleet ? mergeFleetObjects(reference, fleet.objects() as unknown as KubeObject[], dp.meshRootPem) : reference, 'mesh-verify',
       (o, err) => log?.(`lab: object ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} skipped: ${err.message}`));
+
+    if (opts.objects?.length) {
+      api.applyAll(opts.objects as unknown as KubeObject[], 'kubectl',
+        (o, err) => { throw new UsageError(`the lab cannot apply ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}: ${err.message}`, 'apply objects of the kinds the lab serves (kubectl api-resources against the lab lists them)'); });
+    }
 
     // The lab's istiod: recompute the mesh state when a policy-relevant object changes.
     let current = state;
     let queue: Promise<void> = Promise.resolve();
     const recompute = () => {
-      const objects = [...CONTROL_KINDS].flatMap((k) => api.store.list(k)) as IstioObject[];
-      const next = meshStateFromObjects(objects, fault, fixed);
+      const mesh = api.store.get('ConfigMap', GATEWAY_NAMESPACE, MESH_CONFIGMAP);
+      const objects = [...[...CONTROL_KINDS].flatMap((k) => api.store.list(k)), ...(mesh ? [mesh] : [])] as IstioObject[];
+      const next = meshStateFromObjects(objects, fault, fixed, current);
       if (sameMeshState(next, current)) return;
+      if (next.meshConfigRejected && next.meshConfigRejected !== current.meshConfigRejected) log?.(`lab: istiod: ${next.meshConfigRejected}`);
+      for (const line of next.envoyFiltersIgnored) if (!current.envoyFiltersIgnored.includes(line)) log?.(`lab: ${line}`);
       current = next;
       log?.(`lab: istiod pushes a new mesh state: ${JSON.stringify(next)}`);
       queue = queue.then(async () => { await dp.reconfigure(next); }).catch((err) => { log?.(`lab: reconfigure failed: ${(err as Error).message}`); });
@@ -162,7 +174,7 @@ export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies
       (o.kind === 'Secret' && o.metadata.namespace === GATEWAY_NAMESPACE && o.metadata.name === GATEWAY_CREDENTIAL) ||
       (o.kind === 'ConfigMap' && o.metadata.namespace === MESH_NAMESPACE && o.metadata.name === GATEWAY_CA_CONFIGMAP);
     const unsubscribe = api.store.onChange((ev) => {
-      if (CONTROL_KINDS.has(ev.object.kind)) recompute();
+      if (CONTROL_KINDS.has(ev.object.kind) || isMeshConfig(ev.object as KubeObject)) recompute();
       if (isCredentialObject(ev.object as KubeObject)) pushCredential();
     });
     cleanups.push(unsubscribe);
@@ -179,6 +191,8 @@ export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies
       await api.writeKubeconfig(kubeconfigPath);
     }
 
+    // What istiod pushed for the objects applied at start (the mesh config, --apply) is in place.
+    await queue;
     let stopped: Promise<void> | null = null;
     return {
       simulated: true,

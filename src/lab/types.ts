@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LabAddresses } from './istio-shape/resources.js';
+import type { LabProxyRole, ProxyTlsPatches } from './envoy-filter.js';
 
 /**
  * Contracts between the lab's parts. The lab is a SIMULATION of a cluster around real Envoy: real sockets, real
@@ -53,10 +54,45 @@ export interface MeshState {
   nlbTerminatesTls: boolean;
   /** proxyStatsMatcher includes ssl.* and connection totals (false = Istio default inclusion). */
   includeSslStats: boolean;
-  /** The ingress Gateway's servers[].tls.maxProtocolVersion (Envoy's tls_maximum_protocol_version); null: Istio's default. */
-  gatewayMaxTls?: 'TLSv1_2' | 'TLSv1_3' | null;
-  /** The ingress Gateway's servers[].tls.cipherSuites (Envoy's cipher_suites; TLS 1.2 only); null: Envoy's default. */
-  gatewayCipherSuites?: string[] | null;
+  /**
+   * The gateway's server tls_params (HTTPS server of the ingress Gateway): meshConfig.tlsDefaults,
+   * then the Gateway's servers[].tls, as istiod layers them (control-plane.ts gatewayTlsParams).
+   */
+  gatewayTls: TlsParams;
+  /** meshConfig.tlsDefaults as istiod last accepted it (what gatewayTls was layered on). */
+  tlsDefaults: TlsConfigFields;
+  /** The sidecars' inbound mesh mTLS tls_params: meshConfig.meshMTLS (control-plane.ts meshMtlsParams). */
+  meshMtlsTls: TlsParams;
+  /**
+   * Why the lab's istiod refused the mesh config in ConfigMap istio-system/istio (it then keeps the
+   * last known one, as istiod does); null: accepted.
+   */
+  meshConfigRejected: string | null;
+  /** tls_params patches of EnvoyFilters (MERGE into TLS sockets), per proxy (src/lab/envoy-filter.ts). */
+  envoyFilterTls: Record<LabProxyRole, ProxyTlsPatches>;
+  /** EnvoyFilter patches the lab does not model (ignored, never half-applied), one line each. */
+  envoyFiltersIgnored: string[];
+}
+
+/** meshConfig.TLSConfig (tlsDefaults, meshMTLS) or a Gateway server's tls, as written in YAML. */
+export interface TlsConfigFields {
+  minProtocolVersion?: string;
+  maxProtocolVersion?: string;
+  cipherSuites?: string[];
+  ecdhCurves?: string[];
+}
+
+/** Envoy's TlsParameters protocol names. */
+export type EnvoyTlsVersion = 'TLSv1_0' | 'TLSv1_1' | 'TLSv1_2' | 'TLSv1_3';
+
+/** What istiod writes into a context's common_tls_context.tls_params; null: the field is not set (Envoy's default). */
+export interface TlsParams {
+  minVersion: EnvoyTlsVersion | null;
+  maxVersion: EnvoyTlsVersion | null;
+  /** cipher_suites (TLS 1.0-1.2 only: BoringSSL's TLS 1.3 suites are not configurable). */
+  cipherSuites: string[] | null;
+  /** ecdh_curves (the key-exchange groups, TLS 1.2 and 1.3). */
+  ecdhCurves: string[] | null;
 }
 
 export const HEALTHY_MESH: MeshState = {
@@ -67,8 +103,15 @@ export const HEALTHY_MESH: MeshState = {
   svcCert: 'valid',
   nlbTerminatesTls: false,
   includeSslStats: true,
-  gatewayMaxTls: null,
-  gatewayCipherSuites: null,
+  gatewayTls: { minVersion: 'TLSv1_2', maxVersion: 'TLSv1_3', cipherSuites: null, ecdhCurves: null },
+  tlsDefaults: {},
+  meshMtlsTls: {
+    minVersion: 'TLSv1_2', maxVersion: 'TLSv1_3', ecdhCurves: null,
+    cipherSuites: ['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-GCM-SHA256'],
+  },
+  meshConfigRejected: null,
+  envoyFilterTls: { gateway: { listener: [], clusters: [] }, bff: { listener: [], clusters: [] }, svc: { listener: [], clusters: [] } },
+  envoyFiltersIgnored: [],
 };
 
 /** A lab proxy as the API double exposes it: a pod with an istio-proxy container. */
@@ -131,6 +174,13 @@ export interface LabOptions {
   kubeconfigOut?: string;
   /** The Envoy binary (default: findEnvoy(): MESH_VERIFY_ENVOY, the cache, PATH). */
   envoy?: string;
+  /**
+   * meshConfig fields laid over the lab's install (fixtures/istio/istio-operator.yaml), as a second
+   * `istioctl install -f` overlay would: what ConfigMap istio-system/istio holds when the lab starts.
+   */
+  meshConfig?: Record<string, unknown>;
+  /** Objects applied once the lab is up, as `kubectl apply -f` would (an EnvoyFilter, ...); startLab returns once istiod pushed them. */
+  objects?: Record<string, unknown>[];
   /** Scale mode for audit benchmarks: N extra proxy pods (issue 5). */
   proxies?: number;
   log?: (line: string) => void;

@@ -41,9 +41,9 @@ export function labWireHops(a: LabAddresses, nlbPort: number): HopTarget[] {
  * (connectKube), its Kubernetes API (apply, wait, pods, logs, port-forward) and its NLB.
  * Only kind and istioctl are skipped. Stopped when the run ends.
  */
-export async function prepareLab(opts: { fault: LabFault | null }, progress: Progress, startLab: StartLab): Promise<PreparedTarget> {
+export async function prepareLab(opts: { fault: LabFault | null; meshConfig?: Record<string, unknown>; meshConfigFile?: string; objects?: Record<string, unknown>[]; objectsFile?: string }, progress: Progress, startLab: StartLab): Promise<PreparedTarget> {
   const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''} (real Envoy and Kubernetes control plane; simulated node, runtime and istiod)`);
-  const lab = await startLab({ fault: opts.fault });
+  const lab = await startLab({ fault: opts.fault, ...(opts.meshConfig ? { meshConfig: opts.meshConfig } : {}), ...(opts.objects ? { objects: opts.objects } : {}) });
   step.succeed(`lab running: NLB ${lab.nlb.host}:${lab.nlb.port}, Kubernetes API ${lab.apiServerUrl}`);
   try {
     const clients = await connectKube({ kubeconfig: lab.kubeconfigPath });
@@ -61,6 +61,10 @@ export async function prepareLab(opts: { fault: LabFault | null }, progress: Pro
       notes: [
         `Target: the mesh-verify lab on loopback: real Envoy ${lab.envoy.version} as NLB, gateway and sidecars, the real app, real TLS, and a real Kubernetes control plane (kube-apiserver, etcd, controller-manager, scheduler: ${lab.apiServerUrl}) whose RBAC, admission, EndpointSlices and port-forward/logs proxy this run went through. Simulated: the node and container runtime (kwok, the processes run on this machine under the pods' names), Istio's control plane (Istio-shaped xDS written by mesh-verify, a stand-in sidecar injector). Not a cluster: kind, istiod and istioctl were not used.`,
         ...(opts.fault ? [`Fault ${opts.fault} was injected when the lab started; the topology was not re-applied (that would repair object-driven faults).`] : []),
+        ...(opts.meshConfig ? [`The lab's Istio was installed with the meshConfig of ${opts.meshConfigFile ?? 'a file'} laid over fixtures/istio/istio-operator.yaml (${Object.keys(opts.meshConfig).join(', ')}).`] : []),
+        ...(opts.objects ? [`Applied to the lab when it started: ${opts.objects.map((o) => `${String(o.kind)} ${String((o.metadata as { namespace?: string }).namespace ?? '')}/${String((o.metadata as { name: string }).name)}`).join(', ')} (${opts.objectsFile ?? 'a file'}).`] : []),
+        ...lab.state.envoyFiltersIgnored.map((line) => `The lab's istiod ignored ${line}.`),
+        ...(lab.state.meshConfigRejected ? [`The lab's istiod refused the mesh config: ${lab.state.meshConfigRejected}.`] : []),
       ],
       waitTimeoutMs: 20_000,
       pollMs: 100,

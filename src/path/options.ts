@@ -4,6 +4,7 @@ import type { GatewayRef } from '../cluster/gateway.js';
 import { LAB_FAULTS, isLabFault, type LabFault } from '../lab/types.js';
 import { SCENARIO_NAMES, isScenarioName, type ScenarioName } from '../topology/scenarios.js';
 import { PATH_REPORT_FORMATS, isPathReportFormat, type PathReportFormat } from '../report/path-report.js';
+import { parseClientOffer, type ClientOffer } from '../probe/client-offer.js';
 
 export type OutputFormat = PathReportFormat;
 export type Expectation = 'proven' | 'contradicted';
@@ -33,6 +34,12 @@ export interface PathOptions {
   capture: boolean;
   /** --capture-tool PATH: the capture program (default MESH_VERIFY_TCPDUMP, else tcpdump on PATH). */
   captureTool: string | null;
+  /** --tls-groups / --tls-ciphers: what the external client offers (null fields: node:tls's defaults). */
+  clientOffer: ClientOffer;
+  /** --mesh-config FILE (with --lab): meshConfig fields the lab's Istio install starts with. */
+  meshConfig: string | null;
+  /** --apply FILE (with --lab): objects applied to the lab when it starts. */
+  labApply: string | null;
 }
 
 /** Raw commander values (strings and booleans as the user typed them). */
@@ -55,6 +62,10 @@ export interface RawPathOptions {
   envoy?: string;
   capture?: boolean;
   captureTool?: string;
+  tlsGroups?: string;
+  tlsCiphers?: string;
+  meshConfig?: string;
+  apply?: string;
 }
 
 /** Validate the flags of `path`; every problem is a UsageError (exit 2) naming the flag. */
@@ -89,6 +100,13 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     throw new UsageError('--capture needs --lab (it records the lab\'s loopback hops)', 'add --lab');
   }
   if (raw.captureTool !== undefined && raw.capture !== true) throw new UsageError('--capture-tool needs --capture', 'add --capture');
+  if (raw.meshConfig !== undefined && !lab) {
+    throw new UsageError('--mesh-config needs --lab (it is the mesh config the lab\'s Istio starts with)', 'on a cluster, set meshConfig in the IstioOperator (istioctl install) or ConfigMap istio-system/istio');
+  }
+  if (raw.apply !== undefined && !lab) {
+    throw new UsageError('--apply needs --lab (it applies objects to the lab when it starts)', 'on a cluster, kubectl apply -f the file before the run');
+  }
+  const clientOffer = parseClientOffer(raw);
   const requests = raw.requests === undefined ? 10 : Number(raw.requests);
   if (!Number.isInteger(requests) || requests < 1 || requests > 1000) {
     throw new UsageError(`--requests must be a whole number from 1 to 1000 (got "${raw.requests}")`);
@@ -119,6 +137,9 @@ export function parsePathOptions(raw: RawPathOptions): PathOptions {
     gateway: raw.gateway === undefined ? null : parseGatewayRef(raw.gateway, lab),
     capture: raw.capture === true,
     captureTool: raw.captureTool ?? null,
+    clientOffer,
+    meshConfig: raw.meshConfig ?? null,
+    labApply: raw.apply ?? null,
   };
 }
 

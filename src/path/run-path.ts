@@ -158,6 +158,7 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
       probe = await (deps.probe ?? runProbe)({
         address: entry.address, port: entry.port, host: prepared.host, caPem, runId,
         requests: opts.requests, freshConnections: opts.freshConnections, now,
+        ...(opts.clientOffer.groups || opts.clientOffer.ciphers ? { offer: opts.clientOffer } : {}),
       });
       if (wire.session) {
         const w = wire.evidence = await wire.session.stop(probe.requests.map((r) => r.id));
@@ -189,7 +190,11 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
         istio: prepared.istio,
         scenario: opts.scenario,
         fault: opts.fault,
-        options: { requests: opts.requests, freshConnections: opts.freshConnections },
+        options: {
+          requests: opts.requests, freshConnections: opts.freshConnections,
+          ...(opts.clientOffer.groups ? { tlsGroups: opts.clientOffer.groups } : {}),
+          ...(opts.clientOffer.ciphers ? { tlsCiphers: opts.clientOffer.ciphers } : {}),
+        },
         notes: [...prepared.notes, ...runNotes],
       },
       path,

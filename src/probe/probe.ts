@@ -5,6 +5,7 @@ import { MESH_VERIFY_ID_HEADER, REQUEST_ID_HEADER } from '../envoy/access-log-fo
 import { echoHops } from '../bundle/correlation.js';
 import { describePeerChain } from './chain.js';
 import { parseAppEcho } from './app-echo.js';
+import { offerTlsOptions, type ClientOffer } from './client-offer.js';
 
 export interface ProbeOptions {
   /** The NLB-equivalent: where the TCP connection goes. */
@@ -20,6 +21,8 @@ export interface ProbeOptions {
   /** One new TLS connection per request instead of one kept-alive connection. */
   freshConnections?: boolean;
   path?: string;
+  /** What the ClientHello offers (`path --tls-groups` / `--tls-ciphers`); absent: node:tls's defaults. */
+  offer?: ClientOffer;
   /** Per request (default 10 s). */
   timeoutMs?: number;
   now?: () => Date;
@@ -76,6 +79,7 @@ export async function runProbe(opts: ProbeOptions): Promise<ProbeResult> {
     servername: opts.host,
     rejectUnauthorized: false,
     ALPNProtocols: ['http/1.1'],
+    ...offerTlsOptions(opts.offer),
     ...(opts.caPem ? { ca: [opts.caPem] } : {}),
   };
   const shared = opts.freshConnections ? null : new https.Agent(agentOptions);

@@ -28,6 +28,26 @@ describe('flags as a kubectl user types them', () => {
     expect(r.stderr).toContain('mesh-verify lab up');
   });
 
+  it('--tls-groups / --tls-ciphers / --mesh-config / --apply that cannot be used: one line naming the flag and the fix, exit 2, before any work', async () => {
+    const groups = await runCli('path', '--lab', '--tls-groups', 'P-256:X25519MLKEM768');
+    expect([groups.status, groups.stderr.trimEnd().split('\n').length]).toEqual([2, 1]);
+    expect(groups.stderr).toMatch(/--tls-groups: this client \(Node [\d.]+, OpenSSL [^)]+\) cannot offer "X25519MLKEM768".*--tls-groups P-256:P-384/);
+    const ciphers = await runCli('path', '--tls-ciphers', 'NOPE-CIPHER');
+    expect([ciphers.status, ciphers.stderr.trimEnd().split('\n').length]).toEqual([2, 1]);
+    expect(ciphers.stderr).toContain('--tls-ciphers: this client');
+    const notMesh = join(dir, 'deployment.yaml');
+    writeFileSync(notMesh, 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n');
+    const mesh = await runCli('path', '--lab', '--mesh-config', notMesh, '-q');
+    expect([mesh.status, mesh.stderr.trimEnd().split('\n').length]).toEqual([2, 1]);
+    expect(mesh.stderr).toMatch(/--mesh-config \S+deployment.yaml: is a Deployment object, not a mesh config.*IstioOperator/);
+    expect(mesh.stderr).not.toContain('starting the lab');
+    const notObjects = join(dir, 'list.yaml');
+    writeFileSync(notObjects, '- a\n- b\n');
+    const applied = await runCli('path', '--lab', '--apply', notObjects, '-q');
+    expect([applied.status, applied.stderr.trimEnd().split('\n').length]).toEqual([2, 1]);
+    expect(applied.stderr).toMatch(/--apply \S+list.yaml: document 1 is not a Kubernetes object/);
+  });
+
   it('--no-deploy with --lab works: the lab is verified as it started, nothing is applied', async () => {
     const kept = await runCli('path', '--lab', '--no-deploy', '--requests', '2', '-o', 'json');
     expect(kept.status).toBe(0);

@@ -18,7 +18,7 @@ describe('parsePathOptions', () => {
     expect(parsePathOptions({})).toEqual({
       lab: false, fault: null, scenario: null, context: null, kubeconfig: null, requests: 10, freshConnections: false,
       deploy: true, keep: false, expect: null, output: 'table', reportDir: null, bundle: null, entry: null, gateway: null, envoy: null,
-      capture: false, captureTool: null,
+      capture: false, captureTool: null, clientOffer: { groups: null, ciphers: null }, meshConfig: null, labApply: null,
     });
   });
 
@@ -46,11 +46,23 @@ describe('parsePathOptions', () => {
     [{ gateway: 'a/b/c' }, /--gateway must be NAMESPACE\/SERVICE/],
     [{ gateway: 'Istio_Ingress/x' }, /--gateway must be NAMESPACE\/SERVICE/],
     [{ lab: true, gateway: 'istio-ingress/istio-ingress' }, /--gateway cannot be combined with --lab/],
+    [{ tlsGroups: 'P-256:P-999' }, /^--tls-groups: this client .* cannot offer "P-999" give OpenSSL group names/],
+    [{ tlsGroups: 'X25519MLKEM768' }, /^--tls-groups: .*cannot offer "X25519MLKEM768".*no ML-KEM/],
+    [{ tlsGroups: ' : ' }, /^--tls-groups: no group given/],
+    [{ tlsCiphers: 'TLS_AES_128_GCM_SHA256:RC5-MAGIC' }, /^--tls-ciphers: this client .* does not know "RC5-MAGIC"/],
+    [{ meshConfig: 'fixtures/istio/mesh-config-fips.yaml' }, /^--mesh-config needs --lab/],
+    [{ apply: 'fixtures/istio/envoyfilter-fips-mesh-groups.yaml' }, /^--apply needs --lab.*kubectl apply -f/],
   ])('rejects %j with a usage error', (raw, message) => {
     let err: unknown;
     try { parsePathOptions(raw); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(UsageError);
     expect(`${(err as UsageError).message} ${(err as UsageError).fix ?? ''}`).toMatch(message);
+  });
+
+  it('takes what the client offers (--tls-groups, --tls-ciphers), IANA cipher names as OpenSSL names', () => {
+    expect(parsePathOptions({ tlsGroups: 'P-256:secp384r1', tlsCiphers: 'TLS_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256' }).clientOffer)
+      .toEqual({ groups: ['P-256', 'secp384r1'], ciphers: ['TLS_AES_256_GCM_SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256'] });
+    expect(parsePathOptions({ lab: true, meshConfig: 'm.yaml' }).meshConfig).toBe('m.yaml');
   });
 
   it('accepts a lab fault, a scenario and the output flags', () => {

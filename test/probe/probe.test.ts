@@ -142,6 +142,17 @@ describe('runProbe', () => {
     expect(r.requests.map((q) => [q.status, q.error])).toEqual([[null, r.client.error], [null, r.client.error]]);
   });
 
+  it('offers only the groups and suites it is given (--tls-groups / --tls-ciphers), and records the group negotiated', async () => {
+    const plain = await runProbe({ address: '127.0.0.1', port: srv.port, host: HOST, caPem: ca.certPem, runId: 'g0', requests: 1 });
+    expect(plain.client.group).toBe('X25519');
+    const p384 = await runProbe({ address: '127.0.0.1', port: srv.port, host: HOST, caPem: ca.certPem, runId: 'g1', requests: 1, offer: { groups: ['P-384'], ciphers: ['TLS_AES_256_GCM_SHA384'] } });
+    expect([p384.client.group, p384.client.cipher, p384.client.tlsVersion]).toEqual(['secp384r1', 'TLS_AES_256_GCM_SHA384', 'TLSv1.3']);
+    const tls12 = await runProbe({ address: '127.0.0.1', port: srv.port, host: HOST, caPem: ca.certPem, runId: 'g2', requests: 1, offer: { groups: ['P-256'], ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'] } });
+    expect(tls12.client.group).toBe('prime256v1');
+    // node:tls keeps its default TLS 1.3 suites when the list names none (README: --tls-ciphers).
+    expect(tls12.client.cipher).toMatch(/^TLS_AES_(128|256)_GCM_SHA(256|384)$/);
+  });
+
   it('names request ids after the run', () => {
     expect(requestIdFor('abc', 7)).toBe('mv-abc-7');
   });

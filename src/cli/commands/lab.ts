@@ -8,6 +8,8 @@ export interface LabUpOptions {
   kubeconfigOut?: string;
   proxies?: string;
   envoy?: string;
+  meshConfig?: string;
+  apply?: string;
 }
 
 /** `mesh-verify lab up`: the local simulated mesh in the foreground until Ctrl-C. */
@@ -20,6 +22,8 @@ export function registerLab(program: Command, ctx: CliContext): void {
     .option('--kubeconfig-out <file>', 'write the lab kubeconfig here and keep it (default: a temp file removed on stop)')
     .option('--proxies <n>', 'add N simulated proxy pods (scale fleet for audit benchmarks)')
     .option('--envoy <path>', 'the Envoy binary to run (default: MESH_VERIFY_ENVOY, then the one npm run setup installed, then envoy on PATH)')
+    .option('--mesh-config <file>', 'meshConfig fields the lab\'s Istio starts with (YAML: the fields, an IstioOperator or ConfigMap istio-system/istio)')
+    .option('--apply <file>', 'objects (YAML) to apply once the lab is up, as kubectl apply -f would')
     .action(async (opts: LabUpOptions) => {
       if (opts.fault !== undefined && !isLabFault(opts.fault)) {
         throw new UsageError(`unknown fault "${opts.fault}"`, `use one of: ${LAB_FAULTS.join(', ')}`);
@@ -29,7 +33,12 @@ export function registerLab(program: Command, ctx: CliContext): void {
         proxies = Number(opts.proxies);
         if (!Number.isInteger(proxies) || proxies < 0 || proxies > 100_000) throw new UsageError(`--proxies must be a whole number from 0 to 100000 (got "${opts.proxies}")`);
       }
-      ctx.exitCode = await runLabUp({ fault: opts.fault ?? null, kubeconfigOut: opts.kubeconfigOut, proxies, quiet: ctx.quiet(), ...(opts.envoy ? { envoy: opts.envoy } : {}) });
+      const meshConfig = opts.meshConfig === undefined ? undefined : await (await import('../../io/mesh-config-file.js')).loadMeshConfigFile(opts.meshConfig);
+      const objects = opts.apply === undefined ? undefined : await (await import('../../io/lab-objects-file.js')).loadLabObjectsFile(opts.apply);
+      ctx.exitCode = await runLabUp({
+        fault: opts.fault ?? null, kubeconfigOut: opts.kubeconfigOut, proxies, quiet: ctx.quiet(), ...(opts.envoy ? { envoy: opts.envoy } : {}),
+        ...(meshConfig ? { meshConfig } : {}), ...(objects ? { objects } : {}),
+      });
     });
 }
 
@@ -39,6 +48,9 @@ export interface RunLabUpOptions {
   proxies?: number;
   /** The Envoy binary (--envoy). */
   envoy?: string;
+  /** --mesh-config, --apply (already read). */
+  meshConfig?: Record<string, unknown>;
+  objects?: Record<string, unknown>[];
   quiet?: boolean;
   /** Stops the lab when aborted (default: SIGINT/SIGTERM). */
   signal?: AbortSignal;
@@ -78,7 +90,10 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const step = progress.step(`starting the lab${opts.fault ? ` with fault ${opts.fault}` : ''}`);
   let lab;
   try {
-    const labOpts = { fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies, ...(opts.envoy ? { envoy: opts.envoy } : {}) };
+    const labOpts = {
+      fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies, ...(opts.envoy ? { envoy: opts.envoy } : {}),
+      ...(opts.meshConfig ? { meshConfig: opts.meshConfig } : {}), ...(opts.objects ? { objects: opts.objects } : {}),
+    };
     lab = opts.proxies || opts.deps ? await startFleetLab(labOpts, opts.deps) : await startLab(labOpts);
   } catch (err) {
     step.fail('the lab did not start');

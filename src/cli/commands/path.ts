@@ -7,7 +7,7 @@ interface PathCliOptions {
   lab?: boolean; fault?: string; scenario?: string; context?: string; kubeconfig?: string; requests?: string;
   freshConnections?: boolean; deploy?: boolean; keep?: boolean; expect?: string; output?: string;
   reportDir?: string; bundle?: string; quiet?: boolean; entry?: string; gateway?: string; signKey?: string; tlsPolicy?: string;
-  capture?: boolean; captureTool?: string;
+  capture?: boolean; captureTool?: string; tlsGroups?: string; tlsCiphers?: string; meshConfig?: string; apply?: string;
 }
 
 /**
@@ -35,6 +35,10 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .addOption(new Option('-o, --output <format>', 'report format on stdout (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
     .option('--bundle <file>', 'write the evidence bundle to this file')
+    .option('--tls-groups <list>', 'the key-exchange groups the external client offers, in order, OpenSSL names separated by ":" (e.g. P-256:P-384; default: Node\'s, X25519 first)')
+    .option('--tls-ciphers <list>', 'the cipher suites the external client offers, IANA or OpenSSL names separated by ":" (TLS 1.3 TLS_* suites and TLS 1.2 suites; default: Node\'s)')
+    .option('--mesh-config <file>', 'with --lab: meshConfig fields the lab\'s Istio starts with (YAML: the fields, an IstioOperator or ConfigMap istio-system/istio), e.g. fixtures/istio/mesh-config-fips.yaml')
+    .option('--apply <file>', 'with --lab: apply these objects (YAML) to the lab when it starts, as kubectl apply -f would, e.g. fixtures/istio/envoyfilter-fips-mesh-groups.yaml')
     .option('--tls-policy <name|file>', 'judge what each TLS hop negotiated against a policy: modern, fips-140-3, pq-hybrid, or a YAML/JSON policy file')
     .option('--sign-key <file>', 'sign the written bundle with this Ed25519 or ECDSA private key (PEM): writes <bundle>.dsse.json beside it')
     .option('-q, --quiet', 'no progress output')
@@ -46,6 +50,7 @@ Examples:
   mesh-verify path --lab --capture                         # plus the wire level (tcpdump on lo, root)
   mesh-verify path --scenario dr-disable --expect contradicted
   mesh-verify path --context prod --gateway istio-ingress/istio-ingress --no-deploy   # a Helm-installed gateway
+  mesh-verify path --lab --mesh-config fixtures/istio/mesh-config-fips.yaml --apply fixtures/istio/envoyfilter-fips-mesh-groups.yaml --tls-policy fips-140-3
   mesh-verify path --lab --bundle run.json --sign-key signer.pem   # then: mesh-verify verify run.json --key signer.pub
   mesh-verify up && mesh-verify path --no-deploy --report-dir out && mesh-verify down`)
     .action(async (raw: PathCliOptions) => {

@@ -171,13 +171,13 @@ function virtualInbound(input: ProxyShapeInput, podIp: string, mode: 'STRICT' | 
   const sds = sdsFrom(input.files);
   const chains: Record<string, unknown>[] = [
     { name: 'virtualInbound-blackhole', filter_chain_match: { destination_port: ISTIO_INBOUND_PORT }, filters: [tcpProxy(input, 'BlackHoleCluster')] },
-    { name: 'virtualInbound', filter_chain_match: { prefix_ranges: ALL_V4, transport_protocol: 'tls' }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], sds), filters: [tcpProxy(input, PASSTHROUGH_IN)] },
+    { name: 'virtualInbound', filter_chain_match: { prefix_ranges: ALL_V4, transport_protocol: 'tls' }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], sds, input.state.meshMtlsTls, input.state.envoyFilterTls[input.role as 'bff' | 'svc'].listener), filters: [tcpProxy(input, PASSTHROUGH_IN)] },
   ];
   if (permissive) chains.push({ name: 'virtualInbound', filter_chain_match: { prefix_ranges: ALL_V4, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(input, PASSTHROUGH_IN)] });
   const name = listenerStatName(APP_PORT);
-  chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: HTTP_TLS_ALPN }, transport_socket: istioDownstreamTls(['h2', 'http/1.1'], sds), filters: [inboundHcm(input)] });
+  chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: HTTP_TLS_ALPN }, transport_socket: istioDownstreamTls(['h2', 'http/1.1'], sds, input.state.meshMtlsTls, input.state.envoyFilterTls[input.role as 'bff' | 'svc'].listener), filters: [inboundHcm(input)] });
   if (permissive) chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] }, filters: [inboundHcm(input)] });
-  chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], sds), filters: [tcpProxy(input, INBOUND_CLUSTER)] });
+  chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], sds, input.state.meshMtlsTls, input.state.envoyFilterTls[input.role as 'bff' | 'svc'].listener), filters: [tcpProxy(input, INBOUND_CLUSTER)] });
   if (permissive) chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(input, INBOUND_CLUSTER)] });
   return {
     ...listenerAt('virtualInbound', podIp, ISTIO_INBOUND_PORT),
@@ -244,7 +244,7 @@ function gatewayListener(input: ProxyShapeInput): Record<string, unknown> {
     filter_chains: [{
       filter_chain_match: { server_names: [PUBLIC_HOST] },
       filters: [hcm(input, `outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, rds(input, GATEWAY_ROUTE_NAME), { forward_client_cert_details: 'SANITIZE_SET', use_remote_address: true }, true)],
-      transport_socket: gatewayDownstreamTls(GATEWAY_CREDENTIAL, sdsFrom(input.files), input.state.gatewayMaxTls ?? 'TLSv1_3', input.state.gatewayCipherSuites ?? null),
+      transport_socket: gatewayDownstreamTls(GATEWAY_CREDENTIAL, sdsFrom(input.files), input.state.gatewayTls, input.state.envoyFilterTls.gateway.listener),
       name: `${name}-${PUBLIC_HOST}`,
     }],
     listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': T('extensions.filters.listener.tls_inspector.v3.TlsInspector') } }],
@@ -274,7 +274,10 @@ function outboundClusterConfig(input: ProxyShapeInput, workload: Workload): Reco
   // A DestinationRule with tls.mode DISABLE (plaintext-gateway-bff) removes auto mTLS from the cluster.
   const disabled = workload.id === BFF_WORKLOAD.id && input.state.gatewayToBff === 'plaintext';
   if (disabled) istio.config = `/apis/networking.istio.io/v1/namespaces/${workload.namespace}/destination-rule/${workload.name}`;
-  else cluster.transport_socket_matches = autoMtlsMatches(APP_PORT, host, workload.spiffeId, sdsFrom(input.files));
+  else {
+    const patches = input.state.envoyFilterTls[input.role].clusters.filter((c) => c.host === host).map((c) => c.patch);
+    cluster.transport_socket_matches = autoMtlsMatches(APP_PORT, host, workload.spiffeId, sdsFrom(input.files), patches);
+  }
   return cluster;
 }
 

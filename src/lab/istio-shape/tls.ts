@@ -1,4 +1,6 @@
 import { TRUST_DOMAIN } from '../../topology/reference.js';
+import type { TlsParams } from '../types.js';
+import { mergeTlsParams, type TlsParamsPatch } from '../envoy-filter.js';
 
 /**
  * Envoy TLS transport-socket config as Istio generates it. Istio's SDS source is istio-agent's
@@ -9,8 +11,18 @@ import { TRUST_DOMAIN } from '../../topology/reference.js';
  */
 export type SdsSource = (secretName: string) => Record<string, unknown>;
 
+/** Istio's ISTIO_MUTUAL client context (cluster_tls.go defaultUpstreamCommonTLSContext): no mesh config setting changes it. */
 const TLS_PARAMS = { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: 'TLSv1_3' };
-const CIPHERS = ['ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-GCM-SHA256'];
+
+/** TlsParams (control-plane.ts) as Envoy's common_tls_context.tls_params; an unset field is left out. */
+export function tlsParameters(p: TlsParams): Record<string, unknown> {
+  return {
+    ...(p.minVersion ? { tls_minimum_protocol_version: p.minVersion } : {}),
+    ...(p.maxVersion ? { tls_maximum_protocol_version: p.maxVersion } : {}),
+    ...(p.cipherSuites?.length ? { cipher_suites: p.cipherSuites } : {}),
+    ...(p.ecdhCurves?.length ? { ecdh_curves: p.ecdhCurves } : {}),
+  };
+}
 
 export function sdsSecret(name: string, source: SdsSource): Record<string, unknown> {
   return { name, sds_config: source(name) };
@@ -23,14 +35,14 @@ function meshValidation(sanMatch: Record<string, string>, source: SdsSource): Re
   };
 }
 
-/** An Istio mTLS server context: cert `default`, client cert required, validated by ROOTCA. */
-export function istioDownstreamTls(alpn: string[], source: SdsSource): Record<string, unknown> {
+/** An Istio mTLS server context: cert `default`, client cert required, validated by ROOTCA; `params` from meshConfig.meshMTLS. */
+export function istioDownstreamTls(alpn: string[], source: SdsSource, params: TlsParams, patches: TlsParamsPatch[] = []): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
       common_tls_context: {
-        tls_params: { ...TLS_PARAMS, cipher_suites: CIPHERS },
+        tls_params: mergeTlsParams(tlsParameters(params), patches),
         alpn_protocols: alpn,
         tls_certificate_sds_secret_configs: [sdsSecret('default', source)],
         combined_validation_context: meshValidation({ prefix: `spiffe://${TRUST_DOMAIN}/` }, source),
@@ -40,14 +52,14 @@ export function istioDownstreamTls(alpn: string[], source: SdsSource): Record<st
   };
 }
 
-/** The gateway's server context for a Gateway SIMPLE server with credentialName. */
-export function gatewayDownstreamTls(credentialName: string, source: SdsSource, maxVersion: 'TLSv1_2' | 'TLSv1_3' = 'TLSv1_3', cipherSuites: string[] | null = null): Record<string, unknown> {
+/** The gateway's server context for a Gateway SIMPLE server with credentialName; `params` from tlsDefaults and the Gateway. */
+export function gatewayDownstreamTls(credentialName: string, source: SdsSource, params: TlsParams, patches: TlsParamsPatch[] = []): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
       common_tls_context: {
-        tls_params: { tls_minimum_protocol_version: 'TLSv1_2', tls_maximum_protocol_version: maxVersion, ...(cipherSuites ? { cipher_suites: cipherSuites } : {}) },
+        tls_params: mergeTlsParams(tlsParameters(params), patches),
         alpn_protocols: ['h2', 'http/1.1'],
         tls_certificate_sds_secret_configs: [sdsSecret(`kubernetes://${credentialName}`, source)],
       },
@@ -57,13 +69,13 @@ export function gatewayDownstreamTls(credentialName: string, source: SdsSource, 
 }
 
 /** Istio's auto-mTLS upstream context for a cluster to `host:port` whose pods run as `peerSpiffe`. */
-export function istioUpstreamTls(port: number, host: string, peerSpiffe: string, source: SdsSource): Record<string, unknown> {
+export function istioUpstreamTls(port: number, host: string, peerSpiffe: string, source: SdsSource, patches: TlsParamsPatch[] = []): Record<string, unknown> {
   return {
     name: 'envoy.transport_sockets.tls',
     typed_config: {
       '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
       common_tls_context: {
-        tls_params: TLS_PARAMS,
+        tls_params: mergeTlsParams(TLS_PARAMS, patches),
         alpn_protocols: ['istio-peer-exchange', 'istio'],
         tls_certificate_sds_secret_configs: [sdsSecret('default', source)],
         combined_validation_context: meshValidation({ exact: peerSpiffe }, source),
@@ -79,9 +91,9 @@ export const RAW_BUFFER = {
 };
 
 /** transport_socket_matches of an Istio outbound cluster (auto mTLS). */
-export function autoMtlsMatches(port: number, host: string, peerSpiffe: string, source: SdsSource): Record<string, unknown>[] {
+export function autoMtlsMatches(port: number, host: string, peerSpiffe: string, source: SdsSource, patches: TlsParamsPatch[] = []): Record<string, unknown>[] {
   return [
-    { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(port, host, peerSpiffe, source) },
+    { name: 'tlsMode-istio', match: { tlsMode: 'istio' }, transport_socket: istioUpstreamTls(port, host, peerSpiffe, source, patches) },
     { name: 'tlsMode-disabled', match: {}, transport_socket: RAW_BUFFER },
   ];
 }

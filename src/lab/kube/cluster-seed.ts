@@ -40,12 +40,31 @@ function crdFor(r: ResourceType): KubeObject {
  * ConfigMap istio-system/istio (its meshConfig plus the installer's defaults). Without ssl stats
  * (fault stats-filtered), proxyStatsMatcher is Istio's default: absent.
  */
-export function labMeshConfigYaml(opts: { includeSslStats?: boolean } = {}): string {
+export function labMeshConfigYaml(opts: { includeSslStats?: boolean; meshConfig?: Record<string, unknown> } = {}): string {
   const operator = parseYaml(readFixture('istio', 'istio-operator.yaml')) as { spec?: { meshConfig?: Record<string, unknown> } };
-  const meshConfig = structuredClone(operator.spec?.meshConfig ?? {});
+  const meshConfig = overlay(structuredClone(operator.spec?.meshConfig ?? {}), opts.meshConfig ?? {});
   const defaultConfig: Record<string, unknown> = { discoveryAddress: 'istiod.istio-system.svc:15012', ...(meshConfig.defaultConfig as Record<string, unknown> | undefined) };
   if (opts.includeSslStats === false) delete defaultConfig.proxyStatsMatcher;
   return stringifyYaml({ ...meshConfig, defaultConfig, rootNamespace: 'istio-system', trustDomain: 'cluster.local' });
+}
+
+/**
+ * `extra` over `base` as an IstioOperator overlay merges a second file (istioctl install -f a -f b):
+ * maps key by key, anything else (lists, scalars) replaced.
+ */
+function overlay(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
+  const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+  for (const [k, v] of Object.entries(extra)) base[k] = isMap(v) && isMap(base[k]) ? overlay(base[k], v) : structuredClone(v);
+  return base;
+}
+
+/** ConfigMap istio-system/istio: the mesh config istiod reads (`meshConfig`: the lab's overlay, `path --lab --mesh-config`). */
+export function meshConfigMap(opts: { includeSslStats?: boolean; meshConfig?: Record<string, unknown> } = {}): KubeObject {
+  const rev = { 'istio.io/rev': 'default', 'install.operator.istio.io/owning-resource': 'installed-state', 'operator.istio.io/component': 'Pilot' };
+  return {
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', ...rev } },
+    data: { mesh: labMeshConfigYaml(opts), meshNetworks: 'networks: {}' },
+  } as KubeObject;
 }
 
 /**
@@ -53,7 +72,7 @@ export function labMeshConfigYaml(opts: { includeSslStats?: boolean } = {}): str
  * mesh-verify.io/entry (src/cluster/entry.ts), so `path --kubeconfig <lab>` finds it as it finds
  * a cluster's load balancer.
  */
-export function istioInstallObjects(meshRootPem: string, namespaces: string[], opts: { includeSslStats?: boolean; nlb?: { host: string; port: number } } = {}): KubeObject[] {
+export function istioInstallObjects(meshRootPem: string, namespaces: string[], opts: { includeSslStats?: boolean; nlb?: { host: string; port: number }; meshConfig?: Record<string, unknown> } = {}): KubeObject[] {
   const rev = { 'istio.io/rev': 'default', 'install.operator.istio.io/owning-resource': 'installed-state', 'operator.istio.io/component': 'Pilot' };
   const gwLabels = { app: 'istio-ingressgateway', istio: 'ingressgateway' };
   const gwSa = GATEWAY_WORKLOAD.serviceAccount;
@@ -99,10 +118,7 @@ export function istioInstallObjects(meshRootPem: string, namespaces: string[], o
     ...[...new Set([GATEWAY_NAMESPACE, ...namespaces])].map((namespace): KubeObject => ({
       apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-ca-root-cert', namespace, labels: { 'istio.io/config': 'true' } }, data: { 'root-cert.pem': meshRootPem },
     })),
-    {
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: GATEWAY_NAMESPACE, labels: { app: 'istiod', ...rev } },
-      data: { mesh: labMeshConfigYaml(opts), meshNetworks: 'networks: {}' },
-    },
+    meshConfigMap(opts),
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio-version', namespace: GATEWAY_NAMESPACE }, data: { version: labIstioVersion() } },
   ];
 }

@@ -56,6 +56,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
   rt('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'Gateway', 'gateways', true, { shortNames: ['gw'], categories: ['istio-io', 'networking-istio-io'] }),
   rt('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'VirtualService', 'virtualservices', true, { shortNames: ['vs'], categories: ['istio-io', 'networking-istio-io'] }),
   rt('networking.istio.io', ['v1', 'v1beta1', 'v1alpha3'], 'DestinationRule', 'destinationrules', true, { shortNames: ['dr'], categories: ['istio-io', 'networking-istio-io'] }),
+  rt('networking.istio.io', ['v1alpha3'], 'EnvoyFilter', 'envoyfilters', true, { categories: ['istio-io', 'networking-istio-io'] }),
   rt('security.istio.io', ['v1', 'v1beta1'], 'PeerAuthentication', 'peerauthentications', true, { shortNames: ['pa'], categories: ['istio-io', 'security-istio-io'] }),
 ];
 
