@@ -1,3 +1,4 @@
+import { labDescription } from '../../src/path/lab-target.js';
 import { describe, expect, it } from 'vitest';
 import type { EvidenceBundle, ProxyCapture } from '../../src/bundle/types.js';
 import { HAVE_REFERENCE, SKIP_REASON, readReferenceText } from '../helpers/reference.js';
@@ -230,6 +231,9 @@ describe('verdict rules', () => {
     const r = analyzeAtRun(b);
     expect(r.target.simulated).toBe(true);
     expect(r.notes?.[0]).toMatch(/^This run was against the local lab: real Envoy proxies, real TLS and the real app on loopback, but a simulated Kubernetes API and Istio control plane/);
+    // The lab on a real control plane says so in its description, and the note follows it.
+    b.run.target.description = labDescription(null, '1.38.3');
+    expect(analyzeAtRun(b).notes?.[0]).toMatch(/^This run was against the local lab: .* behind a real Kubernetes control plane, but a simulated node and container runtime \(kwok\) and Istio control plane/);
   });
 });
 

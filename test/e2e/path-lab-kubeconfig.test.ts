@@ -7,7 +7,7 @@ import { createGatewayCredential, leafSha256 } from '../../src/topology/credenti
 import { runCli } from '../helpers/cli-in-process.js';
 
 describe('path --kubeconfig against a running lab (what `lab up` suggests)', () => {
-  it('is recognised as the lab from its API server version and says so; --entry reaches the NLB', async () => {
+  it('is recognised as the lab (ConfigMap kube-public/mesh-verify-lab) and says so; --entry reaches the NLB', async () => {
     const lab = await startLab({});
     try {
       const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--entry', `${lab.nlb.host}:${lab.nlb.port}`,
@@ -17,7 +17,7 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       const report = JSON.parse(r.stdout) as { overall: string; target: { kind: string; simulated: boolean; description: string } };
       expect(report.overall).toBe('proven');
       expect(report.target).toMatchObject({ kind: 'lab', simulated: true });
-      expect(report.target.description).toMatch(/mesh-verify lab on loopback: real Envoy.*simulated Kubernetes API and control plane; not a cluster/);
+      expect(report.target.description).toMatch(/mesh-verify lab on loopback: real Envoy and real TLS behind a real Kubernetes [\d.]+ control plane .*; the node and container runtime \(kwok [\d.]+\) and istiod are simulated; not a cluster, reached through kubeconfig context/);
     } finally {
       await lab.stop();
     }
