@@ -161,15 +161,21 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const kube = labKube(cp);
 
     // Istio's install, as istioctl leaves it: CRDs, istiod's objects, the injector's webhook.
+    const served: string[] = [];
     for (const doc of parseAllDocuments(readFileSync(crdsFile, 'utf8'))) {
       const crd = doc.toJS() as Json | null;
-      if (crd?.kind === 'CustomResourceDefinition') await kube.apply(crd, 'istioctl');
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      await kube.apply(crd, 'istioctl');
+      for (const v of (crd.spec?.versions ?? []) as { name: string; served?: boolean }[]) {
+        if (v.served !== false) served.push(`/apis/${crd.spec.group}/${v.name}/${crd.spec.names.plural}`);
+      }
     }
-    for (let i = 0; ; i += 1) {
-      const ok = await Promise.all(['/apis/networking.istio.io/v1/gateways', '/apis/security.istio.io/v1/peerauthentications', '/apis/networking.istio.io/v1/destinationrules']
-        .map(async (p) => (await cp.api('GET', p)).status === 200));
-      if (ok.every(Boolean)) break;
-      if (i > 120) throw new EnvironmentError("the lab's kube-apiserver did not serve Istio's CRDs within 30 s");
+    // A new CRD's storage answers 429 ("storage is (re)initializing") for a while: wait for every list.
+    for (let i = 0, pending = served; pending.length > 0; i += 1) {
+      const answers = await Promise.all(pending.map(async (p) => ((await cp.api('GET', `${p}?limit=1`)).status === 200 ? null : p)));
+      pending = answers.filter((p): p is string => p !== null);
+      if (pending.length === 0) break;
+      if (i > 240) throw new EnvironmentError(`the lab's kube-apiserver did not serve Istio's CRDs within 60 s (still not: ${pending.slice(0, 3).join(', ')})`);
       await sleep(250);
     }
     const injector = await startInjector(`${cp.base}.1`, { native: nativeSidecars(), log });

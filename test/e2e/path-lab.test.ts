@@ -121,7 +121,7 @@ describe('mesh-verify path --lab (in process)', () => {
 describe('--scenario on one lab, one after the other (as scripts/e2e-kind.sh runs them with --keep)', () => {
   let lab: StartedLab;
   beforeAll(async () => { lab = await startLab({}); });
-  afterAll(async () => { await lab.stop(); });
+  afterAll(async () => { await lab?.stop(); });
   // Every run reaches the same lab through prepareLab (its kubeconfig, API and NLB); none stops it.
   // Not `lab: true`: the CLI refuses --keep with --lab (its in-process lab stops with it); this lab
   // outlives the runs, as a cluster does.

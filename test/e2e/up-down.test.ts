@@ -9,7 +9,7 @@ import { runCli } from '../helpers/cli-in-process.js';
  */
 let lab: StartedLab;
 beforeAll(async () => { lab = await startLab({}); });
-afterAll(async () => { await lab.stop(); });
+afterAll(async () => { await lab?.stop(); });
 
 describe('mesh-verify up / down --kubeconfig (in process, against the lab API)', () => {
   it('up reuses the Istio it finds, deploys the topology and says how to verify it', async () => {
