@@ -162,10 +162,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
 
     // Istio's install, as istioctl leaves it: CRDs, istiod's objects, the injector's webhook.
     const served: string[] = [];
-    for (const doc of parseAllDocuments(readFileSync(crdsFile, 'utf8'))) {
-      const crd = doc.toJS() as Json | null;
-      if (crd?.kind !== 'CustomResourceDefinition') continue;
-      await kube.apply(crd, 'istioctl');
+    const crds = parseAllDocuments(readFileSync(crdsFile, 'utf8')).map((d) => d.toJS() as Json | null).filter((c): c is Json => c?.kind === 'CustomResourceDefinition');
+    await Promise.all(crds.map((crd) => kube.apply(crd, 'istioctl')));
+    for (const crd of crds) {
       for (const v of (crd.spec?.versions ?? []) as { name: string; served?: boolean }[]) {
         if (v.served !== false) served.push(`/apis/${crd.spec.group}/${v.name}/${crd.spec.names.plural}`);
       }

@@ -1,15 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLab } from '../../src/lab/lab.js';
+import { startLab, type StartedLab } from '../../src/lab/lab.js';
 import { createGatewayCredential, leafSha256 } from '../../src/topology/credentials.js';
 import { runCli } from '../helpers/cli-in-process.js';
 
 describe('path --kubeconfig against a running lab (what `lab up` suggests)', () => {
+  // One lab for the tests that leave it as they found it (the credential test, which leaves an
+  // older credential stored, runs last of them).
+  let lab: StartedLab;
+  beforeAll(async () => { lab = await startLab({}); });
+  afterAll(async () => { await lab?.stop(); });
+
   it('is recognised as the lab (ConfigMap kube-public/mesh-verify-lab) and says so; --entry reaches the NLB', async () => {
-    const lab = await startLab({});
-    try {
+    {
       const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--entry', `${lab.nlb.host}:${lab.nlb.port}`,
         '--no-deploy', '--requests', '3', '-o', 'json', '-q');
       expect(r.stderr).toBe('');
@@ -18,14 +23,11 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       expect(report.overall).toBe('proven');
       expect(report.target).toMatchObject({ kind: 'lab', simulated: true });
       expect(report.target.description).toMatch(/mesh-verify lab on loopback: real Envoy and real TLS behind a real Kubernetes [\d.]+ control plane .*; the node and container runtime \(kwok [\d.]+\) and istiod are simulated; not a cluster, reached through kubeconfig context/);
-    } finally {
-      await lab.stop();
     }
   });
 
   it('without --entry finds the NLB the lab publishes on its gateway Service (what `lab up` suggests must work as printed)', async () => {
-    const lab = await startLab({});
-    try {
+    {
       const dir = await mkdtemp(join(tmpdir(), 'mv-entry-'));
       const bundleFile = join(dir, 'bundle.json');
       const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--no-deploy', '--requests', '3', '-o', 'json', '-q', '--bundle', bundleFile);
@@ -35,14 +37,11 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as { path: { entry: unknown } };
       expect(bundle.path.entry).toEqual({ address: lab.nlb.host, port: lab.nlb.port, kind: 'lab-nlb' });
       await rm(dir, { recursive: true, force: true });
-    } finally {
-      await lab.stop();
     }
   });
 
   it('an entry that refuses: an error finding with the fix, exit 3, and no "ok" for 0/N answered', async () => {
-    const lab = await startLab({});
-    try {
+    {
       // The published NLB moves to a closed loopback port: the entry now refuses.
       await lab.kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', annotations: { 'mesh-verify.io/entry': '127.0.0.1:1' } } }, 'mesh-verify-lab-nlb');
       const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--no-deploy', '--requests', '2', '-o', 'json');
@@ -54,25 +53,20 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       expect(f!.fix).toContain('--entry HOST:PORT');
       expect(r.stderr).toMatch(/ERR 0\/2 requests answered 200/);
       expect(r.stderr).not.toMatch(/ok +0\/2 requests/);
-    } finally {
-      await lab.stop();
+      await lab.kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'istio-ingressgateway', namespace: 'istio-system', annotations: { 'mesh-verify.io/entry': `${lab.nlb.host}:${lab.nlb.port}` } } }, 'mesh-verify-lab-nlb');
     }
   });
 
   it('--gateway naming a Service that does not exist: exit 4, one line', async () => {
-    const lab = await startLab({});
-    try {
+    {
       const r = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--gateway', 'istio-ingress/istio-ingress', '--no-deploy', '-q');
       expect(r.status).toBe(4);
       expect(r.stderr).toBe('mesh-verify: ingress gateway Service istio-ingress/istio-ingress not found (fix: check --gateway NS/NAME (kubectl get svc -A -l istio))\n');
-    } finally {
-      await lab.stop();
     }
   });
 
   it('deploying reuses the stored gateway credential while it is good, else stores a new one and waits until the gateway serves it', async () => {
-    const lab = await startLab({});
-    try {
+    {
       const secret = async () => (await lab.kube.get('Secret', 'istio-system', 'mesh-verify-credential')) as { metadata: Record<string, unknown>; data: Record<string, string> };
       const before = (await secret()).data;
       const reuse = await runCli('path', '--kubeconfig', lab.kubeconfigPath, '--requests', '2', '-o', 'json');
@@ -98,8 +92,6 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       const stored = Buffer.from((await secret()).data['tls.crt'], 'base64').toString('utf8');
       expect(leafSha256(stored)).toBe(leafSha256(old.serverCertPem));
       await rm(dir, { recursive: true, force: true });
-    } finally {
-      await lab.stop();
     }
   });
 
