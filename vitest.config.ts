@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the CPUs (1 here, on 2 cores). Most of a lab test's
+    // time is waiting on its control plane and Envoys, so three files run side by side.
+    maxWorkers: 3,
     // The default reporter does not say which tests were skipped or why: skip-reasons lists them.
     reporters: ['default', './test/reporters/skip-reasons.ts'],
   },

@@ -15,7 +15,7 @@ import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
 import { startKubeControlPlane, type AuditEvent, type KubeControlPlane } from './kube-control-plane.js';
 import { istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
-import { CONTROL_KINDS, labTopologyObjects } from './lab-objects.js';
+import { CONTROL_KINDS, labHandle, labTopologyObjects } from './lab-objects.js';
 import { createLabPki } from './lab-pki.js';
 import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
 
@@ -337,16 +337,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     }
     let stopped: Promise<void> | null = null;
     const controlPlane = { server: cp.server, podCidr: cp.podCidr, nodeName: cp.nodeName, auditEvents: (): AuditEvent[] => cp.auditEvents(), log: (n: string) => cp.log(n) };
-    return {
-      simulated: true,
-      envoy: dp.envoy,
-      fault,
-      get state() { return current; },
-      nlb: dp.nlb,
-      addresses: dp.addresses,
-      publicHost: dp.publicHost,
-      get externalCaPem() { return dp.externalCaPem; },
-      meshRootPem: dp.meshRootPem,
+    return labHandle(dp, fault, () => current, {
       apiServerUrl: cp.server,
       kubeconfigPath,
       kube,
@@ -354,7 +345,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       pods: () => dp.pods(),
       settled,
       stop: () => (stopped ??= stopAll()),
-    };
+    });
   } catch (err) {
     await stopAll();
     throw err;

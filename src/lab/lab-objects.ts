@@ -5,7 +5,7 @@ import { MESH_CONFIGMAP } from './control-plane.js';
 import type { ScenarioName } from '../topology/scenarios.js';
 import { asKubeObjects } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
-import type { LabFault } from './types.js';
+import type { LabFault, MeshState, RunningLab } from './types.js';
 
 /** The object-driven faults seed the same overlays `mesh-verify path --scenario` applies. */
 const FAULT_SCENARIO: Partial<Record<LabFault, ScenarioName>> = {
@@ -38,3 +38,25 @@ export async function labTopologyObjects(fault: LabFault | null, credential?: Ga
   return objects;
 }
 
+
+/**
+ * What every running lab reports of its data plane (RunningLab's data-plane fields): the state and
+ * the external CA are read when asked (they change with pushes), then `rest` (its API, its stop).
+ */
+export function labHandle<T extends object>(dp: LabDataPlaneView, fault: LabFault | null, state: () => MeshState, rest: T): RunningLabCore & T {
+  const view: RunningLabCore = {
+    simulated: true,
+    envoy: dp.envoy,
+    fault,
+    get state() { return state(); },
+    nlb: dp.nlb,
+    ...(dp.addresses ? { addresses: dp.addresses } : {}),
+    publicHost: dp.publicHost,
+    get externalCaPem() { return dp.externalCaPem; },
+    meshRootPem: dp.meshRootPem,
+  };
+  return Object.assign(view, rest);
+}
+
+type RunningLabCore = Pick<RunningLab, 'simulated' | 'envoy' | 'fault' | 'state' | 'nlb' | 'addresses' | 'publicHost' | 'externalCaPem' | 'meshRootPem'>;
+type LabDataPlaneView = Pick<RunningLab, 'envoy' | 'nlb' | 'addresses' | 'publicHost' | 'externalCaPem' | 'meshRootPem'>;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential, type GatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { CONTROL_KINDS, isMeshConfig, labTopologyObjects } from './lab-objects.js';
+import { CONTROL_KINDS, isMeshConfig, labHandle, labTopologyObjects } from './lab-objects.js';
 import { startKubeLab, type KubeLab } from './kube-lab.js';
 import { istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
 import type { KubeObject } from './kube/object-store.js';
@@ -194,16 +194,7 @@ export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies
     // What istiod pushed for the objects applied at start (the mesh config, --apply) is in place.
     await queue;
     let stopped: Promise<void> | null = null;
-    return {
-      simulated: true,
-      envoy: dp.envoy,
-      fault,
-      get state() { return current; },
-      nlb: dp.nlb,
-      ...(dp.addresses ? { addresses: dp.addresses } : {}),
-      publicHost: dp.publicHost,
-      get externalCaPem() { return dp.externalCaPem; },
-      meshRootPem: dp.meshRootPem,
+    return labHandle(dp, fault, () => current, {
       apiServerUrl: api.url,
       kubeconfigPath,
       api,
@@ -211,7 +202,7 @@ export async function startFleetLab(opts: LabOptions = {}, deps: LabDependencies
       settled: () => queue,
       ...(fleet ? { fleet: { planted: fleet.planted } } : {}),
       stop: () => (stopped ??= (async () => { await queue; await stopAll(); })()),
-    };
+    });
   } catch (err) {
     await stopAll();
     throw err;

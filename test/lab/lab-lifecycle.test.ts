@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import tls from 'node:tls';
 import { connect } from 'node:net';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startLab } from '../../src/lab/lab.js';
 import { PUBLIC_HOST } from '../../src/topology/reference.js';
@@ -38,13 +39,19 @@ function children(): number[] {
 
 const handles = () => process.getActiveResourcesInfo().filter((r) => /TCP|Timeout|Pipe/.test(r)).length;
 
-/** The lab's own temporary directories (control plane, Envoys, apps). */
-const labDirs = () => readdirSync(tmpdir()).filter((n) => /^mesh-verify-(kube|lab)-/.test(n)).sort();
+/**
+ * The lab's temporary directories (control plane, Envoys, apps) go under TMPDIR: a directory of
+ * this file's own, so that labs other test files run meanwhile are not counted.
+ */
+const ownTmp = mkdtempSync(join(tmpdir(), 'mv-lifecycle-'));
+const labDirs = () => readdirSync(ownTmp).sort();
 
 describe('the whole lab (real Kubernetes control plane, real Envoy data plane)', () => {
   it('starts and stops 10 times in a row, used each time, leaving no process, listening port, handle or directory (needs Linux /proc)', async () => {
     const before = handles();
     const childrenBefore = children();
+    const tmpBefore = process.env.TMPDIR;
+    process.env.TMPDIR = ownTmp;
     const dirsBefore = labDirs();
     const endpoints: [string, number][] = [];
     for (let i = 0; i < 10; i++) {
@@ -64,6 +71,10 @@ describe('the whole lab (real Kubernetes control plane, real Envoy data plane)',
       expect(children()).toEqual(childrenBefore);
       expect(labDirs()).toEqual(dirsBefore);
     }
+    process.env.TMPDIR = tmpBefore;
+    if (tmpBefore === undefined) delete process.env.TMPDIR;
+    expect(dirsBefore).toEqual([]);
+    rmSync(ownTmp, { recursive: true, force: true });
     for (const [h, p] of endpoints) expect(await refused(h, p), `${h}:${p}`).toBe(true);
     const end = Date.now() + 2_000;
     while (handles() > before && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
