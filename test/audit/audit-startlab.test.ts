@@ -63,4 +63,40 @@ describe('mesh-verify audit against the healthy lab', () => {
     expect(report.proxies.total).toBeGreaterThanOrEqual(3);
     expect(r.code).toBe(0);
   }, 60_000);
+
+  it('on the real control plane: an opted-out pod in an injected namespace is found, an ambient namespace is not plaintext, the native sidecars are read as sidecars', async () => {
+    const deployment = (ns: string, name: string, annotations: Record<string, string> = {}) => ({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns },
+      spec: {
+        replicas: 1, selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name }, annotations }, spec: { containers: [{ name, image: 'node:20', ports: [{ containerPort: 8080 }] }] } },
+      },
+    });
+    const service = (ns: string, name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec: { selector: { app: name }, ports: [{ name: 'http', port: 8080 }] } });
+    for (const o of [
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop', labels: { 'istio.io/dataplane-mode': 'ambient' } } },
+      deployment('shop', 'cart'), service('shop', 'cart'),
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'legacy', labels: { 'istio-injection': 'enabled' } } },
+      deployment('legacy', 'billing', { 'sidecar.istio.io/inject': 'false' }), service('legacy', 'billing'),
+    ]) await lab.kube.apply(o);
+    // The real controllers create the pods (after the controller-manager gives each namespace its
+    // default ServiceAccount); the injector leaves both alone (ambient: no istio-injection label; billing opted out).
+    for (let i = 0; i < 150; i += 1) {
+      const pods = [...await lab.kube.list('Pod', 'shop'), ...await lab.kube.list('Pod', 'legacy')];
+      if (pods.length === 2 && pods.every((p) => p.status?.phase === 'Running')) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const billing = (await lab.kube.list('Pod', 'legacy'))[0]!;
+    expect(billing.spec.initContainers).toBeUndefined();
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfigPath, '-A', '-o', 'json', '-q', '--timeout-ms', '8000']);
+    const report = JSON.parse(r.out) as AuditReport;
+    const keys = report.findings.map((f) => `${f.code} | ${f.object}`);
+    expect(keys).toContain(`pod-without-sidecar | pod legacy/${billing.metadata.name}`);
+    expect(keys.filter((k) => k.includes('shop/') || k.includes('Service shop'))).toEqual([]);
+    expect(report.findings.filter((f) => f.code === 'ambient-not-verified')).toHaveLength(1);
+    // bff and svc carry istio-proxy as a native sidecar (init container, restartPolicy Always): read, and no pod-without-sidecar for them.
+    expect(report.proxies.read).toBe(report.proxies.total);
+    expect(keys.filter((k) => k.startsWith('pod-without-sidecar') && k.includes('mesh-verify/'))).toEqual([]);
+    expect(r.code).toBe(1);
+  }, 90_000);
 });
