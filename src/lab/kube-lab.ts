@@ -219,23 +219,26 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
 
     const logDir = join(cp.kubeconfig, '..', 'pod-logs');
     mkdirSync(logDir, { recursive: true });
-    const bound = new Map<string, { pod: Json; role: keyof PodNames; written: Map<string, number> }>();
+    const bound = new Map<string, { pod: Json; role: keyof PodNames; written: Map<string, number>; forwards: string }>();
+    /** The pod's ports as its processes serve them now (they change when a restart adds or drops the sidecar). */
+    const forwardsOf = (lp: LabPod) => Object.entries(lp.ports).map(([port, target]) => ({ ports: [Number(port)], target: { address: lp.host ?? '127.0.0.1', port: target } }));
+    const applyForwards = (ns: string, name: string, forwards: unknown[]) =>
+      kube.apply({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name, namespace: ns }, spec: { forwards } }, 'mesh-verify-lab-runtime');
     /** PortForward and Logs objects for a new pod: kwok's kubelet then serves it from the lab's processes. */
     const bind = async (pod: Json, role: keyof PodNames) => {
       const lp = labPodFor(dp, role);
       if (!lp) return;
       const ns = pod.metadata.namespace as string;
       const name = pod.metadata.name as string;
-      const host = lp.host ?? '127.0.0.1';
-      const forwards = Object.entries(lp.ports).map(([port, target]) => ({ ports: [Number(port)], target: { address: host, port: target } }));
+      const forwards = forwardsOf(lp);
       const containers = [...(pod.spec?.initContainers ?? []).filter((c: Json) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])].map((c: Json) => c.name as string);
-      await kube.apply({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name, namespace: ns }, spec: { forwards } }, 'mesh-verify-lab-runtime');
+      await applyForwards(ns, name, forwards);
       await kube.apply({
         apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name, namespace: ns },
         spec: { logs: containers.map((c) => ({ containers: [c], logsFile: join(logDir, `${ns}_${name}_${c}.log`), follow: true })) },
       }, 'mesh-verify-lab-runtime');
       for (const c of containers) writeFileSync(join(logDir, `${ns}_${name}_${c}.log`), '');
-      bound.set(`${ns}/${name}`, { pod, role, written: new Map() });
+      bound.set(`${ns}/${name}`, { pod, role, written: new Map(), forwards: JSON.stringify(forwards) });
     };
     /** The runtime's log writer: each process's new lines, as CRI log lines (what the kubelet reads). */
     const writeLogs = () => {
@@ -257,12 +260,32 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       }
     };
 
-    // istiod's push: the mesh state from the Istio objects, once every rollout has settled.
+    /** Re-point a live pod's PortForward when its processes' ports changed (a restart with or without the sidecar). */
+    const syncForwards = async () => {
+      for (const [key, b] of bound) {
+        const lp = labPodFor(dp, b.role);
+        if (!lp || lp.name !== b.pod.metadata.name) continue;
+        const forwards = forwardsOf(lp);
+        if (JSON.stringify(forwards) === b.forwards) continue;
+        const [ns, name] = key.split('/');
+        await applyForwards(ns!, name!, forwards);
+        b.forwards = JSON.stringify(forwards);
+      }
+    };
+
+    // istiod's push: the mesh state from the Istio objects (a change of injection waits for the new pod).
     let current: MeshState = state0;
     let queue: Promise<void> = Promise.resolve();
     let lastCredential = '';
     const tick = async () => {
       const pods = await livePods();
+      // A pod that is gone takes its runtime objects with it.
+      const live = new Set(pods.map((p) => `${p.metadata.namespace}/${p.metadata.name}`));
+      for (const key of [...bound.keys()].filter((k) => !live.has(k))) {
+        const [ns, name] = key.split('/');
+        bound.delete(key);
+        await Promise.all([kube.delete('PortForward', ns!, name!), kube.delete('Logs', ns!, name!)]);
+      }
       for (const p of pods) {
         const role = roleOf(p);
         if (!role) continue;
@@ -299,6 +322,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
           queue = queue.then(() => dp.setGatewayCredential(next)).catch((err) => { log?.(`lab: gateway credential push failed: ${(err as Error).message}`); });
         }
       }
+      await syncForwards();
       writeLogs();
     };
     let stopping = false;
