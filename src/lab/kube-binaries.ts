@@ -3,6 +3,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../core/errors.js';
 import { componentCache } from './envoy/binary.js';
+import { pinnedVersions } from '../topology/versions.js';
 
 /** The real Kubernetes control plane the lab runs (fixtures/istio/versions.json `kube`). */
 export interface KubePins { kubernetes: string; etcd: string; kwok: string }
@@ -76,8 +77,8 @@ export function findKubeBinaries(env: NodeJS.ProcessEnv = process.env): KubeBina
  * kubernetes/customresourcedefinitions.gen.yaml, the release's crd-all.gen.yaml). Missing: exit 4.
  */
 export function findIstioCrds(env: NodeJS.ProcessEnv = process.env): string {
-  const file = fileURLToPath(new URL('../../fixtures/istio/versions.json', import.meta.url));
-  const { istio } = JSON.parse(readFileSync(file, 'utf8')) as { istio: string };
+  // The release setup-components.sh installed them for: versions.json's pin, whatever ISTIO_ROW says.
+  const { istio } = pinnedVersions({});
   const path = join(componentCache(env), 'istio-crds', istio, 'crds.yaml');
   if (!existsSync(path)) throw new EnvironmentError(`Istio ${istio}'s CRDs are not installed (${'istio-crds'} component)`, 'npm run setup (or bash scripts/setup-components.sh istio-crds)');
   return path;

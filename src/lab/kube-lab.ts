@@ -9,7 +9,7 @@ import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { startDataPlane, type DataPlane, type PodNames } from './envoy-plane.js';
+import { startDataPlane, type PodNames } from './envoy-plane.js';
 import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
@@ -118,13 +118,17 @@ function roleOf(pod: Json): keyof PodNames | null {
 
 const isLive = (pod: Json) => !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running';
 
-/** The dp pod a role names, by the lab process's own naming. */
-function labPodFor(dp: DataPlane, role: keyof PodNames): LabPod | undefined {
+/** The containers a pod runs beside each other: its containers and its native sidecars. */
+const runningContainers = (pod: Json): string[] =>
+  [...(pod.spec?.initContainers ?? []).filter((c: Json) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])].map((c: Json) => c.name as string);
+
+/** Of the data plane's pods (`dp.pods()`, read once per tick: it reads the access logs), the one a role names. */
+function labPodFor(pods: readonly LabPod[], role: keyof PodNames): LabPod | undefined {
   const byApp: Record<keyof PodNames, (p: LabPod) => boolean> = {
     gateway: (p) => p.namespace === GATEWAY_NAMESPACE, bff: (p) => p.app === 'bff', svc: (p) => p.app === 'svc',
     caller: (p) => p.namespace === MESH_NAMESPACE && p.app !== 'bff' && p.app !== 'svc',
   };
-  return dp.pods().find(byApp[role]);
+  return pods.find(byApp[role]);
 }
 
 /** Container of the real pod -> the lab process's container name whose output it shows. */
@@ -225,13 +229,13 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const applyForwards = (ns: string, name: string, forwards: unknown[]) =>
       kube.apply({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name, namespace: ns }, spec: { forwards } }, 'mesh-verify-lab-runtime');
     /** PortForward and Logs objects for a new pod: kwok's kubelet then serves it from the lab's processes. */
-    const bind = async (pod: Json, role: keyof PodNames) => {
-      const lp = labPodFor(dp, role);
+    const bind = async (pod: Json, role: keyof PodNames, labPods: readonly LabPod[]) => {
+      const lp = labPodFor(labPods, role);
       if (!lp) return;
       const ns = pod.metadata.namespace as string;
       const name = pod.metadata.name as string;
       const forwards = forwardsOf(lp);
-      const containers = [...(pod.spec?.initContainers ?? []).filter((c: Json) => c.restartPolicy === 'Always'), ...(pod.spec?.containers ?? [])].map((c: Json) => c.name as string);
+      const containers = runningContainers(pod);
       await applyForwards(ns, name, forwards);
       await kube.apply({
         apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'Logs', metadata: { name, namespace: ns },
@@ -241,13 +245,12 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       bound.set(`${ns}/${name}`, { pod, role, written: new Map(), forwards: JSON.stringify(forwards) });
     };
     /** The runtime's log writer: each process's new lines, as CRI log lines (what the kubelet reads). */
-    const writeLogs = () => {
+    const writeLogs = (labPods: readonly LabPod[]) => {
       for (const [key, b] of bound) {
-        const lp = labPodFor(dp, b.role);
+        const lp = labPodFor(labPods, b.role);
         if (!lp || lp.name !== b.pod.metadata.name) continue;
         const [ns, name] = key.split('/');
-        const containers = [...(b.pod.spec?.initContainers ?? []).filter((c: Json) => c.restartPolicy === 'Always'), ...(b.pod.spec?.containers ?? [])].map((c: Json) => c.name as string);
-        for (const c of containers) {
+        for (const c of runningContainers(b.pod)) {
           const from = processContainer(lp, c);
           if (!from) continue;
           const lines = lp.logs(from);
@@ -261,9 +264,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     };
 
     /** Re-point a live pod's PortForward when its processes' ports changed (a restart with or without the sidecar). */
-    const syncForwards = async () => {
+    const syncForwards = async (labPods: readonly LabPod[]) => {
       for (const [key, b] of bound) {
-        const lp = labPodFor(dp, b.role);
+        const lp = labPodFor(labPods, b.role);
         if (!lp || lp.name !== b.pod.metadata.name) continue;
         const forwards = forwardsOf(lp);
         if (JSON.stringify(forwards) === b.forwards) continue;
@@ -291,7 +294,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
         if (!role) continue;
         if (!bound.has(`${p.metadata.namespace}/${p.metadata.name}`)) {
           dp.renamePod(role, p.metadata.name);
-          await bind(p, role);
+          await bind(p, role, dp.pods());
         }
       }
       const [lists, mesh] = await Promise.all([Promise.all([...CONTROL_KINDS].map((k) => kube.list(k))), kube.get('ConfigMap', GATEWAY_NAMESPACE, MESH_CONFIGMAP)]);
@@ -322,8 +325,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
           queue = queue.then(() => dp.setGatewayCredential(next)).catch((err) => { log?.(`lab: gateway credential push failed: ${(err as Error).message}`); });
         }
       }
-      await syncForwards();
-      writeLogs();
+      const labPods = dp.pods();
+      await syncForwards(labPods);
+      writeLogs(labPods);
     };
     let stopping = false;
     let ticks = 0;
