@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
-import { appSourcePath } from '../topology/app-source.js';
+import { buildTopology } from '../topology/manifests.js';
 import {
   APP_PORT, BFF_WORKLOAD, ENVOY_ADMIN_PORT, GATEWAY_CREDENTIAL, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, ISTIO_INBOUND_PORT,
-  ISTIO_OUTBOUND_PORT, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
+  ISTIO_OUTBOUND_PORT, MESH_NAMESPACE, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
 } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { findEnvoy } from './envoy/binary.js';
@@ -17,6 +17,7 @@ import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecre
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
 import { CALLER_WORKLOAD, POD_NAMES, placementFor, workloadLabels } from './placements.js';
 import { PlaintextCaller } from './plaintext-caller.js';
+import { containerLaunch, type ContainerLaunch, type ObjectSource } from './pod-runtime.js';
 import type { LabFault, LabPod, MeshState } from './types.js';
 
 /**
@@ -53,11 +54,37 @@ export interface DataPlaneOptions {
   envoyPath?: string;
   /** The pods' names, as Kubernetes named them (default: POD_NAMES); they go into each proxy's node id and each app's POD_NAME. */
   podNames?: Partial<PodNames>;
+  /** The app container of a pod as the kubelet would start it; default: the reference topology's pod spec (referenceAppLaunch). */
+  appLaunch?: AppLaunch;
   /** The lab's PKI, when the caller made it first (its mesh root goes into ConfigMaps before the pods start). */
   pki?: LabPki;
 }
 
 export type PodNames = Record<keyof typeof POD_NAMES, string>;
+
+/** The app container of role's pod `podName`, set up under `dir` (src/lab/pod-runtime.ts). */
+export type AppLaunch = (role: 'bff' | 'svc', podName: string, dir: string) => Promise<ContainerLaunch>;
+
+/** The lab's programs for the images its pods name: the node image's `node` is this Node. */
+export const LAB_PROGRAMS: Record<string, string> = { node: process.execPath };
+
+/**
+ * Without a Kubernetes API (the scale fleet's lab): the reference topology's pod spec and app
+ * ConfigMap as buildTopology makes them, through the same runtime.
+ */
+function referenceAppLaunch(addresses: LabAddresses): AppLaunch {
+  type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const objects = buildTopology({ runId: 'lab', gatewayCredential: { apiVersion: 'v1', kind: 'Secret', metadata: { name: GATEWAY_CREDENTIAL } } }) as Json[];
+  const source: ObjectSource = {
+    configMap: (ns, name) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name && (o.metadata.namespace ?? MESH_NAMESPACE) === ns)?.data,
+    secret: () => undefined,
+  };
+  return async (role, podName, dir) => {
+    const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === role)!;
+    const pod = { metadata: { name: podName, namespace: d.metadata.namespace ?? MESH_NAMESPACE }, spec: d.spec.template.spec, status: { podIP: addresses[role] } };
+    return containerLaunch(pod, role, source, dir, LAB_PROGRAMS);
+  };
+}
 
 export const NLB_PORT = 8443;
 
@@ -98,16 +125,25 @@ export async function pickAddresses(ports: (a: LabAddresses) => [string, number]
 /** A child process with its stdout kept as log lines (what `kubectl logs` would show). */
 interface AppProcess { lines: string[]; stop(): Promise<void> }
 
-function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>, log?: (line: string) => void, onLine?: (line: string) => void): Promise<AppProcess> {
-  // The kubelet's ConfigMap layout: app.mjs -> ..data/app.mjs, ..data -> ..<timestamp>/.
-  const mount = join(dir, `${role}-app`);
-  rmSync(mount, { recursive: true, force: true });
-  const stamp = `..${new Date().toISOString().replace(/[-:.TZ]/g, '_')}`;
-  mkdirSync(join(mount, stamp), { recursive: true });
-  writeFileSync(join(mount, stamp, 'app.mjs'), readFileSync(appSourcePath()));
-  symlinkSync(stamp, join(mount, '..data'));
-  symlinkSync(join('..data', 'app.mjs'), join(mount, 'app.mjs'));
-  const child = spawn(process.execPath, [join(mount, 'app.mjs')], { env: { ...env, ROLE: role }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start an app container as the kubelet would (`launch`: src/lab/pod-runtime.ts, from the pod's
+ * spec and the API's ConfigMaps), with the lab's network in place of the pod's: `HOST`, the
+ * address the app binds (a pod's own network namespace lets it bind 0.0.0.0), and, as the lab has
+ * no cluster DNS nor istio-init's redirect, an upstream URL on a Service the lab serves pointed at
+ * that Service's VIP (where the bff sidecar's outbound listener is), its Host header kept.
+ */
+function startApp(role: 'bff' | 'svc', launch: ContainerLaunch, network: { host: string; services: Record<string, string> }, log?: (line: string) => void, onLine?: (line: string) => void): Promise<AppProcess> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...launch.env, HOST: network.host };
+  if (env.UPSTREAM_URL) {
+    const url = new URL(env.UPSTREAM_URL);
+    const vip = network.services[url.hostname];
+    if (vip) {
+      env.UPSTREAM_HOST ??= url.host;
+      url.hostname = vip;
+      env.UPSTREAM_URL = url.toString().replace(/\/$/, '');
+    }
+  }
+  const child = spawn(launch.argv[0]!, launch.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -117,7 +153,7 @@ function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>,
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
       if (lines.length < 100_000) lines.push(line);
-      log?.(`[${env.POD_NAME} ${role}] ${line}`);
+      log?.(`[${launch.env.POD_NAME ?? role} ${role}] ${line}`);
       onLine?.(line);
     }
   });
@@ -130,6 +166,12 @@ function startApp(role: 'bff' | 'svc', dir: string, env: Record<string, string>,
     child.stdout!.once('data', () => { clearTimeout(timer); resolve({ lines, stop }); });
     void exited.then(() => { clearTimeout(timer); reject(new EnvironmentError(`the ${role} app exited while starting: ${err.trim().slice(0, 400)}`)); });
   });
+}
+
+/** Wait for every start, then throw the first failure: a stop() after it finds every process that did start. */
+async function allStarted(starts: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(starts)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 interface Proxy {
@@ -161,7 +203,8 @@ class EnvoyDataPlane implements DataPlane {
     readonly addresses: LabAddresses,
     readonly envoy: { path: string; version: string },
     private readonly log: ((line: string) => void) | undefined,
-    private readonly names: PodNames = { ...POD_NAMES },
+    private readonly names: PodNames,
+    private readonly appLaunch: AppLaunch,
   ) {
     this.root = mkdtempSync(join(tmpdir(), 'mesh-verify-lab-envoy-'));
     this.nlb = { host: addresses.nlb, port: NLB_PORT };
@@ -241,28 +284,26 @@ class EnvoyDataPlane implements DataPlane {
     this.nlbProxy = await startEnvoy({ name: 'nlb', binary: this.envoy.path, dir, adminHost: this.addresses.nlb, adminPort: ENVOY_ADMIN_PORT, log: this.log });
   }
 
-  private appEnv(role: 'bff' | 'svc'): Record<string, string> {
+  /** Start role's app container from its pod (the kubelet's part: pod-runtime.ts). */
+  private async startAppOf(role: 'bff' | 'svc', onLine?: (line: string) => void): Promise<AppProcess> {
+    const launch = await this.appLaunch(role, this.names[role], join(this.root, `${role}-pod`));
     // Without a sidecar, svc's app owns the pod address itself.
     const host = role === 'bff' ? this.addresses.bffApp : this.state.svcSidecar ? this.addresses.svcApp : this.addresses.svc;
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOST: host, PORT: String(APP_PORT), POD_NAME: this.names[role] };
-    if (role === 'bff') {
-      env.UPSTREAM_URL = `http://${this.addresses.svcVip}:${APP_PORT}`;
-      env.UPSTREAM_HOST = `${serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)}:${APP_PORT}`;
-    }
-    return env;
+    const services = { [serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)]: this.addresses.svcVip };
+    return startApp(role, launch, { host, services }, this.log, onLine);
   }
 
   private async startSvc(): Promise<void> {
-    await Promise.all([
-      startApp('svc', this.root, this.appEnv('svc'), this.log, (line) => this.onSvcRequest(line)).then((a) => { this.apps.svc = a; }),
+    await allStarted([
+      this.startAppOf('svc', (line) => this.onSvcRequest(line)).then((a) => { this.apps.svc = a; }),
       this.state.svcSidecar ? this.startProxy('svc') : Promise.resolve(),
     ]);
   }
 
   async start(): Promise<void> {
     // Everything starts in parallel: the Envoys do not need each other to become LIVE.
-    await Promise.all([
-      startApp('bff', this.root, this.appEnv('bff'), this.log).then((a) => { this.apps.bff = a; }),
+    await allStarted([
+      this.startAppOf('bff').then((a) => { this.apps.bff = a; }),
       this.startSvc(),
       this.startProxy('gateway'),
       this.startProxy('bff'),
@@ -404,7 +445,7 @@ class EnvoyDataPlane implements DataPlane {
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const envoyPath = findEnvoy(opts.envoyPath).path;
   const [pki, addresses] = await Promise.all([opts.pki ?? createLabPki(opts.gatewayCredential), pickAddresses()]);
-  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...POD_NAMES, ...opts.podNames });
+  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...POD_NAMES, ...opts.podNames }, opts.appLaunch ?? referenceAppLaunch(addresses));
   try {
     await plane.start();
   } catch (err) {

@@ -9,7 +9,8 @@ import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { startDataPlane, type PodNames } from './envoy-plane.js';
+import { LAB_PROGRAMS, startDataPlane, type AppLaunch, type PodNames } from './envoy-plane.js';
+import { ContainerStartError, containerLaunch, tokenRequests } from './pod-runtime.js';
 import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
@@ -216,7 +217,30 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat().filter(isLive);
     const podNames: Partial<PodNames> = {};
     for (const p of await livePods()) { const role = roleOf(p); if (role) podNames[role] = p.metadata.name; }
-    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, envoyPath });
+    // The kubelet's part for the app containers: their argv, env and volumes from the pod and the API's ConfigMaps and Secrets.
+    const appLaunch: AppLaunch = async (role, podName, dir) => {
+      const [pod, configMaps, secrets] = await Promise.all([kube.get('Pod', MESH_NAMESPACE, podName), kube.list('ConfigMap', MESH_NAMESPACE), kube.list('Secret', MESH_NAMESPACE)]);
+      const data = (items: Json[]) => (ns: string, name: string) => { const o = items.find((i) => i.metadata.namespace === ns && i.metadata.name === name); return o ? o.data ?? {} : undefined; };
+      const container = (pod?.spec?.containers ?? []).find((c: Json) => c.name !== 'istio-proxy')?.name as string | undefined;
+      if (!pod || !container) throw new EnvironmentError(`the lab's runtime found no ${role} pod ${MESH_NAMESPACE}/${podName} with an app container`);
+      // The kubelet's TokenRequest for each projected token: bound to the pod, for the audience asked.
+      const tokens = new Map<string, string>();
+      for (const { audience, expirationSeconds } of tokenRequests(pod)) {
+        const sa = pod.spec?.serviceAccountName ?? 'default';
+        const r = await cp.api('POST', `/api/v1/namespaces/${MESH_NAMESPACE}/serviceaccounts/${sa}/token`, {
+          apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
+          spec: { ...(audience ? { audiences: [audience] } : {}), expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: podName, uid: pod.metadata.uid } },
+        });
+        if (r.status === 201 && r.body?.status?.token) tokens.set(audience, r.body.status.token as string);
+      }
+      try {
+        return containerLaunch(pod, container, { configMap: data(configMaps), secret: data(secrets), serviceAccountToken: (a) => tokens.get(a) }, dir, LAB_PROGRAMS);
+      } catch (err) {
+        if (err instanceof ContainerStartError) throw new EnvironmentError(`the lab's runtime cannot start container ${container} of pod ${MESH_NAMESPACE}/${podName}: ${err.reason}: ${err.message}`);
+        throw err;
+      }
+    };
+    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, envoyPath, appLaunch });
     cleanups.push(() => dp.stop());
     // The NLB, published on the gateway Service as a cloud load-balancer controller would.
     await kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, annotations: { 'mesh-verify.io/entry': `${dp.nlb.host}:${dp.nlb.port}` } } }, 'mesh-verify-lab-nlb');
