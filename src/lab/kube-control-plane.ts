@@ -34,6 +34,8 @@ export interface KubeControlPlane {
   base: string;
   /** Where kwok allocates pod IPs from (kwok --cidr). */
   podCidr: string;
+  /** etcd's client URL (plain HTTP on the control plane's loopback address; its v3 gRPC gateway too). */
+  etcdUrl: string;
   /** Request on the API as cluster-admin. JSON in, JSON out (or text when the answer is not JSON). */
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
   /** One process's log (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok). */
@@ -285,7 +287,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
       try { text = readFileSync(join(dir, 'audit.log'), 'utf8'); } catch { return []; }
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
     };
-    return { server, kubeconfig: f.admin, caPem: pki.ca.certPem, nodeName: LAB_NODE, base, podCidr, api, log: readLog, auditEvents, stop };
+    return { server, kubeconfig: f.admin, caPem: pki.ca.certPem, nodeName: LAB_NODE, base, podCidr, etcdUrl, api, log: readLog, auditEvents, stop };
   } catch (err) {
     await stop();
     throw err;
