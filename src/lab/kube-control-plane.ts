@@ -60,6 +60,8 @@ export interface KubeControlPlaneOptions {
   log?: (line: string) => void;
   /** Upper bound for the whole start (default 90 s). */
   timeoutMs?: number;
+  /** More kube-apiserver flags, after the lab's own (default none; tests that need e.g. a feature gate off). */
+  apiserverFlags?: string[];
 }
 
 const PORTS = { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, kubelet: 10250, kcm: 10257, scheduler: 10259 };
@@ -233,6 +235,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
       '--allow-privileged=true', '--profiling=false', '--cert-dir', join(dir, 'apiserver-certs'),
       '--audit-policy-file', file('audit-policy.yaml', 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n'),
       '--audit-log-path', join(dir, 'audit.log'), '--audit-log-format', 'json', '--audit-log-mode', 'blocking',
+      ...(opts.apiserverFlags ?? []),
     ]);
     await waitFor('kube-apiserver', 'ready', async () => (await api('GET', '/readyz')).status === 200);
     opts.log?.(`kube-apiserver ${pinnedKube().kubernetes} ready on ${server}`);

@@ -113,7 +113,7 @@ req.end();
 `;
 
 /** Start the control plane (and the test file's scratch directory). */
-export async function startRealCluster(): Promise<RealCluster> {
+export async function startRealCluster(opts: { apiserverFlags?: string[] } = {}): Promise<RealCluster> {
   if (kubeBinaries instanceof Error) throw kubeBinaries;
   if (!envoyBinary.path) throw new Error(`no Envoy ${envoyBinary.reason}`);
   const dir = mkdtempSync(join(tmpdir(), 'mv-real-cluster-'));
@@ -126,7 +126,7 @@ export async function startRealCluster(): Promise<RealCluster> {
   process.env.PATH = `${bin}:${path ?? ''}`;
   let cp: KubeControlPlane;
   try {
-    cp = await startKubeControlPlane({ binaries: kubeBinaries });
+    cp = await startKubeControlPlane({ binaries: kubeBinaries, apiserverFlags: opts.apiserverFlags });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
