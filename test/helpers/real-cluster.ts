@@ -243,9 +243,15 @@ export async function startRealCluster(opts: { apiserverFlags?: string[] } = {})
   };
 }
 
-/** Count the apiserver's audit events (one per request, at its ResponseComplete stage) matching `pred`. */
-export function auditCount(cp: KubeControlPlane, pred: (e: ReturnType<KubeControlPlane['auditEvents']>[number]) => boolean): number {
-  return cp.auditEvents().filter((e) => e.stage === 'ResponseComplete' && pred(e)).length;
+/** The username of the control plane's admin client certificate (RealCluster.adminKubeconfig). */
+export const ADMIN_USER = 'mesh-verify-lab-admin';
+
+/**
+ * Count the apiserver's audit events matching `pred`, one per request: its ResponseComplete stage,
+ * or for an upgrade (port-forward, exec: ResponseComplete only once the stream ends) its ResponseStarted.
+ */
+export function auditCount(cp: KubeControlPlane, pred: (e: ReturnType<KubeControlPlane['auditEvents']>[number]) => boolean, stage: 'ResponseComplete' | 'ResponseStarted' = 'ResponseComplete'): number {
+  return cp.auditEvents().filter((e) => e.stage === stage && pred(e)).length;
 }
 
 /** Envoy's own count of accepted admin connections (listener.admin.downstream_cx_total), read on a connection of its own. */
