@@ -45,6 +45,10 @@ export interface EnvoyPodSpec {
    */
   admin?: 'envoy' | number | null;
   nodeId?: string;
+  /** More ports of the pod, forwarded to these ports of 127.0.0.1 (e.g. one nothing listens on). */
+  forwards?: Record<number, number>;
+  /** Annotations of the pod. */
+  annotations?: Record<string, string>;
   /** Extra fields of the pod's spec (merged over the generated one). */
   spec?: Json;
 }
@@ -84,7 +88,7 @@ const API_PATHS: Record<string, string> = {
 export function objectPath(o: Json): string {
   const name = encodeURIComponent(o.metadata.name);
   if (API_PATHS[o.kind]) return `${API_PATHS[o.kind]}/${name}`;
-  const plural = o.kind === 'Endpoints' ? 'endpoints' : /s$/.test(o.kind) ? o.kind.toLowerCase() : /y$/.test(o.kind) ? `${o.kind.toLowerCase().slice(0, -1)}ies` : `${o.kind.toLowerCase()}s`;
+  const plural = o.kind === 'Endpoints' ? 'endpoints' : /s$/.test(o.kind) ? o.kind.toLowerCase() : /[^aeiou]y$/.test(o.kind) ? `${o.kind.toLowerCase().slice(0, -1)}ies` : `${o.kind.toLowerCase()}s`;
   const prefix = String(o.apiVersion).includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
   return `${prefix}/namespaces/${o.metadata.namespace}/${plural}/${name}`;
 }
@@ -179,12 +183,15 @@ export async function startRealCluster(opts: { apiserverFlags?: string[] } = {})
       await apply([
         { apiVersion: 'v1', kind: 'Namespace', metadata: { name: s.namespace } },
         { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: s.namespace } },
-        ...(adminPort === null ? [] : [{ apiVersion: kwok, kind: 'PortForward', metadata: { name: s.name, namespace: s.namespace }, spec: { forwards: [{ ports: [15000], target: { address: '127.0.0.1', port: adminPort } }] } }]),
+        ...(adminPort === null && !s.forwards ? [] : [{
+          apiVersion: kwok, kind: 'PortForward', metadata: { name: s.name, namespace: s.namespace },
+          spec: { forwards: [...(adminPort === null ? [] : [[15000, adminPort]]), ...Object.entries(s.forwards ?? {})].map(([from, to]) => ({ ports: [Number(from)], target: { address: '127.0.0.1', port: Number(to) } })) },
+        }]),
         { apiVersion: kwok, kind: 'Logs', metadata: { name: s.name, namespace: s.namespace }, spec: { logs: files.map(({ c, file }) => ({ containers: [c], logsFile: file, follow: false })) } },
         ...(adminPort === null ? [] : [{ apiVersion: kwok, kind: 'Exec', metadata: { name: s.name, namespace: s.namespace }, spec: { execs: [{ containers: ['istio-proxy'], local: { envs: [{ name: 'MESH_VERIFY_TEST_ENVOY_ADMIN', value: String(adminPort) }] } }] } }]),
       ]);
       const [pod] = await apply([{
-        apiVersion: 'v1', kind: 'Pod', metadata: { name: s.name, namespace: s.namespace, labels: s.labels ?? { app } },
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: s.name, namespace: s.namespace, labels: s.labels ?? { app }, ...(s.annotations ? { annotations: s.annotations } : {}) },
         spec: {
           serviceAccountName: sa,
           containers: containers.map((c) => ({ name: c, image: c === 'istio-proxy' ? 'docker.io/istio/proxyv2:1.30.3' : `example.test/${c}:1`, ...(c === 'istio-proxy' ? { ports: [{ name: 'http-envoy-prom', containerPort: 15090 }] } : {}) })),
@@ -225,7 +232,11 @@ export async function startRealCluster(opts: { apiserverFlags?: string[] } = {})
         const docs = parseAllDocuments(readFileSync(findIstioCrds(), 'utf8')).map((d) => d.toJS() as Json | null).filter((c): c is Json => c?.kind === 'CustomResourceDefinition');
         await apply(docs.map((d) => ({ apiVersion: 'apiextensions.k8s.io/v1', ...d })), 'istioctl');
         // A new CRD's storage answers 429 ("storage is (re)initializing") for a while: wait for every list.
-        let pending = docs.flatMap((d) => (d.spec.versions as { name: string; served?: boolean }[]).filter((v) => v.served !== false).map((v) => `/apis/${d.spec.group}/${v.name}/${d.spec.names.plural}?limit=1`));
+        // (The namespaced path too: it can answer 404 for a moment after the cluster-wide list works.)
+        let pending = docs.flatMap((d) => (d.spec.versions as { name: string; served?: boolean }[]).filter((v) => v.served !== false).flatMap((v) => [
+          `/apis/${d.spec.group}/${v.name}/${d.spec.names.plural}?limit=1`,
+          ...(d.spec.scope === 'Namespaced' ? [`/apis/${d.spec.group}/${v.name}/namespaces/default/${d.spec.names.plural}?limit=1`] : []),
+        ]));
         for (let i = 0; pending.length > 0; i += 1) {
           if (i > 240) throw new Error(`Istio's CRDs not served in 60 s: ${pending.slice(0, 3).join(', ')}`);
           const left = await Promise.all(pending.map(async (p) => ((await cp.api('GET', p)).status === 200 ? null : p)));
