@@ -130,7 +130,7 @@ describe.skipIf(realClusterMissing !== null)('cluster adapters against the real 
     });
 
     it('a pod whose admin port refuses: the GET fails with the kubelet error', async () => {
-      const t = await openAdminTransport(clients, { namespace: MESH_NAMESPACE, name: 'svc-5c4b-fghij' }, { allowExec: false });
+      const t = await openAdminTransport(clients, { namespace: MESH_NAMESPACE, name: 'svc-5c4b-fghij' });
       try {
         await expect(t.get('/server_info', { timeoutMs: 3000 })).rejects.toThrow(/GET \/server_info on mesh-verify\/svc-5c4b-fghij:15000 via port-forward failed: .*connection refused/);
       } finally {
