@@ -34,6 +34,8 @@ export interface KubeControlPlane {
   base: string;
   /** Where kwok allocates pod IPs from (kwok --cidr). */
   podCidr: string;
+  /** etcd's client URL (plain HTTP on the control plane's loopback address; its v3 gRPC gateway too). */
+  etcdUrl: string;
   /** Request on the API as cluster-admin. JSON in, JSON out (or text when the answer is not JSON). */
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
   /** One process's log (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok). */
@@ -58,6 +60,8 @@ export interface KubeControlPlaneOptions {
   log?: (line: string) => void;
   /** Upper bound for the whole start (default 90 s). */
   timeoutMs?: number;
+  /** More kube-apiserver flags, after the lab's own (default none; tests that need e.g. a feature gate off). */
+  apiserverFlags?: string[];
 }
 
 const PORTS = { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, kubelet: 10250, kcm: 10257, scheduler: 10259 };
@@ -231,6 +235,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
       '--allow-privileged=true', '--profiling=false', '--cert-dir', join(dir, 'apiserver-certs'),
       '--audit-policy-file', file('audit-policy.yaml', 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived]\nrules:\n  - level: Metadata\n'),
       '--audit-log-path', join(dir, 'audit.log'), '--audit-log-format', 'json', '--audit-log-mode', 'blocking',
+      ...(opts.apiserverFlags ?? []),
     ]);
     await waitFor('kube-apiserver', 'ready', async () => (await api('GET', '/readyz')).status === 200);
     opts.log?.(`kube-apiserver ${pinnedKube().kubernetes} ready on ${server}`);
@@ -285,7 +290,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
       try { text = readFileSync(join(dir, 'audit.log'), 'utf8'); } catch { return []; }
       return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
     };
-    return { server, kubeconfig: f.admin, caPem: pki.ca.certPem, nodeName: LAB_NODE, base, podCidr, api, log: readLog, auditEvents, stop };
+    return { server, kubeconfig: f.admin, caPem: pki.ca.certPem, nodeName: LAB_NODE, base, podCidr, etcdUrl, api, log: readLog, auditEvents, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,16 +1,14 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { EnvironmentError } from '../../src/core/errors.js';
 import { findGateway, gatewayFromService } from '../../src/cluster/gateway.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
 import { istioInstallObjects } from '../../src/lab/kube/cluster-seed.js';
-import type { LabPod } from '../../src/lab/types.js';
 import { referenceTargets } from '../../src/path/targets.js';
 import { createGatewayCredential } from '../../src/topology/credentials.js';
 import { buildTopology } from '../../src/topology/manifests.js';
 import { referencePathSpec } from '../../src/topology/path-spec.js';
-import { loadStartKubeApi, tempDir } from './lab-api.js';
+import { realClusterMissing, startRealCluster, type RealCluster } from '../helpers/real-cluster.js';
 
 /**
  * The Service Istio's Helm gateway chart renders for `helm install istio-ingress istio/gateway
@@ -35,32 +33,28 @@ function helmGatewayService(release: string, namespace: string): V1Service {
   };
 }
 
-function gatewayPod(namespace: string, name: string, labels: Record<string, string>, serviceAccount: string): LabPod {
-  return { namespace, name, app: labels.app, serviceAccount, ip: '10.244.0.20', labels, containers: ['istio-proxy'], ports: {}, logs: () => [] };
-}
-
-describe('the ingress gateway is found from its Service', () => {
-  const tmp = tempDir();
-  const closers: (() => Promise<void>)[] = [];
-  afterAll(async () => { for (const c of closers) await c(); tmp.remove(); });
-
-  async function cluster(name: string, pods: LabPod[], objects: object[]): Promise<KubeClients> {
-    const api = await (await loadStartKubeApi())({ pods: () => pods });
-    closers.push(() => api.close());
-    api.applyAll(objects as never, 'helm');
-    const file = join(tmp.dir, name);
-    await api.writeKubeconfig(file, name);
-    return connectKube({ kubeconfig: file });
-  }
+/**
+ * On the real control plane (one per file): the pods are real API objects on kwok's node (a Helm
+ * release's gateway pod, made by hand here; istioctl's from its Deployment's real ReplicaSet).
+ */
+describe.skipIf(realClusterMissing !== null)('the ingress gateway is found from its Service', () => {
+  let c: RealCluster;
+  let clients: KubeClients;
+  beforeAll(async () => {
+    c = await startRealCluster();
+    clients = await connectKube({ kubeconfig: c.adminKubeconfig('lab') });
+  }, 120_000);
+  afterAll(async () => { await c?.stop(); });
+  const deleteService = async (ns: string, name: string) => {
+    const r = await c.api('DELETE', `/api/v1/namespaces/${ns}/services/${name}`);
+    expect([200, 404]).toContain(r.status);
+  };
 
   describe('Helm gateway chart (release istio-ingress in namespace istio-ingress)', () => {
-    let clients: KubeClients;
     beforeAll(async () => {
-      clients = await cluster('helm', [gatewayPod('istio-ingress', 'istio-ingress-6d9c7-x2x4k', { app: 'istio-ingress', istio: 'ingress' }, 'istio-ingress')], [
-        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-ingress' } },
-        helmGatewayService('istio-ingress', 'istio-ingress'),
-      ]);
-    });
+      await c.envoyPod({ namespace: 'istio-ingress', name: 'istio-ingress-6d9c7-x2x4k', labels: { app: 'istio-ingress', istio: 'ingress' }, serviceAccount: 'istio-ingress', containers: ['istio-proxy'], admin: null });
+      await c.apply([helmGatewayService('istio-ingress', 'istio-ingress') as never], 'helm');
+    }, 60_000);
 
     it('with --gateway: pods, identity and the listener on targetPort 443', async () => {
       const gw = await findGateway(clients, { ref: { namespace: 'istio-ingress', name: 'istio-ingress' } });
@@ -97,17 +91,24 @@ describe('the ingress gateway is found from its Service', () => {
   });
 
   it('istioctl install: istio-system/istio-ingressgateway, 443 -> 8443, listener 0.0.0.0_8443', async () => {
-    const clients = await cluster('istioctl', [gatewayPod('istio-system', 'istio-ingressgateway-7c9d8f6b5-q4wzl', { app: 'istio-ingressgateway', istio: 'ingressgateway' }, 'istio-ingressgateway-service-account')],
-      istioInstallObjects('-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n', []));
+    await c.apply(istioInstallObjects('-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n', []) as never, 'istioctl');
+    // The gateway Deployment's ReplicaSet makes the pod (its service account is the gateway's identity).
+    for (let i = 0; i < 240; i += 1) {
+      const pods = (await c.api('GET', '/api/v1/namespaces/istio-system/pods?labelSelector=app%3Distio-ingressgateway')).body?.items ?? [];
+      if (pods.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const gw = await findGateway(clients);
     expect(gw).toMatchObject({ namespace: 'istio-system', service: 'istio-ingressgateway', httpsPort: 443, targetPort: 8443, spiffeId: 'spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account' });
-  });
+  }, 60_000);
 
   it('two gateway Services and no --gateway: exit 4 listing both', async () => {
-    const clients = await cluster('two', [], [
+    await deleteService('istio-system', 'istio-ingressgateway');
+    await deleteService('istio-ingress', 'istio-ingress');
+    await c.apply([
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a' } }, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'b' } },
-      helmGatewayService('istio-ingress', 'a'), helmGatewayService('istio-public', 'b'),
-    ]);
+      helmGatewayService('istio-ingress', 'a') as never, helmGatewayService('istio-public', 'b') as never,
+    ], 'helm');
     const err = await findGateway(clients).catch((e: unknown) => e);
     expect((err as Error).message).toBe('no istio-system/istio-ingressgateway Service, and 2 ingress gateway Services: a/istio-ingress, b/istio-public');
     expect((err as EnvironmentError).fix).toBe('choose one with --gateway NS/NAME');

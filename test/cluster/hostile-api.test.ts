@@ -16,7 +16,8 @@ import { tempDir } from './lab-api.js';
  * one line saying what failed and the fix, and a peak RSS under 300 MB (measured in the child by
  * test/helpers/report-rss.mjs). Short limits come from MESH_VERIFY_* variables
  * (src/cluster/limits.ts); the drip and 1 GB cases also run with the real defaults.
- * The CLI runs from dist/ (npm test builds it first).
+ * The CLI runs from dist/ (npm test builds it first). The servers are small test-local ones on
+ * purpose: a real kube-apiserver cannot be made hostile (stall, drip, hand out endless pages).
  */
 
 const bin = new URL('../../bin/mesh-verify.js', import.meta.url).pathname;

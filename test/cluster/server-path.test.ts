@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -10,7 +9,7 @@ import { checkRights, pathAccessChecks } from '../../src/cluster/preflight.js';
 import { readInventory } from '../../src/collect/audit/inventory.js';
 import { isLabApi } from '../../src/path/prepare-target.js';
 import { startPathPrefixProxy } from '../helpers/path-prefix-proxy.js';
-import { labPod, loadStartKubeApi, startFakeAdmin } from './lab-api.js';
+import { realClusterMissing, startRealCluster, type RealCluster } from '../helpers/real-cluster.js';
 
 /**
  * Rancher serves each downstream cluster's API under a path of its own server
@@ -19,33 +18,32 @@ import { labPod, loadStartKubeApi, startFakeAdmin } from './lab-api.js';
  * @kubernetes/client-node 1.4). mesh-verify's own requests built `new URL('/version', server)`,
  * which drops the path: GET /version went to the Rancher UI, not the cluster.
  */
-describe('an API server behind a path (https://host/k8s/clusters/c-1)', () => {
+describe.skipIf(realClusterMissing !== null)('an API server behind a path (https://host/k8s/clusters/c-1; the real kube-apiserver behind a test-local reverse proxy)', () => {
   const PREFIX = '/k8s/clusters/c-1';
-  let api: Awaited<ReturnType<Awaited<ReturnType<typeof loadStartKubeApi>>>>;
+  let c: RealCluster;
   let proxy: Awaited<ReturnType<typeof startPathPrefixProxy>>;
-  let admin: Awaited<ReturnType<typeof startFakeAdmin>>;
-  let dir: string;
   let kubeconfig: string;
 
   beforeAll(async () => {
-    admin = await startFakeAdmin('bff-1');
-    api = await (await loadStartKubeApi())({ pods: () => [labPod('bff-7d9f-abcde', admin.port)] });
-    proxy = await startPathPrefixProxy(api.url, api.caPem, PREFIX);
-    dir = mkdtempSync(join(tmpdir(), 'mesh-verify-server-path-'));
-    kubeconfig = join(dir, 'kubeconfig');
+    c = await startRealCluster();
+    await c.envoyPod({ namespace: 'mesh-verify', name: 'bff-7d9f-abcde' });
+    // What the kube lab publishes about itself (src/lab/kube-lab.ts): isLabApi finds it only under the path.
+    await c.apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-verify-lab', namespace: 'kube-public' }, data: { description: 'test' } }]);
+    proxy = await startPathPrefixProxy(c.cp.server, c.cp.caPem, PREFIX);
+    // Rancher hands out a token (the proxy forwards the Authorization header, not a client certificate).
+    const sa = JSON.parse(readFileSync(await c.serviceAccountKubeconfig('rancher-user', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }]), 'utf8'));
+    kubeconfig = join(c.dir, 'rancher.kubeconfig');
     writeFileSync(kubeconfig, stringify({
       apiVersion: 'v1', kind: 'Config',
       clusters: [{ name: 'c-1', cluster: { server: proxy.url, 'certificate-authority-data': Buffer.from(proxy.caPem).toString('base64') } }],
-      users: [{ name: 'u', user: { token: api.token } }],
+      users: [{ name: 'u', user: { token: sa.users[0].user.token } }],
       contexts: [{ name: 'c-1', context: { cluster: 'c-1', user: 'u' } }],
       'current-context': 'c-1',
     }));
-  });
+  }, 120_000);
   afterAll(async () => {
     await proxy?.close();
-    await api?.close();
-    await admin?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await c?.stop();
   });
 
   it('apiUrl keeps the server path, with or without a trailing slash, and the query', () => {
