@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import { applyObjects, applyOrder, type AppliedRef } from '../cluster/apply.js';
 import { connectKube } from '../cluster/kube-client.js';
+import { LAB_MARKER } from '../cluster/lab-marker.js';
 import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
@@ -210,7 +211,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
         throw new UsageError(`the lab cannot apply ${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}: ${(err as Error).message}`, 'fix the object (kubectl apply --dry-run=server -f against the lab shows the same answer)');
       }
     }
-    await kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mesh-verify-lab', namespace: 'kube-public' }, data: { description: 'the mesh-verify lab: real Kubernetes control plane and real Envoy; the node and container runtime (kwok) and istiod are simulated' } }, 'mesh-verify-lab');
+    await kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...LAB_MARKER }, data: { description: 'the mesh-verify lab: real Kubernetes control plane and real Envoy; the node and container runtime (kwok) and istiod are simulated' } }, 'mesh-verify-lab');
     await waitForRollouts(clients, [...installRefs, ...refs], { timeoutMs: 60_000, pollMs: 200 });
 
     // The runtime: the pods exist, their containers start under the pods' names.

@@ -4,8 +4,7 @@ import { DEFAULT_KIND_CLUSTER, KIND_CONFIG_FILE, createKindCluster, deleteKindCl
 import type { KubeClients } from '../cluster/kube-client.js';
 import { findGateway } from '../cluster/gateway.js';
 import { checkRights, pathAccessChecks, runPreflight } from '../cluster/preflight.js';
-import { apiRequest } from '../cluster/kube-client.js';
-import { LAB_VERSION_SUFFIX } from '../lab/types.js';
+import { isLabApi } from '../cluster/lab-marker.js';
 import { GATEWAY_NAMESPACE, gatewayListenerName } from '../topology/reference.js';
 import { labDescription } from './lab-target.js';
 import { ensureIstio } from './istio.js';
@@ -100,29 +99,6 @@ async function locateGateway(c: KubeClients, opts: TargetOptions, rights: Parame
   } catch (err) {
     step.fail('ingress gateway not found');
     throw err;
-  }
-}
-
-/**
- * Is this API server the mesh-verify lab? The API double's /version carries LAB_VERSION_SUFFIX;
- * the lab on a real control plane says so in ConfigMap kube-public/mesh-verify-lab (the way
- * kube-public/cluster-info describes a cluster).
- */
-export async function isLabApi(c: KubeClients): Promise<boolean> {
-  // connectKube already read /version: no second request.
-  let version = c.serverVersion;
-  if (version === undefined) {
-    try {
-      const res = await apiRequest(c.kc, 'GET', '/version', { timeoutMs: 5_000 });
-      version = res.status === 200 ? (JSON.parse(res.body) as { gitVersion?: string }).gitVersion ?? null : null;
-    } catch { version = null; }
-  }
-  if (version?.endsWith(LAB_VERSION_SUFFIX)) return true;
-  try {
-    const res = await apiRequest(c.kc, 'GET', '/api/v1/namespaces/kube-public/configmaps/mesh-verify-lab', { timeoutMs: 5_000 });
-    return res.status === 200;
-  } catch {
-    return false;
   }
 }
 

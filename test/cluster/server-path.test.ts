@@ -7,7 +7,7 @@ import { apiUrl, connectKube } from '../../src/cluster/kube-client.js';
 import { portForwardUrl } from '../../src/cluster/port-forward-server.js';
 import { checkRights, pathAccessChecks } from '../../src/cluster/preflight.js';
 import { readInventory } from '../../src/collect/audit/inventory.js';
-import { isLabApi } from '../../src/path/prepare-target.js';
+import { isLabApi } from '../../src/cluster/lab-marker.js';
 import { startPathPrefixProxy } from '../helpers/path-prefix-proxy.js';
 import { realClusterMissing, startRealCluster, type RealCluster } from '../helpers/real-cluster.js';
 

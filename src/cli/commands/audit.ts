@@ -77,9 +77,9 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
       if (opts.targetVersion !== undefined && !/^\d+\.\d+(\.\d+)?$/.test(opts.targetVersion)) {
         throw new UsageError(`--target-version ${opts.targetVersion}: not an Istio version`, 'pass MAJOR.MINOR, e.g. --target-version 1.24');
       }
-      const [{ connectKube }, { runAudit }, { createProgress }, { LAB_CONTEXT }] = await Promise.all([
+      const [{ connectKube }, { runAudit }, { createProgress }, { isLabApi }] = await Promise.all([
         import('../../cluster/kube-client.js'), import('../../collect/audit/run-audit.js'), import('../../core/progress.js'),
-        import('../../lab/kube/kubeconfig.js'),
+        import('../../cluster/lab-marker.js'),
       ]);
       const progress = await createProgress({ quiet: ctx.quiet() });
       const clients = await connectKube({ kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs });
@@ -94,7 +94,7 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
       try {
         report = await runAudit(clients, {
           namespaces, minCertDays, targetVersion: opts.targetVersion ?? null, concurrency, timeoutMs,
-          allowExec: opts.exec, simulated: clients.context === LAB_CONTEXT,
+          allowExec: opts.exec, simulated: await isLabApi(clients),
           onProgress: (p) => {
             const now = Date.now();
             if (p.done !== p.total && now - lastLine < 1000) return;
