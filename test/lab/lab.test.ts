@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { KubeConfig, KubernetesObjectApi, PatchStrategy } from '@kubernetes/clie
 import { startLab } from '../../src/lab/lab.js';
 import { runLabUp } from '../../src/cli/commands/lab.js';
 import { main } from '../../src/cli/main.js';
+import { APP_CONFIGMAP, appConfigMap } from '../../src/topology/manifests.js';
+import { appSourcePath } from '../../src/topology/app-source.js';
 
 function send(host: string, port: number, text: string): Promise<string> {
   return new Promise((resolve) => {
@@ -28,8 +31,11 @@ function portClosed(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 describe('startLab (real Envoy data plane)', () => {
-  it('seeds a kind cluster with Istio and the reference topology, consistent with the pods', async () => {
-    const lab = await startLab({});
+  it('seeds a kind cluster with Istio and the reference topology, consistent with the pods; the apps run from their pod spec', async () => {
+    // The app ConfigMap as a user would change it (kubectl apply): the app the pods run is the API's, not the lab's copy.
+    const marker = `started from the ConfigMap the API holds ${process.pid}`;
+    const app = { ...appConfigMap(`process.stdout.write(${JSON.stringify(`${marker}\n`)});\n${readFileSync(appSourcePath(), 'utf8')}`), metadata: { name: APP_CONFIGMAP, namespace: 'mesh-verify' } };
+    const lab = await startLab({ objects: [app] });
     try {
       expect(lab.simulated).toBe(true);
       const s = lab.kube;
@@ -59,6 +65,14 @@ describe('startLab (real Envoy data plane)', () => {
       const slices = await s.list('EndpointSlice', 'mesh-verify');
       const svcPod = pods.find((p) => p.metadata.labels.app === 'svc');
       expect(slices.filter((e) => e.metadata.labels['kubernetes.io/service-name'] === 'svc').flatMap((e) => e.endpoints.flatMap((x: any) => x.addresses))).toEqual([svcPod!.status.podIP]);
+      // Each app container ran the ConfigMap's app.mjs through its volume, with POD_NAME from the downward API:
+      // its log (kubectl logs, through the apiserver and kwok) starts with the marker and names the pod.
+      for (const p of pods) {
+        const app = p.metadata.labels.app as string;
+        const log = execFileSync('kubectl', ['--kubeconfig', lab.kubeconfigPath, 'logs', '-n', 'mesh-verify', p.metadata.name, '-c', app], { encoding: 'utf8', timeout: 20_000 });
+        expect(log.split('\n')[0]).toBe(marker);
+        expect(log).toContain(`${app} listening on 8080`);
+      }
       expect(lab.envoy.version).toMatch(/^\d+\.\d+\.\d+/);
       const mode = statSync(lab.kubeconfigPath).mode & 0o777;
       expect(mode).toBe(0o600);
