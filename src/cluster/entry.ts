@@ -9,7 +9,7 @@ import { apiErrorCode, apiErrorMessage } from './kube-client.js';
 /**
  * Annotation on the gateway Service naming the NLB in front of it as HOST:PORT, for a load
  * balancer the Service does not describe (a cloud NLB made outside Kubernetes, the lab's NLB).
- * The lab sets it (src/lab/kube/cluster-seed.ts); anyone may.
+ * The lab sets it (src/lab/istio-install.ts); anyone may.
  */
 export const ENTRY_ANNOTATION = 'mesh-verify.io/entry';
 

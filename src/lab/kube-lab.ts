@@ -16,7 +16,7 @@ import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
 import { startKubeControlPlane, type AuditEvent, type KubeControlPlane } from './kube-control-plane.js';
-import { istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
+import { istioInstallObjects, meshConfigMap } from './istio-install.js';
 import { CONTROL_KINDS, labHandle, labTopologyObjects } from './lab-objects.js';
 import { createLabPki } from './lab-pki.js';
 import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';

@@ -3,8 +3,8 @@ import { buildTopology } from '../topology/manifests.js';
 import { GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topology/reference.js';
 import { MESH_CONFIGMAP } from './control-plane.js';
 import type { ScenarioName } from '../topology/scenarios.js';
-import { asKubeObjects } from './kube/cluster-seed.js';
-import type { KubeObject } from './kube/object-store.js';
+import { asKubeObjects } from './istio-install.js';
+import type { KubeObject } from './types.js';
 import type { LabFault, MeshState, RunningLab } from './types.js';
 
 /** The object-driven faults seed the same overlays `mesh-verify path --scenario` applies. */

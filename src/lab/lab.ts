@@ -6,8 +6,8 @@ import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, MESH_NAMESPACE } from '../topolo
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
 import { CONTROL_KINDS, isMeshConfig, labHandle, labTopologyObjects } from './lab-objects.js';
 import { startKubeLab, type KubeLab } from './kube-lab.js';
-import { istioInstallObjects, meshConfigMap } from './kube/cluster-seed.js';
-import type { KubeObject } from './kube/object-store.js';
+import { istioInstallObjects, meshConfigMap } from './istio-install.js';
+import type { KubeObject } from './types.js';
 import { podLookup, type PodLookup } from './kube/pod-lookup.js';
 import { startKubeApi, type KubeApi } from './kube/server.js';
 import { startDataPlane as startRealDataPlane, type DataPlane } from './envoy-plane.js';

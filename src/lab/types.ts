@@ -185,3 +185,11 @@ export interface LabOptions {
   proxies?: number;
   log?: (line: string) => void;
 }
+
+/** A Kubernetes object as JSON, with its name (and namespace) always there. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [field: string]: unknown };
+  [field: string]: unknown;
+}

@@ -3,7 +3,7 @@ import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { EnvironmentError } from '../../src/core/errors.js';
 import { findGateway, gatewayFromService } from '../../src/cluster/gateway.js';
 import { connectKube, type KubeClients } from '../../src/cluster/kube-client.js';
-import { istioInstallObjects } from '../../src/lab/kube/cluster-seed.js';
+import { istioInstallObjects } from '../../src/lab/istio-install.js';
 import { referenceTargets } from '../../src/path/targets.js';
 import { createGatewayCredential } from '../../src/topology/credentials.js';
 import { buildTopology } from '../../src/topology/manifests.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { meshConfigGaps } from '../../src/path/mesh-config-check.js';
-import { labMeshConfigYaml } from '../../src/lab/kube/cluster-seed.js';
+import { labMeshConfigYaml } from '../../src/lab/istio-install.js';
 import { readFixture } from '../../src/topology/fixture-files.js';
 
 describe('meshConfigGaps (what a reused Istio will not produce)', () => {
