@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import {
 } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { findEnvoy } from './envoy/binary.js';
-import { startEnvoy, supervise, type EnvoyProcess } from './envoy/process.js';
+import { spawnOwned, startEnvoy, supervise, type EnvoyProcess } from './envoy/process.js';
 import { XdsDirectory } from './envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type LabRole, type ProxyShapeInput } from './istio-shape/resources.js';
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
@@ -143,7 +143,7 @@ function startApp(role: 'bff' | 'svc', launch: ContainerLaunch, network: { host:
       env.UPSTREAM_URL = url.toString().replace(/\/$/, '');
     }
   }
-  const child = spawn(launch.argv[0]!, launch.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnOwned(launch.argv[0]!, launch.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';
   child.stdout!.on('data', (c: Buffer) => {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,7 +9,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EnvironmentError } from '../core/errors.js';
 import { createRootCa, issueCertificate, type Authority, type IssuedCert } from '../pki/ca.js';
-import { supervise, type SupervisedChild } from './envoy/process.js';
+import { spawnOwned, supervise, type SupervisedChild } from './envoy/process.js';
 import { findKubeBinaries, pinnedKube, type KubeBinaries } from './kube-binaries.js';
 
 /**
@@ -196,7 +195,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
       const logFile = join(dir, `${name}.log`);
       logs.set(name, logFile);
       const fd = openSync(logFile, 'a');
-      const child = spawn(bin, args, { stdio: ['ignore', fd, fd] });
+      const child = spawnOwned(bin, args, { stdio: ['ignore', fd, fd] });
       closeSync(fd);
       children.push({ name, child: supervise(child, (code, signal) => opts.log?.(`${name} exited (${signal ?? code})`)) });
       return children[children.length - 1]!.child;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -40,6 +40,20 @@ export interface SupervisedChild {
   gone(): boolean;
   /** SIGTERM, then SIGKILL after `termMs`; resolves once it has exited (or `killMs` after the kill). */
   stop(termMs: number, killMs?: number): Promise<void>;
+}
+
+/** util-linux setpriv (Debian's essential util-linux ships it), for PR_SET_PDEATHSIG. */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+/**
+ * Spawn a process the lab owns. On Linux it is started through `setpriv --pdeathsig SIGKILL`, so
+ * the kernel kills it when the thread that started it ends, also when this process is killed
+ * outright (SIGKILL, a test runner's worker ended on a timeout), where no exit handler runs. Node
+ * spawns from the thread whose event loop asked, which lives as long as the lab does.
+ */
+export function spawnOwned(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  if (SETPRIV && process.platform === 'linux') return spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args], options);
+  return spawn(command, args, options);
 }
 
 /**
@@ -103,7 +117,7 @@ export interface StartEnvoyOptions {
 export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
   const logPath = join(o.dir, 'envoy.log');
   const adminFile = join(o.dir, 'admin-address');
-  const child = spawn(o.binary, [
+  const child = spawnOwned(o.binary, [
     '--admin-address-path', adminFile,
     '-c', join(o.dir, 'bootstrap.json'),
     '--disable-hot-restart', '--concurrency', '1',
