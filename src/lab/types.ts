@@ -183,5 +183,7 @@ export interface LabOptions {
   objects?: Record<string, unknown>[];
   /** Scale mode for audit benchmarks: N extra proxy pods (issue 5). */
   proxies?: number;
+  /** Seed of the scale fleet's deterministic variety (default 1). */
+  fleetSeed?: number;
   log?: (line: string) => void;
 }
