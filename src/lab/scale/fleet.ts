@@ -95,7 +95,8 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
       return port;
     }
     if (p.variant === 'restarting') {
-      const s = net.createServer((sock) => { sock.destroy(); });
+      // A TCP reset (RST) on every connection, as a proxy whose listener is torn down mid-restart answers.
+      const s = net.createServer((sock) => { sock.on('error', () => undefined); sock.resetAndDestroy(); });
       const port = await listen(s);
       closers.push(() => new Promise((r) => { s.close(() => r()); }));
       return port;
