@@ -38,8 +38,9 @@ interface Ready { kubeconfig: string; planted: { code: string; object: string }[
 
 /**
  * Warm the lab as a long-running cluster is warm: one unmeasured audit of the fleet from inside
- * the lab's process, so that V8 has optimised the API double's and the fleet's code before the
- * measured audit (whose own process stays cold, as a real `mesh-verify audit` run is).
+ * the lab's process, so that V8 has optimised the fleet's admin servers and the apiserver and
+ * kwok have served every pod once before the measured audit (whose own process stays cold, as a
+ * real `mesh-verify audit` run is).
  */
 async function warmLab(kubeconfig: string): Promise<number> {
   const t0 = Date.now();
