@@ -126,20 +126,21 @@ describe.skipIf(missing)('fleet port-forward through the real apiserver and kwok
     const p = byVariant('unreachable');
     const direct = await viaTcp(adminPort(p), REQUEST);
     expect(direct.error).toBe(`connect ECONNREFUSED 127.0.0.1:${adminPort(p)}`);
-    const forwarded = await viaPortForward(clients, p, REQUEST, 0);
+    const forwarded = await viaPortForward(clients, p, REQUEST, 0, 3000);
     expect(forwarded.data.length).toBe(0);
-    expect(forwarded.ended).toBe(true);
     expect(forwarded.errors.join('\n')).toContain(`dial tcp 127.0.0.1:${adminPort(p)}: connect: connection refused`);
   });
 
-  it('a restarting proxy: reset over TCP; through kwok no bytes, the reset on the error channel and the stream ends', async () => {
+  it('a restarting proxy: reset over TCP; through kwok not one byte, and what kwok reports is the reset', async () => {
     const p = byVariant('restarting');
     const direct = await viaTcp(adminPort(p), REQUEST);
     expect(direct.data.length).toBe(0);
     expect(direct.error).toMatch(/ECONNRESET/);
-    const forwarded = await viaPortForward(clients, p, REQUEST, 0);
+    // Where the reset lands (kwok's dial, its first write, or its read) depends on timing; so does
+    // whether kwok reports it on the error channel at all. The data stream stays open for
+    // seconds either way (an audit waits out its --timeout-ms for such a request).
+    const forwarded = await viaPortForward(clients, p, REQUEST, 0, 3000);
     expect(forwarded.data.length).toBe(0);
-    expect(forwarded.ended).toBe(true);
-    expect(forwarded.errors.join('\n')).toContain('connection reset by peer');
+    for (const e of forwarded.errors) expect(e).toMatch(new RegExp(`^error forwarding port 15000 to pod ${p.name}/${p.namespace}, uid : (failed to dial|writeto|readfrom|read|write).*(connection reset by peer|broken pipe)`));
   });
 });
