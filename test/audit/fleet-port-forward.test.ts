@@ -129,6 +129,7 @@ describe.skipIf(missing)('fleet port-forward through the real apiserver and kwok
     const forwarded = await viaPortForward(clients, p, REQUEST, 0, 3000);
     expect(forwarded.data.length).toBe(0);
     expect(forwarded.errors.join('\n')).toContain(`dial tcp 127.0.0.1:${adminPort(p)}: connect: connection refused`);
+    expect(forwarded.ended).toBe(true);
   });
 
   it('a restarting proxy: reset over TCP; through kwok not one byte, and what kwok reports is the reset', async () => {
@@ -137,10 +138,12 @@ describe.skipIf(missing)('fleet port-forward through the real apiserver and kwok
     expect(direct.data.length).toBe(0);
     expect(direct.error).toMatch(/ECONNRESET/);
     // Where the reset lands (kwok's dial, its first write, or its read) depends on timing; so does
-    // whether kwok reports it on the error channel at all. The data stream stays open for
-    // seconds either way (an audit waits out its --timeout-ms for such a request).
+    // whether kwok reports it on the error channel at all (when it does not, the stream stays
+    // open for seconds and an audit waits out its --timeout-ms for the request).
     const forwarded = await viaPortForward(clients, p, REQUEST, 0, 3000);
     expect(forwarded.data.length).toBe(0);
     for (const e of forwarded.errors) expect(e).toMatch(new RegExp(`^error forwarding port 15000 to pod ${p.name}/${p.namespace}, uid : (failed to dial|writeto|readfrom|read|write).*(connection reset by peer|broken pipe)`));
+    // Once kwok reported the failure, the stream is over for the client (no more data will come).
+    if (forwarded.errors.length > 0) expect(forwarded.ended).toBe(true);
   });
 });
