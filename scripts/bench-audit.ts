@@ -6,10 +6,12 @@
  *                                  [--timeout-ms 20000] [--cold-lab]
  *
  * A child process runs startLab({ proxies }) as `mesh-verify lab up --proxies N` does: the
- * reference lab and the fleet behind one Kubernetes API double (so that this process's memory
- * is the audit's alone), warmed by one unmeasured audit of its own unless --cold-lab (a real
- * API server and real Envoys are long-running, warm processes). This process audits every proxy (port-forward through the API double,
- * or `direct`: straight to each admin port, to measure the audit without the double's cost),
+ * reference lab and the fleet on one real Kubernetes control plane (kube-apiserver, etcd,
+ * kube-controller-manager, kube-scheduler, kwok as the node; so that this process's memory is
+ * the audit's alone), warmed by one unmeasured audit of its own unless --cold-lab (a real API
+ * server and real Envoys are long-running, warm processes). This process audits every proxy
+ * (port-forward through the real apiserver and kwok, or `direct`: straight to each admin port,
+ * to measure the audit without the port-forward's cost),
  * samples its RSS, then runs the baseline on a sample, one proxy at a time as each
  * `istioctl proxy-config all <pod>` of a loop does (load the kubeconfig, GET the pod, one
  * port-forward, the FULL config dump, parsed; no process start-up counted), extrapolated to
@@ -20,7 +22,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 type Args = Record<string, string>;
@@ -36,8 +38,9 @@ interface Ready { kubeconfig: string; planted: { code: string; object: string }[
 
 /**
  * Warm the lab as a long-running cluster is warm: one unmeasured audit of the fleet from inside
- * the lab's process, so that V8 has optimised the API double's and the fleet's code before the
- * measured audit (whose own process stays cold, as a real `mesh-verify audit` run is).
+ * the lab's process, so that V8 has optimised the fleet's admin servers and the apiserver and
+ * kwok have served every pod once before the measured audit (whose own process stays cold, as a
+ * real `mesh-verify audit` run is).
  */
 async function warmLab(kubeconfig: string): Promise<number> {
   const t0 = Date.now();
@@ -51,11 +54,11 @@ async function serve(count: number, warm: boolean): Promise<void> {
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { startFleetLab } = await import('../src/lab/lab.js');
+  const { startLab } = await import('../src/lab/lab.js');
   const t0 = Date.now();
-  // What `mesh-verify lab up --proxies N` runs: the reference lab plus the fleet, one API.
+  // What `mesh-verify lab up --proxies N` runs: the reference lab plus the fleet, one real control plane.
   const kubeconfig = join(mkdtempSync(join(tmpdir(), 'mesh-verify-bench-')), 'kubeconfig');
-  const lab = await startFleetLab({ proxies: count, kubeconfigOut: kubeconfig });
+  const lab = await startLab({ proxies: count, kubeconfigOut: kubeconfig, log: (l) => { if (l.startsWith('lab: fleet') || l.startsWith('fleet:')) process.stderr.write(`  ${l}\n`); } });
   const adminPorts: Record<string, number> = {};
   for (const p of lab.pods()) if (p.ports[15000]) adminPorts[`${p.namespace}/${p.name}`] = p.ports[15000];
   const startMs = Date.now() - t0;
@@ -144,6 +147,32 @@ function cpuMsOf(pid: number): number | null {
   }
 }
 
+/** A process and its descendants now (the lab's node process: its kube-apiserver, etcd, kwok, controllers, Envoys, apps). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i += 1) {
+    try {
+      for (const task of readdirSync(`/proc/${out[i]}/task`)) {
+        const kids = readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+        if (kids) out.push(...kids.split(/\s+/).map(Number));
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** CPU (ms) of every process of `pids`, by process name. */
+function cpuByName(pids: number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of pids) {
+    const ms = cpuMsOf(pid);
+    let name = '?';
+    try { name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { continue; }
+    if (ms !== null) out.set(`${name}:${pid}`, ms);
+  }
+  return out;
+}
+
 function peakRssMb(): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : process.memoryUsage().rss / 1e6;
@@ -179,6 +208,8 @@ async function bench(args: Args): Promise<void> {
     const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss / 1e6); }, 25);
     const cpu0 = process.cpuUsage();
     const labCpu0 = cpuMsOf(child.pid!);
+    const labTree = processTree(child.pid!);
+    const treeCpu0 = cpuByName(labTree);
     const t0 = performance.now();
     const report = await runAudit(clients, {
       namespaces: null, minCertDays: 30, targetVersion: null, concurrency, timeoutMs, allowExec: false, simulated: true,
@@ -188,6 +219,7 @@ async function bench(args: Args): Promise<void> {
     const auditMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const labCpu1 = cpuMsOf(child.pid!);
+    const treeCpu1 = cpuByName(labTree);
     clearInterval(sampler);
     peak = Math.max(peak, process.memoryUsage().rss / 1e6);
     const rate = report.proxies.total / (auditMs / 1000);
@@ -196,6 +228,12 @@ async function bench(args: Args): Promise<void> {
     const msPerProxy = (ms: number) => (ms / report.proxies.total).toFixed(2);
     console.log(`cpu during the audit: audit process ${msPerProxy((cpu.user + cpu.system) / 1000)} ms/proxy, lab process `
       + `${labCpu0 === null || labCpu1 === null ? 'unknown' : `${msPerProxy(labCpu1 - labCpu0)} ms/proxy`} (2 cores shared)`);
+    const byComponent = new Map<string, number>();
+    for (const [key, ms] of treeCpu1) {
+      const name = key.split(':')[0]!;
+      byComponent.set(name, (byComponent.get(name) ?? 0) + ms - (treeCpu0.get(key) ?? 0));
+    }
+    console.log(`cpu during the audit, the lab's processes: ${[...byComponent].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]).map(([n, ms]) => `${n} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
     console.log(`memory: RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB during the audit (sampled every 25 ms; VmHWM ${peakRssMb().toFixed(0)} MB)`);
 
     // What a user runs: the built CLI in its own process (node, no tsx), its peak RSS as the

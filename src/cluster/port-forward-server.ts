@@ -148,7 +148,12 @@ export async function openForwardedSocket(clients: KubeClients, pod: Pod, port: 
     if (channel === 0) socket.receive(payload);
     else {
       const text = payload.toString('utf8').trim();
-      if (text) onError(text);
+      if (!text) return;
+      onError(text);
+      // The kubelet writes on the error channel once the forward is over (kubelet's
+      // cri/streaming/portforward: the dial or the copy failed): no more data will come, whether
+      // or not the API server closes the stream now (through kwok it can stay open for seconds).
+      socket.push(null);
     }
   });
   let timer: NodeJS.Timeout | undefined;

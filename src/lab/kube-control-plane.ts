@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { findKubeBinaries, pinnedKube, type KubeBinaries } from './kube-binaries
  * kube-scheduler and kwok (the node and pod status; port-forward, logs and exec through its own
  * kubelet server, configured with kwok's PortForward/Logs/Exec objects). Only the container
  * runtime and the node are simulated. The control plane binds <base>.1 of one free 127.A.B.0/24
- * block. Pods get IPs from `podCidr`, a 10.244.N.0/24 (kind's pod range): not loopback, because
+ * block. Pods get IPs from `podCidr`, a 10.244.N.0/24 (kind's pod range; larger for more pods): not loopback, because
  * Kubernetes refuses loopback addresses in EndpointSlices ("may not be in the loopback range").
  */
 export interface KubeControlPlane {
@@ -61,6 +61,25 @@ export interface KubeControlPlaneOptions {
   timeoutMs?: number;
   /** More kube-apiserver flags, after the lab's own (default none; tests that need e.g. a feature gate off). */
   apiserverFlags?: string[];
+  /**
+   * How many pods the node must give an IP (default 200): kwok allocates them from `podCidr`,
+   * a /24 up to 254 pods, a larger block (down to a /16, 65,534 pods) beyond.
+   */
+  pods?: number;
+}
+
+/**
+ * The pod CIDR for `pods` pods: a random 10.244.N.0/24 (kind's pod range) when it holds them,
+ * else the smallest aligned block of 10.244.0.0/16 that does (kwok hands out every address but
+ * the network's and the broadcast's).
+ */
+export function podCidrFor(pods: number, random: () => number = Math.random): string {
+  if (!Number.isInteger(pods) || pods < 0) throw new Error(`pod count must be a whole number, got ${pods}`);
+  const bits = Math.max(8, Math.ceil(Math.log2(pods + 2)));
+  if (bits > 16) throw new EnvironmentError(`the lab's node cannot give ${pods} pods an IP: its pod range is at most a /16 (65,534 pods)`);
+  if (bits === 8) return `10.244.${1 + Math.floor(random() * 250)}.0/24`;
+  const block = 2 ** (bits - 8);
+  return `10.244.${Math.floor(random() * (256 / block)) * block}.0/${32 - bits}`;
 }
 
 const PORTS = { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, kubelet: 10250, kcm: 10257, scheduler: 10259 };
@@ -129,11 +148,11 @@ function kubeconfigJson(server: string, caPem: string, user: string, cert: Issue
 }
 
 /** GET/POST with a bounded time; resolves with status and body, rejects on a transport error. */
-function fetchText(url: string, opts: { method?: string; body?: string; contentType?: string; tls?: { ca: string; cert: string; key: string } }, timeoutMs = 10_000): Promise<{ status: number; text: string }> {
+function fetchText(url: string, opts: { method?: string; body?: string; contentType?: string; tls?: { ca: string; cert: string; key: string }; agent?: HttpsAgent }, timeoutMs = 10_000): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
-      method: opts.method ?? 'GET', timeout: timeoutMs, agent: false,
+      method: opts.method ?? 'GET', timeout: timeoutMs, agent: opts.agent ?? false,
       headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}) },
       ...(opts.tls ?? {}),
     }, (res) => {
@@ -160,7 +179,10 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
   const children: { name: string; child: SupervisedChild }[] = [];
   const logs = new Map<string, string>();
   const readLog = (name: string) => { try { return readFileSync(logs.get(name) ?? '', 'utf8'); } catch { return ''; } };
+  // The lab's own requests share a few kept-alive connections (a fleet of 1,000 pods is thousands of them).
+  const agent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
   const stop = async () => {
+    agent.destroy();
     for (const { child } of [...children].reverse()) await child.stop(5_000, 2_000);
     children.length = 0;
     await rm(dir, { recursive: true, force: true });
@@ -168,7 +190,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
   try {
     const base = await pickBase();
     const ip = `${base}.1`;
-    const podCidr = `10.244.${1 + Math.floor(Math.random() * 250)}.0/24`;
+    const podCidr = podCidrFor(opts.pods ?? 200);
     const server = `https://${ip}:${PORTS.apiserver}`;
     const pki = await createPki(ip);
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };
@@ -185,7 +207,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
     };
     const tls = { ca: pki.ca.certPem, cert: pki.clients.admin.certPem, key: pki.clients.admin.keyPem };
     const api: KubeControlPlane['api'] = async (method, path, body, contentType) => {
-      const r = await fetchText(server + path, { method, tls, contentType, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      const r = await fetchText(server + path, { method, tls, agent, contentType, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
       let parsed: unknown = r.text;
       try { parsed = JSON.parse(r.text); } catch { /* text */ }
       return { status: r.status, body: parsed };

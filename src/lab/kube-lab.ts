@@ -20,6 +20,11 @@ import { istioInstallObjects, meshConfigMap } from './istio-install.js';
 import { CONTROL_KINDS, labHandle, labTopologyObjects } from './lab-objects.js';
 import { createLabPki } from './lab-pki.js';
 import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
+import type { KubeObject } from './kube/object-store.js';
+import type { RunningFleet } from './scale/index.js';
+import { mergeFleetObjects } from './scale/fleet-objects.js';
+import { fleetPodManifest, fleetServiceAccounts } from './scale/fleet-pods.js';
+import { planFleet } from './scale/plan.js';
 
 /**
  * The lab on a REAL Kubernetes control plane (src/lab/kube-control-plane.ts: etcd, kube-apiserver,
@@ -37,7 +42,12 @@ import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
  * - istiod's configuration push: the lab reads the Istio objects from the API and reconfigures the
  *   Envoys (src/lab/control-plane.ts -> istio-shape/), and serves the Secret behind the gateway's
  *   credentialName over SDS.
- * The pods' IPs are kwok's (10.244.N.0/24); the processes listen on loopback addresses of their own.
+ * - With `proxies`: the audit's scale fleet (src/lab/scale/): its objects merged with the
+ *   install (mergeFleetObjects), its pods created as Pod objects bound to kwok's node before the
+ *   injector's webhook exists (pods injected by earlier control planes: their istio-proxy, native
+ *   or not, and their revision stay as the plan says), one PortForward per proxy pointing port
+ *   15000 at its admin server on 127.0.0.1, and kwok's pod IPs in each proxy's answers.
+ * The pods' IPs are kwok's (10.244.N.0/24, larger for a fleet); the processes listen on loopback addresses of their own.
  */
 
 type Json = Record<string, any>;
@@ -56,7 +66,20 @@ export type KubeLab = RunningLab & {
   controlPlane: Pick<KubeControlPlane, 'server' | 'podCidr' | 'nodeName' | 'auditEvents' | 'log'>;
   /** Resolves when every object applied before the call has reached the data plane. */
   settled(): Promise<void>;
+  /** With `proxies`: the scale fleet's ground truth (what an audit must find, and nothing else). */
+  fleet?: Pick<RunningFleet, 'planted'>;
 };
+
+/** Run `fn` over `items`, `width` at a time. */
+async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  }));
+}
+
+const FLEET_MANAGER = 'mesh-verify-fleet';
+const keyOf = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}|${o.metadata?.namespace ?? ''}|${o.metadata?.name}`;
 
 const API_VERSIONS: Record<string, string> = {
   Pod: 'v1', Service: 'v1', Secret: 'v1', ConfigMap: 'v1', Namespace: 'v1', ServiceAccount: 'v1', Node: 'v1', Endpoints: 'v1',
@@ -162,8 +185,16 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const envoyPath = findEnvoy(opts.envoy).path;
     const crdsFile = findIstioCrds();
     findKubeBinaries();
-    const [cp, pki] = await Promise.all([startKubeControlPlane({ log }), createLabPki(credential)]);
-    cleanups.push(() => cp.stop());
+    // The fleet's pods need IPs of the node's pod range too (plus the reference's and istiod's, with room).
+    const fleetPlan = opts.proxies && opts.proxies > 0 ? planFleet(opts.proxies, opts.fleetSeed ?? 1) : null;
+    const podRoom = fleetPlan ? fleetPlan.proxies.length + fleetPlan.barePods.length + 200 : undefined;
+    const fleetStart = fleetPlan ? import('./scale/index.js').then(({ startFleet }) => startFleet({ count: opts.proxies!, seed: opts.fleetSeed ?? 1, log })) : Promise.resolve(null);
+    const started = await Promise.allSettled([startKubeControlPlane({ log, ...(podRoom ? { pods: podRoom } : {}) }), createLabPki(credential), fleetStart] as const);
+    if (started[2].status === 'fulfilled' && started[2].value) { const f = started[2].value; cleanups.push(() => f.stop()); }
+    if (started[0].status === 'fulfilled') { const c = started[0].value; cleanups.push(() => c.stop()); }
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [cp, pki, fleet] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [KubeControlPlane, Awaited<ReturnType<typeof createLabPki>>, RunningFleet | null];
     const kube = labKube(cp);
 
     // Istio's install, as istioctl leaves it: CRDs, istiod's objects, the injector's webhook.
@@ -183,16 +214,42 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       if (i > 240) throw new EnvironmentError(`the lab's kube-apiserver did not serve Istio's CRDs within 60 s (still not: ${pending.slice(0, 3).join(', ')})`);
       await sleep(250);
     }
-    const injector = await startInjector(`${cp.base}.1`, { native: nativeSidecars(), log });
-    cleanups.push(() => injector.close());
-    await kube.apply(injector.webhookConfiguration, 'istioctl');
 
     // The mesh config too (--mesh-config laid over the install), so that the proxies start with what istiod would push first.
     const meshConfig = opts.meshConfig ? { meshConfig: opts.meshConfig } : {};
     const state0 = meshStateFromObjects([...seed, meshConfigMap({ includeSslStats: fixed.includeSslStats, ...meshConfig })] as IstioObject[], fault, fixed);
     if (state0.meshConfigRejected) log?.(`lab: istiod: ${state0.meshConfigRejected}`);
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
-    const install = istioInstallObjects(pki.meshRoot.certPem, [...namespaces, 'default'], { includeSslStats: state0.includeSslStats, ...meshConfig });
+    const reference = istioInstallObjects(pki.meshRoot.certPem, [...namespaces, 'default'], { includeSslStats: state0.includeSslStats, ...meshConfig });
+
+    // The scale fleet: its objects merged with the install (one istiod per revision, one root
+    // bundle); the install's objects it replaces are applied in its version, the rest after the topology.
+    const fleetObjects = fleet ? mergeFleetObjects([...reference, ...seed] as KubeObject[], fleet.objects() as unknown as KubeObject[], pki.meshRoot.certPem) as Json[] : [];
+    const mergedByKey = new Map(fleetObjects.map((o) => [keyOf(o), o]));
+    const install = reference.map((o) => (mergedByKey.get(keyOf(o)) ?? o) as typeof o);
+    const installKeys = new Set(install.map(keyOf));
+    const fleetRest = fleetObjects.filter((o) => !installKeys.has(keyOf(o)));
+    const fleetPods = fleet ? fleet.pods() : [];
+    const fleetPodKeys = new Set(fleetPods.map((p) => `${p.namespace}/${p.name}`));
+    if (fleet) {
+      // The fleet's pods, before the injector's webhook exists: pods that earlier control planes
+      // injected (the plan's Istio releases, native sidecars or not), which a webhook never sees
+      // again (it acts on CREATE). Bound to the node: kwok runs them and gives them their IPs.
+      const t0 = Date.now();
+      for (const o of fleetObjects.filter((x) => x.kind === 'Namespace')) await kube.apply(o, FLEET_MANAGER);
+      await inParallel(fleetServiceAccounts(fleetPods), 16, (o) => kube.apply(o, FLEET_MANAGER));
+      await inParallel(fleetPods, 16, (p) => kube.apply(fleetPodManifest(p, cp.nodeName), FLEET_MANAGER));
+      // kwok's port-forward to each proxy's admin port (an unreachable proxy's: a port nothing listens on).
+      await inParallel(fleetPods.filter((p) => p.ports[15000]), 16, (p) => kube.apply({
+        apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name: p.name, namespace: p.namespace },
+        spec: { forwards: [{ ports: [15000], target: { address: '127.0.0.1', port: p.ports[15000] } }] },
+      }, 'mesh-verify-lab-runtime'));
+      log?.(`lab: fleet: ${fleetPods.length} pods and their PortForwards created in ${Date.now() - t0} ms`);
+    }
+
+    const injector = await startInjector(`${cp.base}.1`, { native: nativeSidecars(), log });
+    cleanups.push(() => injector.close());
+    await kube.apply(injector.webhookConfiguration, 'istioctl');
     // istiod's own namespace first; the root-cert ConfigMaps of other namespaces after they exist (istiod's namespace controller writes them).
     const inIstio = install.filter((o) => o.kind === 'Namespace' || o.metadata.namespace === GATEWAY_NAMESPACE);
     const later = install.filter((o) => !inIstio.includes(o));
@@ -204,6 +261,12 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const clients = await connectKube({ kubeconfig: cp.kubeconfig });
     const refs = await applyObjects(clients, seed as KubernetesObject[], { runId: 'lab' });
     for (const o of later) await kube.apply(o as Json, 'istiod');
+    // The fleet's other objects (its namespaces' policies, DestinationRules, Services, the canary istiod, root bundles).
+    const fleetRefs: AppliedRef[] = [];
+    await inParallel(applyOrder(fleetRest as KubernetesObject[]), 8, async (o) => {
+      const r = await kube.apply(o as Json, o.kind === 'ConfigMap' || o.kind === 'Deployment' ? 'istioctl' : FLEET_MANAGER);
+      if (o.kind === 'Deployment') fleetRefs.push({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: o.metadata!.namespace!, name: o.metadata!.name!, generation: r.metadata?.generation });
+    });
     // --apply: the user's objects, as kubectl apply -f (server-side) would; a refused one is the user's to fix.
     for (const o of (opts.objects ?? []) as Json[]) {
       if (typeof o.kind !== 'string' || !API_VERSIONS[o.kind] && !o.apiVersion) throw new UsageError(`the lab cannot apply ${String(o.kind)} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}: unknown kind`, 'apply objects of the kinds the lab serves (kubectl api-resources against the lab lists them)');
@@ -212,10 +275,27 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       }
     }
     await kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...LAB_MARKER }, data: { description: 'the mesh-verify lab: real Kubernetes control plane and real Envoy; the node and container runtime (kwok) and istiod are simulated' } }, 'mesh-verify-lab');
-    await waitForRollouts(clients, [...installRefs, ...refs], { timeoutMs: 60_000, pollMs: 200 });
+    await waitForRollouts(clients, [...installRefs, ...refs, ...fleetRefs], { timeoutMs: 60_000, pollMs: 200 });
 
-    // The runtime: the pods exist, their containers start under the pods' names.
-    const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat().filter(isLive);
+    if (fleet) {
+      // kwok's IPs, once it runs every fleet pod: each proxy's answers carry its pod's.
+      const t0 = Date.now();
+      for (let i = 0; ; i += 1) {
+        const ips = new Map<string, string>();
+        for (const p of await kube.list('Pod')) {
+          const key = `${p.metadata.namespace}/${p.metadata.name}`;
+          if (fleetPodKeys.has(key) && isLive(p) && typeof p.status?.podIP === 'string') ips.set(key, p.status.podIP);
+        }
+        if (ips.size === fleetPodKeys.size) { fleet.setPodIps(ips); break; }
+        if (i > 600) throw new EnvironmentError(`kwok ran ${ips.size} of the fleet's ${fleetPodKeys.size} pods within 120 s`);
+        await sleep(200);
+      }
+      log?.(`lab: fleet: ${fleetPodKeys.size} pods running with kwok's IPs (${Date.now() - t0} ms more)`);
+    }
+
+    // The runtime: the pods exist, their containers start under the pods' names (the fleet's are its admin servers).
+    const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat()
+      .filter((p) => isLive(p) && !fleetPodKeys.has(`${p.metadata.namespace}/${p.metadata.name}`));
     const podNames: Partial<PodNames> = {};
     for (const p of await livePods()) { const role = roleOf(p); if (role) podNames[role] = p.metadata.name; }
     // The kubelet's part for the app containers: their argv, env and volumes from the pod and the API's ConfigMaps and Secrets.
@@ -395,8 +475,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       kubeconfigPath,
       kube,
       controlPlane,
-      pods: () => dp.pods(),
+      pods: () => (fleet ? [...dp.pods(), ...fleet.pods()] : dp.pods()),
       settled,
+      ...(fleet ? { fleet: { planted: fleet.planted } } : {}),
       stop: () => (stopped ??= stopAll()),
     });
   } catch (err) {

@@ -9,8 +9,10 @@ import type { LabProxyRole, ProxyTlsPatches } from './envoy-filter.js';
  *
  *   src/lab/envoy-plane.ts  REAL Envoy as nlb, gateway and sidecars; the real app; the mesh CA
  *   src/lab/istio-shape/*   the stand-in for istiod: Istio-shaped xDS for those Envoys
- *   src/lab/kube/*       the Kubernetes API double (HTTPS), kubeconfig, port-forward         (issue 3 §4)
- *   src/lab/lab.ts       startLab(): wires both, translates Istio objects into MeshState    (issue 3 §5)
+ *   src/lab/kube-control-plane.ts  the REAL Kubernetes control plane (apiserver, etcd, kcm, scheduler, kwok)
+ *   src/lab/kube-lab.ts  startLab(): wires them, the scale fleet (src/lab/scale/) too, and
+ *                        translates Istio objects into MeshState                            (issue 3 §5)
+ *   src/lab/kube/*       the Kubernetes API double (HTTPS), kept for its own tests          (issue 3 §4)
  */
 
 export const LAB_FAULTS = [
@@ -183,6 +185,8 @@ export interface LabOptions {
   objects?: Record<string, unknown>[];
   /** Scale mode for audit benchmarks: N extra proxy pods (issue 5). */
   proxies?: number;
+  /** Seed of the scale fleet's deterministic variety (default 1). */
+  fleetSeed?: number;
   log?: (line: string) => void;
 }
 

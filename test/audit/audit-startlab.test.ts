@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli-in-process.js';
-import { startFleetLab, startLab, type FleetLab, type StartedLab } from '../../src/lab/lab.js';
+import { startLab, type StartedLab } from '../../src/lab/lab.js';
 import type { AuditReport } from '../../src/analyze/audit/types.js';
+import { FLEET_AMBIENT_NAMESPACE, FLEET_CANARY_REVISION, FLEET_CANARY_VERSION, planFleet } from '../../src/lab/scale/plan.js';
 import { findingKeys } from './fleet-api.js';
 import { pinnedVersions } from '../../src/topology/versions.js';
 
@@ -12,34 +13,62 @@ async function run(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 /**
- * `lab up --proxies N` then `audit -A`: the reference install and the fleet share one API, so
- * the audit must see exactly the fleet's planted problems (the reference pods are healthy).
+ * `lab up --proxies N` then `audit -A`: the reference install and the fleet share one real
+ * control plane, so the audit must see exactly the fleet's planted problems (the reference pods
+ * are healthy), native sidecars and an ambient namespace included.
  */
-describe('mesh-verify audit against startFleetLab({ proxies: 20 })', () => {
-  let lab: FleetLab;
-  beforeAll(async () => { lab = await startFleetLab({ proxies: 20 }); }, 60_000);
+describe('mesh-verify audit against startLab({ proxies: 60 }) on the real control plane', () => {
+  const COUNT = 60;
+  let lab: StartedLab;
+  let report: AuditReport;
+  let code = -1;
+  beforeAll(async () => {
+    lab = await startLab({ proxies: COUNT });
+    const r = await run(['audit', '--kubeconfig', lab.kubeconfigPath, '-A', '-o', 'json', '-q', '--timeout-ms', '8000']);
+    report = JSON.parse(r.out) as AuditReport;
+    code = r.code;
+  }, 180_000);
   afterAll(async () => { await lab?.stop(); });
 
-  it('finds exactly the planted problems, reading the reference pods too', async () => {
-    const r = await run(['audit', '--kubeconfig', lab.kubeconfigPath, '-A', '-o', 'json', '-q', '--timeout-ms', '8000']);
-    const report = JSON.parse(r.out) as AuditReport;
+  it('finds every planted problem and nothing else, reading the reference pods too', () => {
     const planted = lab.fleet!.planted.map((p) => `${p.code} | ${p.object}`).sort();
-    expect(planted.length).toBeGreaterThan(15);
+    // Every problem variant of the plan is there (a fleet of 60 plants each at least once).
+    expect(new Set(lab.fleet!.planted.map((p) => p.code)).size).toBeGreaterThanOrEqual(15);
     expect(findingKeys(report.findings)).toEqual(planted);
-    // 20 fleet proxies plus the reference gateway, bff and svc sidecars; 2 planted unreadable.
-    expect(report.proxies.total).toBe(23);
-    expect(report.proxies.unreadable).toBe(2);
-    expect(r.code).toBe(1);
-  }, 60_000);
+    // The fleet's proxies plus the reference gateway, bff and svc sidecars; the planted unreachable and restarting ones unread.
+    const unreadable = lab.fleet!.planted.filter((p) => p.code === 'proxy-unreadable').length;
+    expect(unreadable).toBeGreaterThanOrEqual(2);
+    expect(report.proxies).toEqual({ total: COUNT + 3, read: COUNT + 3 - unreadable, unreadable });
+    expect(code).toBe(1);
+  });
 
-  it('one istiod per revision and one root bundle in the API (no duplicate writers)', () => {
-    const istiods = lab.api.store.list('Deployment', 'istio-system').filter((d) => d.metadata.labels?.app === 'istiod');
+  it('native sidecars are read as sidecars, and the ambient namespace is in the mesh (one info finding, no plaintext)', async () => {
+    const plan = planFleet(COUNT, 1);
+    const native = plan.proxies.filter((p) => p.nativeSidecar && p.variant !== 'unreachable' && p.variant !== 'restarting');
+    expect(native.length).toBeGreaterThan(10);
+    for (const p of native.slice(0, 5)) {
+      const pod = (await lab.kube.get('Pod', p.namespace, p.name))!;
+      expect(pod.spec.initContainers).toEqual([expect.objectContaining({ name: 'istio-proxy', restartPolicy: 'Always' })]);
+    }
+    const nativePods = new Set(native.map((p) => `pod ${p.namespace}/${p.name}`));
+    expect(report.findings.filter((f) => f.code === 'pod-without-sidecar' && nativePods.has(f.object))).toEqual([]);
+    expect(report.findings.filter((f) => f.code === 'ambient-not-verified')).toHaveLength(1);
+    expect(report.findings.filter((f) => f.severity !== 'info' && (f.object.includes(`${FLEET_AMBIENT_NAMESPACE}/`) || f.object === `namespace ${FLEET_AMBIENT_NAMESPACE}`))).toEqual([]);
+  });
+
+  it('one istiod per revision (run by the real controllers and kwok) and one root bundle in the API', async () => {
+    const istiods = (await lab.kube.list('Deployment', 'istio-system')).filter((d) => d.metadata.labels?.app === 'istiod');
     const defaults = istiods.filter((d) => (d.metadata.labels?.['istio.io/rev'] ?? 'default') === 'default');
     expect(defaults).toHaveLength(1);
     // The fleet's control plane: the release every lab proxy (reference and fleet) reports.
-    expect(JSON.stringify(defaults[0].spec)).toContain(`pilot:${pinnedVersions().istio}`);
-    const root = lab.api.store.get('ConfigMap', 'istio-system', 'istio-ca-root-cert') as unknown as { data: Record<string, string> };
-    expect(root.data['root-cert.pem'].match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(JSON.stringify(defaults[0]!.spec)).toContain(`pilot:${pinnedVersions().istio}`);
+    expect(istiods.every((d) => d.status?.readyReplicas === 1)).toBe(true);
+    expect(report.controlPlane.revisions).toEqual(expect.arrayContaining([
+      expect.objectContaining({ revision: 'default', version: pinnedVersions().istio }),
+      expect.objectContaining({ revision: FLEET_CANARY_REVISION, version: FLEET_CANARY_VERSION }),
+    ]));
+    const root = (await lab.kube.get('ConfigMap', 'istio-system', 'istio-ca-root-cert'))! as { data: Record<string, string> };
+    expect(root.data['root-cert.pem']!.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     expect(root.data['root-cert.pem']).toContain(lab.meshRootPem.trim());
   });
 });

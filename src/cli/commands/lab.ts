@@ -14,13 +14,13 @@ export interface LabUpOptions {
 
 /** `mesh-verify lab up`: the local simulated mesh in the foreground until Ctrl-C. */
 export function registerLab(program: Command, ctx: CliContext): void {
-  const lab = program.command('lab').description('the local lab: real Envoy and TLS on loopback, a simulated Kubernetes API and control plane; NOT a cluster');
+  const lab = program.command('lab').description('the local lab: real Envoy and TLS on loopback behind a real Kubernetes control plane (kwok as the node, istiod simulated); NOT a cluster');
   lab
     .command('up')
     .description('start the lab in the foreground; Ctrl-C stops it and frees every port')
     .addOption(new Option('--fault <name>', `start with a fault: ${LAB_FAULTS.join(', ')}`))
     .option('--kubeconfig-out <file>', 'write the lab kubeconfig here and keep it (default: a temp file removed on stop)')
-    .option('--proxies <n>', 'add N simulated proxy pods (scale fleet for audit benchmarks)')
+    .option('--proxies <n>', 'add N proxy pods on kwok\'s node that answer with recorded real-Envoy admin data (scale fleet for audit benchmarks)')
     .option('--envoy <path>', 'the Envoy binary to run (default: MESH_VERIFY_ENVOY, then the one npm run setup installed, then envoy on PATH)')
     .option('--mesh-config <file>', 'meshConfig fields the lab\'s Istio starts with (YAML: the fields, an IstioOperator or ConfigMap istio-system/istio)')
     .option('--apply <file>', 'objects (YAML) to apply once the lab is up, as kubectl apply -f would')
@@ -55,8 +55,6 @@ export interface RunLabUpOptions {
   /** Stops the lab when aborted (default: SIGINT/SIGTERM). */
   signal?: AbortSignal;
   out?: (text: string) => void;
-  /** For tests: a data plane double (see startLab). */
-  deps?: import('../../lab/lab.js').LabDependencies;
 }
 
 function waitForStop(signal?: AbortSignal): Promise<string> {
@@ -79,7 +77,7 @@ function waitForStop(signal?: AbortSignal): Promise<string> {
 
 export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const { createProgress } = await import('../../core/progress.js');
-  const { startLab, startFleetLab } = await import('../../lab/lab.js');
+  const { startLab } = await import('../../lab/lab.js');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { writeFileAtomic } = await import('../../io/atomic-write.js');
   const { tmpdir } = await import('node:os');
@@ -94,7 +92,7 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
       fault: opts.fault as never, kubeconfigOut: opts.kubeconfigOut, proxies: opts.proxies, ...(opts.envoy ? { envoy: opts.envoy } : {}),
       ...(opts.meshConfig ? { meshConfig: opts.meshConfig } : {}), ...(opts.objects ? { objects: opts.objects } : {}),
     };
-    lab = opts.proxies || opts.deps ? await startFleetLab(labOpts, opts.deps) : await startLab(labOpts);
+    lab = await startLab(labOpts);
   } catch (err) {
     step.fail('the lab did not start');
     throw err;
@@ -106,15 +104,13 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
     step.succeed('the lab is up');
     const nlb = `${lab.nlb.host}:${lab.nlb.port}`;
     out([
-      (opts.proxies || opts.deps
-        ? `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, with a simulated Kubernetes API (the scale fleet's) and control plane. It is not a cluster.`
-        : `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, behind a real Kubernetes control plane; the node and container runtime (kwok) and istiod are simulated. It is not a cluster.`),
+      `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, behind a real Kubernetes control plane; the node and container runtime (kwok) and istiod are simulated. It is not a cluster.`,
       `  fault        ${lab.fault ?? 'none'}`,
       `  NLB          ${nlb} (serves https://${lab.publicHost})`,
       `  API server   ${lab.apiServerUrl}`,
       `  kubeconfig   ${lab.kubeconfigPath}${opts.kubeconfigOut ? '' : ' (removed on stop)'}`,
       `  external CA  ${caFile} (removed on stop)`,
-      ...(opts.proxies ? [`  proxies      ${opts.proxies} simulated extra proxy pods`] : []),
+      ...(opts.proxies ? [`  proxies      ${opts.proxies} extra proxy pods on kwok's node, answering with admin data recorded from real Envoy`] : []),
       '',
       'Try:',
       `  kubectl --kubeconfig ${lab.kubeconfigPath} get pods -A`,

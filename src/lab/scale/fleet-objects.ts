@@ -1,5 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { FLEET_CANARY_REVISION, FLEET_CANARY_VERSION, FLEET_ISTIO_VERSION, FLEET_ROOT_NAMESPACE, type FleetPlan } from './plan.js';
+import type { KubeObject } from '../kube/object-store.js';
 
 const CREATED = '2025-01-01T00:00:00Z';
 
@@ -60,3 +61,35 @@ export function fleetObjects(plan: FleetPlan, rootPem: string): KubernetesObject
   }
   return out;
 }
+
+const ROOT_CONFIGMAP = 'istio-ca-root-cert';
+
+/**
+ * The reference install plus the scale fleet, merged deliberately (one object per name):
+ * - istiod and the mesh-wide PeerAuthentication come from the fleet (its control plane is the
+ *   Istio release every lab proxy reports; the fleet's mesh-wide STRICT is the reference's intent);
+ * - every istio-ca-root-cert ConfigMap holds both roots, the fleet's and the reference data
+ *   plane's, as a trust bundle does during a root migration: both sets of workloads chain to a
+ *   current root, while the fleet's planted stale-root proxies still do not.
+ */
+export function mergeFleetObjects(reference: KubeObject[], fleetObjects: KubeObject[], referenceRootPem: string): KubeObject[] {
+  const keyOf = (o: KubeObject) => `${o.kind}|${o.metadata.namespace ?? ''}|${o.metadata.name}`;
+  const fleetRoot = fleetObjects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === ROOT_CONFIGMAP) as { data?: Record<string, string> } | undefined;
+  const bundle = [fleetRoot?.data?.['root-cert.pem'] ?? '', referenceRootPem].map((p) => p.trim()).filter(Boolean).join('\n') + '\n';
+  const byKey = new Map<string, KubeObject>();
+  for (const o of [...reference, ...fleetObjects]) {
+    const k = keyOf(o);
+    const prev = byKey.get(k);
+    if (prev && o.kind === 'Namespace') {
+      // Both sides' labels (injection) and nothing lost.
+      byKey.set(k, { ...prev, metadata: { ...prev.metadata, labels: { ...(prev.metadata.labels ?? {}), ...(o.metadata.labels ?? {}) } } });
+      continue;
+    }
+    byKey.set(k, o);
+  }
+  for (const [k, o] of byKey) {
+    if (o.kind === 'ConfigMap' && o.metadata.name === ROOT_CONFIGMAP) byKey.set(k, { ...o, data: { 'root-cert.pem': bundle } });
+  }
+  return [...byKey.values()];
+}
+

@@ -1,9 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { LabPod } from '../types.js';
 import { decodeCertificates } from '../../envoy/certificate.js';
-import { connectInProcess, refusedConnection } from '../kube/in-process-socket.js';
 import { adminHandler, type ProxyAnswers } from './admin-handler.js';
 import { createFleetPki, type FleetPki } from './fleet-pki.js';
 import { fleetObjects } from './fleet-objects.js';
@@ -23,14 +21,21 @@ export function envoyVersionFor(istioVersion: string, recordedEnvoy: string): st
   return ENVOY_FOR_ISTIO[istioVersion.split('.').slice(0, 2).join('.')] ?? recordedEnvoy;
 }
 
-/** A proxy's recorded answers and the substitution that makes them its own (built on first use). */
-function answersFor(p: ProxySpec, plan: FleetPlan, pki: FleetPki, templates: Map<string, RecordedTemplate>): () => ProxyAnswers {
+/**
+ * A proxy's recorded answers and the substitution that makes them its own (built on first use).
+ * `podIp()` is the pod's IP as the API reports it (kwok's status.podIP on the lab's control plane;
+ * the plan's until the pod has one): the answers are rebuilt if it changed since they were built.
+ */
+function answersFor(p: ProxySpec, plan: FleetPlan, pki: FleetPki, templates: Map<string, RecordedTemplate>, podIp: () => string): () => ProxyAnswers {
   const key = templateKeyOf(p);
   const template = templates.get(key);
   if (!template) throw new Error(`fleet proxy ${p.namespace}/${p.name} needs the recorded template ${key}, which FLEET_TEMPLATES lacks`);
   let answers: ProxyAnswers | null = null;
+  let builtFor = '';
   return () => {
-    if (answers) return answers;
+    const ip = podIp();
+    if (answers && builtFor === ip) return answers;
+    builtFor = ip;
     const certs = pki.certsFor(p);
     const credentials: Record<string, string> = {};
     for (const c of plan.gatewayCredentials) {
@@ -41,7 +46,7 @@ function answersFor(p: ProxySpec, plan: FleetPlan, pki: FleetPki, templates: Map
     answers = {
       template,
       substitution: new Substitution(ctx, {
-        podName: p.name, namespace: p.namespace, app: p.app, serviceAccount: p.serviceAccount, podIp: p.ip,
+        podName: p.name, namespace: p.namespace, app: p.app, serviceAccount: p.serviceAccount, podIp: ip,
         istioVersion: p.istioVersion, envoyVersion: envoyVersionFor(p.istioVersion, ctx.envoyVersion),
         chainPem: certs.chainPem, rootPem: certs.rootPem, credentials,
       }),
@@ -53,10 +58,9 @@ function answersFor(p: ProxySpec, plan: FleetPlan, pki: FleetPki, templates: Map
 /**
  * Start the scale fleet: one admin HTTP server per proxy on 127.0.0.1 (an unreachable proxy has
  * a port nothing listens on; a restarting one resets every connection), the API objects and the
- * ground truth. Port-forward reaches the same admin servers in process (LabPod.connect), without
- * a loopback TCP connection; an unreachable proxy refuses that connection with net's error. A
- * restarting proxy stays on TCP: what a client sees of its reset depends on TCP's timing (a
- * request written after the FIN fails with EPIPE), which an in-memory stream would not reproduce.
+ * ground truth. On the lab's control plane (src/lab/kube-lab.ts) the pods are real Pod objects,
+ * kwok's PortForward objects point their port 15000 at these servers, and setPodIps gives each
+ * proxy the IP kwok allocated (its answers carry it).
  */
 export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> {
   const started = Date.now();
@@ -77,25 +81,30 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
     return (server.address() as net.AddressInfo).port;
   };
 
-  /** The admin port on 127.0.0.1, and a connection to it in process. */
-  const startProxy = async (p: ProxySpec): Promise<{ port: number; connect: () => Duplex | null }> => {
+  /** Pod IPs by namespace/name (setPodIps); the plan's until then. */
+  const podIps = new Map<string, string>();
+  const ipOf = (p: { namespace: string; name: string; ip: string }) => podIps.get(`${p.namespace}/${p.name}`) ?? p.ip;
+
+  /** The admin port on 127.0.0.1. */
+  const startProxy = async (p: ProxySpec): Promise<number> => {
     if (p.variant === 'unreachable') {
       // Reserve a port, then free it: connections are refused, as for a pod whose Envoy is gone.
       const s = net.createServer();
       const port = await listen(s);
       await new Promise<void>((r) => s.close(() => r()));
-      return { port, connect: () => refusedConnection(port) };
+      return port;
     }
     if (p.variant === 'restarting') {
-      const s = net.createServer((sock) => { sock.destroy(); });
+      // A TCP reset (RST) on every connection, as a proxy whose listener is torn down mid-restart answers.
+      const s = net.createServer((sock) => { sock.on('error', () => undefined); sock.resetAndDestroy(); });
       const port = await listen(s);
       closers.push(() => new Promise((r) => { s.close(() => r()); }));
-      return { port, connect: () => null };
+      return port;
     }
-    const server = http.createServer({ keepAliveTimeout: 5000 }, adminHandler(answersFor(p, plan, pki, templates)));
+    const server = http.createServer({ keepAliveTimeout: 5000 }, adminHandler(answersFor(p, plan, pki, templates, () => ipOf(p))));
     const port = await listen(server);
     closers.push(() => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }));
-    return { port, connect: () => connectInProcess(server, port) };
+    return port;
   };
 
   const admins = await Promise.all(plan.proxies.map(startProxy));
@@ -106,12 +115,10 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
     // gateway.networking.k8s.io/gateway-name (Istio 1.30.3 manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml).
     if (p.gateway && !p.gatewayApi) labels.istio = 'ingressgateway';
     if (p.gatewayApi) labels['gateway.networking.k8s.io/gateway-name'] = FLEET_GATEWAY_API_NAME;
-    const portMap: Record<number, number> = { [ADMIN_PORT]: admins[i].port };
-    const connect = admins[i].connect;
+    const portMap: Record<number, number> = { [ADMIN_PORT]: admins[i] };
     pods.push({
       namespace: p.namespace, name: p.name, app: p.app, serviceAccount: p.serviceAccount, ip: p.ip, labels,
       containers: p.gateway ? ['istio-proxy'] : [p.app, 'istio-proxy'], nativeSidecar: p.nativeSidecar, ports: portMap, logs: () => [],
-      connect: (port) => (port === ADMIN_PORT ? connect() : null),
     });
   });
   for (const b of plan.barePods) {
@@ -123,6 +130,10 @@ export async function startFleetImpl(opts: FleetOptions): Promise<RunningFleet> 
     pods: () => pods,
     objects: () => objects,
     planted,
+    setPodIps: (ips) => {
+      for (const [key, ip] of ips) podIps.set(key, ip);
+      for (const pod of pods) pod.ip = ipOf(pod);
+    },
     stop: async () => { await Promise.all(closers.map((c) => c())); },
   };
 }

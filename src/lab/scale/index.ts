@@ -17,6 +17,11 @@ export interface RunningFleet {
   /** Namespaces, PeerAuthentications, DestinationRules, Services, istiod pods, root ConfigMap ... */
   objects(): KubernetesObject[];
   planted: PlantedProblem[];
+  /**
+   * The pods' IPs as the API reports them (namespace/name -> status.podIP): the pods' `ip` and
+   * the IP in each proxy's answers (its listeners, endpoints, node metadata) follow.
+   */
+  setPodIps(ips: ReadonlyMap<string, string>): void;
   stop(): Promise<void>;
 }
 
