@@ -14,6 +14,11 @@ export function pinnedKube(): KubePins {
   return { kubernetes: kube.kubernetes, etcd: kube.etcd, kwok: kube.kwok };
 }
 
+/** Kubernetes >= 1.33 (the pinned minor): Istio injects native sidecars (ENABLE_NATIVE_SIDECARS=auto). */
+export function labNativeSidecars(): boolean {
+  return Number(pinnedKube().kubernetes.split('.')[1]) >= 33;
+}
+
 /** The directory scripts/setup-components.sh builds the `kube` component into. */
 export function kubeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const p = pinnedKube();

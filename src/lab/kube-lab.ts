@@ -14,13 +14,13 @@ import { LAB_PROGRAMS, startDataPlane, type AppLaunch, type PodNames } from './e
 import { ContainerStartError, containerLaunch, tokenRequests } from './pod-runtime.js';
 import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
-import { findIstioCrds, findKubeBinaries, pinnedKube } from './kube-binaries.js';
+import { findIstioCrds, findKubeBinaries, labNativeSidecars } from './kube-binaries.js';
 import { startKubeControlPlane, type AuditEvent, type KubeControlPlane } from './kube-control-plane.js';
 import { istioInstallObjects, meshConfigMap } from './istio-install.js';
 import { CONTROL_KINDS, labHandle, labTopologyObjects } from './lab-objects.js';
 import { createLabPki } from './lab-pki.js';
 import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
-import type { KubeObject } from './kube/object-store.js';
+import type { KubeObject } from './types.js';
 import type { RunningFleet } from './scale/index.js';
 import { mergeFleetObjects } from './scale/fleet-objects.js';
 import { fleetPodManifest, fleetServiceAccounts } from './scale/fleet-pods.js';
@@ -165,8 +165,6 @@ function processContainer(lp: LabPod, container: string): string | null {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Kubernetes >= 1.33: Istio injects native sidecars (ENABLE_NATIVE_SIDECARS=auto). */
-const nativeSidecars = () => Number(pinnedKube().kubernetes.split('.')[1]) >= 33;
 
 export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
   const fault = opts.fault ?? null;
@@ -247,7 +245,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       log?.(`lab: fleet: ${fleetPods.length} pods and their PortForwards created in ${Date.now() - t0} ms`);
     }
 
-    const injector = await startInjector(`${cp.base}.1`, { native: nativeSidecars(), log });
+    const injector = await startInjector(`${cp.base}.1`, { native: labNativeSidecars(), log });
     cleanups.push(() => injector.close());
     await kube.apply(injector.webhookConfiguration, 'istioctl');
     // istiod's own namespace first; the root-cert ConfigMaps of other namespaces after they exist (istiod's namespace controller writes them).

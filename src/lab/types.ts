@@ -1,18 +1,17 @@
-import type { Duplex } from 'node:stream';
 import type { LabAddresses } from './istio-shape/resources.js';
 import type { LabProxyRole, ProxyTlsPatches } from './envoy-filter.js';
 
 /**
- * Contracts between the lab's parts. The lab is a SIMULATION of a cluster around real Envoy: real sockets, real
- * TLS, real certificates, admin endpoints and a Kubernetes API in the real formats. Every report
- * produced against it says so.
+ * Contracts between the lab's parts. The lab is a SIMULATION of a cluster around real Envoy and a
+ * real Kubernetes control plane: real sockets, TLS, certificates, admin endpoints and API; the
+ * node, the container runtime and istiod are simulated. Every report produced against it says so.
  *
  *   src/lab/envoy-plane.ts  REAL Envoy as nlb, gateway and sidecars; the real app; the mesh CA
  *   src/lab/istio-shape/*   the stand-in for istiod: Istio-shaped xDS for those Envoys
  *   src/lab/kube-control-plane.ts  the REAL Kubernetes control plane (apiserver, etcd, kcm, scheduler, kwok)
  *   src/lab/kube-lab.ts  startLab(): wires them, the scale fleet (src/lab/scale/) too, and
  *                        translates Istio objects into MeshState                            (issue 3 §5)
- *   src/lab/kube/*       the Kubernetes API double (HTTPS), kept for its own tests          (issue 3 §4)
+ *   src/lab/pod-runtime.ts  the kubelet's part: a container's argv, env and volumes from its pod
  */
 
 export const LAB_FAULTS = [
@@ -25,13 +24,6 @@ export const LAB_FAULTS = [
   'stats-filtered',        // Istio's default stats inclusion: no data-plane ssl.* stats
 ] as const;
 export type LabFault = (typeof LAB_FAULTS)[number];
-
-/**
- * The lab's API server reports a Kubernetes version with this build-metadata suffix
- * (`v1.33.1+mesh-verify-lab`, the way k3s reports `+k3s1`), so that a run reaching the lab through
- * a kubeconfig still knows, and says, that its target is a simulation.
- */
-export const LAB_VERSION_SUFFIX = '+mesh-verify-lab';
 
 export function isLabFault(name: string): name is LabFault {
   return (LAB_FAULTS as readonly string[]).includes(name);
@@ -116,7 +108,7 @@ export const HEALTHY_MESH: MeshState = {
   envoyFiltersIgnored: [],
 };
 
-/** A lab proxy as the API double exposes it: a pod with an istio-proxy container. */
+/** A pod the lab runs processes for (the reference pods, the scale fleet's proxies). */
 export interface LabPod {
   namespace: string;
   name: string;
@@ -129,7 +121,7 @@ export interface LabPod {
   containers: string[];
   /**
    * istio-proxy is injected as a native sidecar (an init container with restartPolicy Always).
-   * Default: as Istio does on the lab's node (Kubernetes 1.33: yes).
+   * Default: as Istio does on the lab's node (Kubernetes >= 1.33: yes).
    */
   nativeSidecar?: boolean;
   /**
@@ -139,12 +131,6 @@ export interface LabPod {
   host?: string;
   /** Container port -> port on `host` that a port-forward to it reaches (15000 -> Envoy's admin). */
   ports: Record<number, number>;
-  /**
-   * Optional: a connection to one of `ports` made inside the process, which behaves as a TCP
-   * connection to 127.0.0.1:ports[port] would (same bytes; refused the same way), or null to
-   * connect over TCP. Port-forward uses it; everything else (exec, direct clients) `ports`.
-   */
-  connect?(port: number): Duplex | null;
   /** Log lines per container ('istio-proxy' = access log, app container = app log). */
   logs(container: string): string[];
 }

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 
 /**
  * `mesh-verify path --lab` end to end, in this process: the lab's kubeconfig -> connectKube ->
- * apply -> wait -> probe through the lab NLB -> collect through the API double's port-forward ->
+ * apply -> wait -> probe through the lab NLB -> collect through the real apiserver's port-forward and kwok ->
  * analyze. Three requests per run keep the suite fast.
  */
 const noSignals = (): InterruptHook => ({ dispose() {}, interrupted: false, done: Promise.resolve() });

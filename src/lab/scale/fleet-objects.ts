@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { FLEET_CANARY_REVISION, FLEET_CANARY_VERSION, FLEET_ISTIO_VERSION, FLEET_ROOT_NAMESPACE, type FleetPlan } from './plan.js';
-import type { KubeObject } from '../kube/object-store.js';
+import type { KubeObject } from '../types.js';
 
 const CREATED = '2025-01-01T00:00:00Z';
 
