@@ -10,8 +10,9 @@ import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
 import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { LAB_PROGRAMS, startDataPlane, type AppLaunch, type PodNames } from './envoy-plane.js';
-import { ContainerStartError, containerLaunch, tokenRequests } from './pod-runtime.js';
+import { startDataPlane, type PodNames } from './envoy-plane.js';
+import { apiAppLaunch } from './app-launcher.js';
+import { API_VERSIONS, labKube, type LabKube } from './lab-kube.js';
 import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, labNativeSidecars } from './kube-binaries.js';
@@ -22,9 +23,7 @@ import { createLabPki } from './lab-pki.js';
 import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
 import type { KubeObject } from './types.js';
 import type { RunningFleet } from './scale/index.js';
-import { mergeFleetObjects } from './scale/fleet-objects.js';
-import { fleetPodManifest, fleetServiceAccounts } from './scale/fleet-pods.js';
-import { planFleet } from './scale/plan.js';
+import { KubeFleet, fleetPodRoom } from './scale/fleet-on-kube.js';
 
 /**
  * The lab on a REAL Kubernetes control plane (src/lab/kube-control-plane.ts: etcd, kube-apiserver,
@@ -36,13 +35,14 @@ import { planFleet } from './scale/plan.js';
  * - The topology: applied by src/cluster/apply.ts, the code `path` applies it with on kind, and
  *   rolled out by the real controllers and scheduler; kwok marks the pods Running.
  * - The container runtime: once the pods exist, their containers run as processes under the pods'
- *   names (src/lab/envoy-plane.ts: real Envoy, the real app), kwok's PortForward objects point
+ *   names (src/lab/envoy-plane.ts: real Envoy, the real app started from its pod spec by
+ *   src/lab/app-launcher.ts and src/lab/pod-runtime.ts), kwok's PortForward objects point
  *   each pod's ports at them, and their output is written as CRI log files that kwok's Logs
  *   objects serve (`kubectl logs`).
  * - istiod's configuration push: the lab reads the Istio objects from the API and reconfigures the
  *   Envoys (src/lab/control-plane.ts -> istio-shape/), and serves the Secret behind the gateway's
  *   credentialName over SDS.
- * - With `proxies`: the audit's scale fleet (src/lab/scale/): its objects merged with the
+ * - With `proxies`: the audit's scale fleet (src/lab/scale/fleet-on-kube.ts): its objects merged with the
  *   install (mergeFleetObjects), its pods created as Pod objects bound to kwok's node before the
  *   injector's webhook exists (pods injected by earlier control planes: their istio-proxy, native
  *   or not, and their revision stay as the plan says), one PortForward per proxy pointing port
@@ -51,15 +51,6 @@ import { planFleet } from './scale/plan.js';
  */
 
 type Json = Record<string, any>;
-
-/** Read and write objects on the lab's API as cluster-admin (tests, and the lab itself). */
-export interface LabKube {
-  get(kind: string, namespace: string | null, name: string): Promise<Json | undefined>;
-  list(kind: string, namespace?: string): Promise<Json[]>;
-  /** Server-side apply (force) with field manager `manager` (default: someone). */
-  apply(object: Json, manager?: string): Promise<Json>;
-  delete(kind: string, namespace: string | null, name: string): Promise<void>;
-}
 
 export type KubeLab = RunningLab & {
   kube: LabKube;
@@ -70,67 +61,6 @@ export type KubeLab = RunningLab & {
   fleet?: Pick<RunningFleet, 'planted'>;
 };
 
-/** Run `fn` over `items`, `width` at a time. */
-async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
-
-const FLEET_MANAGER = 'mesh-verify-fleet';
-const keyOf = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}|${o.metadata?.namespace ?? ''}|${o.metadata?.name}`;
-
-const API_VERSIONS: Record<string, string> = {
-  Pod: 'v1', Service: 'v1', Secret: 'v1', ConfigMap: 'v1', Namespace: 'v1', ServiceAccount: 'v1', Node: 'v1', Endpoints: 'v1',
-  Deployment: 'apps/v1', ReplicaSet: 'apps/v1', EndpointSlice: 'discovery.k8s.io/v1',
-  Gateway: 'networking.istio.io/v1', DestinationRule: 'networking.istio.io/v1', VirtualService: 'networking.istio.io/v1', EnvoyFilter: 'networking.istio.io/v1alpha3',
-  PeerAuthentication: 'security.istio.io/v1', MutatingWebhookConfiguration: 'admissionregistration.k8s.io/v1',
-  PortForward: 'kwok.x-k8s.io/v1alpha1', Logs: 'kwok.x-k8s.io/v1alpha1', CustomResourceDefinition: 'apiextensions.k8s.io/v1',
-  ClusterRole: 'rbac.authorization.k8s.io/v1', ClusterRoleBinding: 'rbac.authorization.k8s.io/v1', Role: 'rbac.authorization.k8s.io/v1', RoleBinding: 'rbac.authorization.k8s.io/v1',
-};
-const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'MutatingWebhookConfiguration', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
-
-function resourcePath(apiVersion: string, kind: string, namespace: string | null | undefined, name?: string): string {
-  const plural = kind.endsWith('s') ? kind.toLowerCase() : kind === 'Endpoints' ? 'endpoints' : `${kind.toLowerCase()}s`;
-  const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  const ns = !CLUSTER_SCOPED.has(kind) && namespace ? `/namespaces/${namespace}` : '';
-  return `${prefix}${ns}/${plural}${name ? `/${name}` : ''}`;
-}
-
-function labKube(cp: KubeControlPlane): LabKube {
-  const versionOf = (kind: string) => {
-    const v = API_VERSIONS[kind];
-    if (!v) throw new Error(`the lab's API helper does not know kind ${kind}`);
-    return v;
-  };
-  const fail = (what: string, r: { status: number; body: any }) => new Error(`${what}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body : r.body?.message ?? JSON.stringify(r.body)}`.slice(0, 600));
-  return {
-    async get(kind, namespace, name) {
-      const r = await cp.api('GET', resourcePath(versionOf(kind), kind, namespace, name));
-      if (r.status === 404) return undefined;
-      if (r.status !== 200) throw fail(`get ${kind} ${namespace ?? ''}/${name}`, r);
-      return r.body as Json;
-    },
-    async list(kind, namespace) {
-      const r = await cp.api('GET', resourcePath(versionOf(kind), kind, namespace));
-      if (r.status !== 200) throw fail(`list ${kind}`, r);
-      // A list's items carry no kind or apiVersion: put them back, as kubectl does.
-      return ((r.body?.items ?? []) as Json[]).map((o) => ({ apiVersion: versionOf(kind), kind, ...o }));
-    },
-    async apply(object, manager = 'someone') {
-      const apiVersion = object.apiVersion ?? versionOf(object.kind);
-      const path = resourcePath(apiVersion, object.kind, object.metadata?.namespace, object.metadata?.name);
-      const r = await cp.api('PATCH', `${path}?fieldManager=${encodeURIComponent(manager)}&force=true`, { apiVersion, ...object }, 'application/apply-patch+yaml');
-      if (r.status !== 200 && r.status !== 201) throw fail(`apply ${object.kind} ${object.metadata?.namespace ?? ''}/${object.metadata?.name}`, r);
-      return r.body as Json;
-    },
-    async delete(kind, namespace, name) {
-      const r = await cp.api('DELETE', resourcePath(versionOf(kind), kind, namespace, name));
-      if (r.status !== 200 && r.status !== 202 && r.status !== 404) throw fail(`delete ${kind} ${namespace ?? ''}/${name}`, r);
-    },
-  };
-}
 
 /** Which lab process plays a pod, from the pod's labels (the topology's and Istio's). */
 function roleOf(pod: Json): keyof PodNames | null {
@@ -184,15 +114,16 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const crdsFile = findIstioCrds();
     findKubeBinaries();
     // The fleet's pods need IPs of the node's pod range too (plus the reference's and istiod's, with room).
-    const fleetPlan = opts.proxies && opts.proxies > 0 ? planFleet(opts.proxies, opts.fleetSeed ?? 1) : null;
-    const podRoom = fleetPlan ? fleetPlan.proxies.length + fleetPlan.barePods.length + 200 : undefined;
-    const fleetStart = fleetPlan ? import('./scale/index.js').then(({ startFleet }) => startFleet({ count: opts.proxies!, seed: opts.fleetSeed ?? 1, log })) : Promise.resolve(null);
+    const fleetSeed = opts.fleetSeed ?? 1;
+    const podRoom = opts.proxies && opts.proxies > 0 ? fleetPodRoom(opts.proxies, fleetSeed) : undefined;
+    const fleetStart = podRoom ? import('./scale/index.js').then(({ startFleet }) => startFleet({ count: opts.proxies!, seed: fleetSeed, log })) : Promise.resolve(null);
     const started = await Promise.allSettled([startKubeControlPlane({ log, ...(podRoom ? { pods: podRoom } : {}) }), createLabPki(credential), fleetStart] as const);
     if (started[2].status === 'fulfilled' && started[2].value) { const f = started[2].value; cleanups.push(() => f.stop()); }
     if (started[0].status === 'fulfilled') { const c = started[0].value; cleanups.push(() => c.stop()); }
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const [cp, pki, fleet] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [KubeControlPlane, Awaited<ReturnType<typeof createLabPki>>, RunningFleet | null];
+    const [cp, pki, running] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [KubeControlPlane, Awaited<ReturnType<typeof createLabPki>>, RunningFleet | null];
+    const fleet = running ? new KubeFleet(running, log) : null;
     const kube = labKube(cp);
 
     // Istio's install, as istioctl leaves it: CRDs, istiod's objects, the injector's webhook.
@@ -220,30 +151,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const namespaces = seed.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
     const reference = istioInstallObjects(pki.meshRoot.certPem, [...namespaces, 'default'], { includeSslStats: state0.includeSslStats, ...meshConfig });
 
-    // The scale fleet: its objects merged with the install (one istiod per revision, one root
-    // bundle); the install's objects it replaces are applied in its version, the rest after the topology.
-    const fleetObjects = fleet ? mergeFleetObjects([...reference, ...seed] as KubeObject[], fleet.objects() as unknown as KubeObject[], pki.meshRoot.certPem) as Json[] : [];
-    const mergedByKey = new Map(fleetObjects.map((o) => [keyOf(o), o]));
-    const install = reference.map((o) => (mergedByKey.get(keyOf(o)) ?? o) as typeof o);
-    const installKeys = new Set(install.map(keyOf));
-    const fleetRest = fleetObjects.filter((o) => !installKeys.has(keyOf(o)));
-    const fleetPods = fleet ? fleet.pods() : [];
-    const fleetPodKeys = new Set(fleetPods.map((p) => `${p.namespace}/${p.name}`));
-    if (fleet) {
-      // The fleet's pods, before the injector's webhook exists: pods that earlier control planes
-      // injected (the plan's Istio releases, native sidecars or not), which a webhook never sees
-      // again (it acts on CREATE). Bound to the node: kwok runs them and gives them their IPs.
-      const t0 = Date.now();
-      for (const o of fleetObjects.filter((x) => x.kind === 'Namespace')) await kube.apply(o, FLEET_MANAGER);
-      await inParallel(fleetServiceAccounts(fleetPods), 16, (o) => kube.apply(o, FLEET_MANAGER));
-      await inParallel(fleetPods, 16, (p) => kube.apply(fleetPodManifest(p, cp.nodeName), FLEET_MANAGER));
-      // kwok's port-forward to each proxy's admin port (an unreachable proxy's: a port nothing listens on).
-      await inParallel(fleetPods.filter((p) => p.ports[15000]), 16, (p) => kube.apply({
-        apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name: p.name, namespace: p.namespace },
-        spec: { forwards: [{ ports: [15000], target: { address: '127.0.0.1', port: p.ports[15000] } }] },
-      }, 'mesh-verify-lab-runtime'));
-      log?.(`lab: fleet: ${fleetPods.length} pods and their PortForwards created in ${Date.now() - t0} ms`);
-    }
+    // The scale fleet: the install's objects it shares in its version, its pods before the injector's webhook exists.
+    const install = fleet ? fleet.install(reference, seed as KubeObject[], pki.meshRoot.certPem) : reference;
+    if (fleet) await fleet.createPods(kube, cp.nodeName);
 
     const injector = await startInjector(`${cp.base}.1`, { native: labNativeSidecars(), log });
     cleanups.push(() => injector.close());
@@ -260,11 +170,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const refs = await applyObjects(clients, seed as KubernetesObject[], { runId: 'lab' });
     for (const o of later) await kube.apply(o as Json, 'istiod');
     // The fleet's other objects (its namespaces' policies, DestinationRules, Services, the canary istiod, root bundles).
-    const fleetRefs: AppliedRef[] = [];
-    await inParallel(applyOrder(fleetRest as KubernetesObject[]), 8, async (o) => {
-      const r = await kube.apply(o as Json, o.kind === 'ConfigMap' || o.kind === 'Deployment' ? 'istioctl' : FLEET_MANAGER);
-      if (o.kind === 'Deployment') fleetRefs.push({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: o.metadata!.namespace!, name: o.metadata!.name!, generation: r.metadata?.generation });
-    });
+    const fleetRefs = fleet ? await fleet.applyRest(kube) : [];
     // --apply: the user's objects, as kubectl apply -f (server-side) would; a refused one is the user's to fix.
     for (const o of (opts.objects ?? []) as Json[]) {
       if (typeof o.kind !== 'string' || !API_VERSIONS[o.kind] && !o.apiVersion) throw new UsageError(`the lab cannot apply ${String(o.kind)} ${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}: unknown kind`, 'apply objects of the kinds the lab serves (kubectl api-resources against the lab lists them)');
@@ -275,51 +181,14 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     await kube.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { ...LAB_MARKER }, data: { description: 'the mesh-verify lab: real Kubernetes control plane and real Envoy; the node and container runtime (kwok) and istiod are simulated' } }, 'mesh-verify-lab');
     await waitForRollouts(clients, [...installRefs, ...refs, ...fleetRefs], { timeoutMs: 60_000, pollMs: 200 });
 
-    if (fleet) {
-      // kwok's IPs, once it runs every fleet pod: each proxy's answers carry its pod's.
-      const t0 = Date.now();
-      for (let i = 0; ; i += 1) {
-        const ips = new Map<string, string>();
-        for (const p of await kube.list('Pod')) {
-          const key = `${p.metadata.namespace}/${p.metadata.name}`;
-          if (fleetPodKeys.has(key) && isLive(p) && typeof p.status?.podIP === 'string') ips.set(key, p.status.podIP);
-        }
-        if (ips.size === fleetPodKeys.size) { fleet.setPodIps(ips); break; }
-        if (i > 600) throw new EnvironmentError(`kwok ran ${ips.size} of the fleet's ${fleetPodKeys.size} pods within 120 s`);
-        await sleep(200);
-      }
-      log?.(`lab: fleet: ${fleetPodKeys.size} pods running with kwok's IPs (${Date.now() - t0} ms more)`);
-    }
+    if (fleet) await fleet.awaitPodIps(kube);
 
     // The runtime: the pods exist, their containers start under the pods' names (the fleet's are its admin servers).
     const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat()
-      .filter((p) => isLive(p) && !fleetPodKeys.has(`${p.metadata.namespace}/${p.metadata.name}`));
+      .filter((p) => isLive(p) && !fleet?.owns(p.metadata.namespace, p.metadata.name));
     const podNames: Partial<PodNames> = {};
     for (const p of await livePods()) { const role = roleOf(p); if (role) podNames[role] = p.metadata.name; }
-    // The kubelet's part for the app containers: their argv, env and volumes from the pod and the API's ConfigMaps and Secrets.
-    const appLaunch: AppLaunch = async (role, podName, dir) => {
-      const [pod, configMaps, secrets] = await Promise.all([kube.get('Pod', MESH_NAMESPACE, podName), kube.list('ConfigMap', MESH_NAMESPACE), kube.list('Secret', MESH_NAMESPACE)]);
-      const data = (items: Json[]) => (ns: string, name: string) => { const o = items.find((i) => i.metadata.namespace === ns && i.metadata.name === name); return o ? o.data ?? {} : undefined; };
-      const container = (pod?.spec?.containers ?? []).find((c: Json) => c.name !== 'istio-proxy')?.name as string | undefined;
-      if (!pod || !container) throw new EnvironmentError(`the lab's runtime found no ${role} pod ${MESH_NAMESPACE}/${podName} with an app container`);
-      // The kubelet's TokenRequest for each projected token: bound to the pod, for the audience asked.
-      const tokens = new Map<string, string>();
-      for (const { audience, expirationSeconds } of tokenRequests(pod)) {
-        const sa = pod.spec?.serviceAccountName ?? 'default';
-        const r = await cp.api('POST', `/api/v1/namespaces/${MESH_NAMESPACE}/serviceaccounts/${sa}/token`, {
-          apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest',
-          spec: { ...(audience ? { audiences: [audience] } : {}), expirationSeconds, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: podName, uid: pod.metadata.uid } },
-        });
-        if (r.status === 201 && r.body?.status?.token) tokens.set(audience, r.body.status.token as string);
-      }
-      try {
-        return containerLaunch(pod, container, { configMap: data(configMaps), secret: data(secrets), serviceAccountToken: (a) => tokens.get(a) }, dir, LAB_PROGRAMS);
-      } catch (err) {
-        if (err instanceof ContainerStartError) throw new EnvironmentError(`the lab's runtime cannot start container ${container} of pod ${MESH_NAMESPACE}/${podName}: ${err.reason}: ${err.message}`);
-        throw err;
-      }
-    };
-    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, envoyPath, appLaunch });
+    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, envoyPath, appLaunch: apiAppLaunch(kube, cp) });
     cleanups.push(() => dp.stop());
     // The NLB, published on the gateway Service as a cloud load-balancer controller would.
     await kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, annotations: { 'mesh-verify.io/entry': `${dp.nlb.host}:${dp.nlb.port}` } } }, 'mesh-verify-lab-nlb');
@@ -473,9 +342,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
       kubeconfigPath,
       kube,
       controlPlane,
-      pods: () => (fleet ? [...dp.pods(), ...fleet.pods()] : dp.pods()),
+      pods: () => (fleet ? [...dp.pods(), ...fleet.fleet.pods()] : dp.pods()),
       settled,
-      ...(fleet ? { fleet: { planted: fleet.planted } } : {}),
+      ...(fleet ? { fleet: { planted: fleet.fleet.planted } } : {}),
       stop: () => (stopped ??= stopAll()),
     });
   } catch (err) {
