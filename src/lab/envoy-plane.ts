@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import { buildTopology } from '../topology/manifests.js';
@@ -16,6 +15,7 @@ import { XdsDirectory } from './envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type LabRole, type ProxyShapeInput } from './istio-shape/resources.js';
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
 import { CALLER_WORKLOAD, POD_NAMES, placementFor, workloadLabels } from './placements.js';
+import { labTempDir } from './lab-dirs.js';
 import { PlaintextCaller } from './plaintext-caller.js';
 import { containerLaunch, type ContainerLaunch, type ObjectSource } from './pod-runtime.js';
 import type { LabFault, LabPod, MeshState } from './types.js';
@@ -206,7 +206,7 @@ class EnvoyDataPlane implements DataPlane {
     private readonly names: PodNames,
     private readonly appLaunch: AppLaunch,
   ) {
-    this.root = mkdtempSync(join(tmpdir(), 'mesh-verify-lab-envoy-'));
+    this.root = labTempDir('mesh-verify-lab-envoy-');
     this.nlb = { host: addresses.nlb, port: NLB_PORT };
     this.caller = new PlaintextCaller(() => ({ host: this.addresses.svc, port: APP_PORT, localAddress: this.addresses.caller }), names.caller);
   }

@@ -1,15 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EnvironmentError } from '../core/errors.js';
 import { createRootCa, issueCertificate, type Authority, type IssuedCert } from '../pki/ca.js';
 import { spawnOwned, supervise, type SupervisedChild } from './envoy/process.js';
+import { labTempDir } from './lab-dirs.js';
 import { findKubeBinaries, pinnedKube, type KubeBinaries } from './kube-binaries.js';
 
 /**
@@ -175,7 +175,7 @@ function fetchText(url: string, opts: { method?: string; body?: string; contentT
 export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}): Promise<KubeControlPlane> {
   const bins = opts.binaries ?? findKubeBinaries();
   const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
-  const dir = await mkdtemp(join(tmpdir(), 'mesh-verify-kube-'));
+  const dir = labTempDir('mesh-verify-kube-');
   const children: { name: string; child: SupervisedChild }[] = [];
   const logs = new Map<string, string>();
   const readLog = (name: string) => { try { return readFileSync(logs.get(name) ?? '', 'utf8'); } catch { return ''; } };

@@ -78,9 +78,8 @@ function waitForStop(signal?: AbortSignal): Promise<string> {
 export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
   const { createProgress } = await import('../../core/progress.js');
   const { startLab } = await import('../../lab/lab.js');
-  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { rm } = await import('node:fs/promises');
   const { writeFileAtomic } = await import('../../io/atomic-write.js');
-  const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const out = opts.out ?? ((t: string) => { process.stdout.write(t); });
   if (opts.kubeconfigOut !== undefined) await (await import('../output-paths.js')).checkOutputFile('--kubeconfig-out', opts.kubeconfigOut);
@@ -97,7 +96,7 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
     step.fail('the lab did not start');
     throw err;
   }
-  const caDir = await mkdtemp(join(tmpdir(), 'mesh-verify-lab-ca-'));
+  const caDir = (await import('../../lab/lab-dirs.js')).labTempDir('mesh-verify-lab-ca-');
   try {
     const caFile = join(caDir, 'external-ca.pem');
     await writeFileAtomic(caFile, lab.externalCaPem, 0o644);
