@@ -3,10 +3,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
-import { buildTopology } from '../topology/manifests.js';
 import {
   APP_PORT, BFF_WORKLOAD, ENVOY_ADMIN_PORT, GATEWAY_CREDENTIAL, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, ISTIO_INBOUND_PORT,
-  ISTIO_OUTBOUND_PORT, MESH_NAMESPACE, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
+  ISTIO_OUTBOUND_PORT, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
 } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { findEnvoy } from './envoy/binary.js';
@@ -16,8 +15,9 @@ import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecre
 import { createLabPki, issueWorkloadIdentity, type GivenGatewayCredential, type LabPki, type WorkloadIdentity } from './lab-pki.js';
 import { CALLER_WORKLOAD, POD_NAMES, placementFor, workloadLabels } from './placements.js';
 import { labTempDir } from './lab-dirs.js';
+import { allSettledOrThrow } from '../util/all-settled.js';
 import { PlaintextCaller } from './plaintext-caller.js';
-import { containerLaunch, type ContainerLaunch, type ObjectSource } from './pod-runtime.js';
+import type { ContainerLaunch } from './pod-runtime.js';
 import type { LabFault, LabPod, MeshState } from './types.js';
 
 /**
@@ -54,8 +54,8 @@ export interface DataPlaneOptions {
   envoyPath?: string;
   /** The pods' names, as Kubernetes named them (default: POD_NAMES); they go into each proxy's node id and each app's POD_NAME. */
   podNames?: Partial<PodNames>;
-  /** The app container of a pod as the kubelet would start it; default: the reference topology's pod spec (referenceAppLaunch). */
-  appLaunch?: AppLaunch;
+  /** The app container of a pod as the kubelet would start it (src/lab/app-launcher.ts). */
+  appLaunch: AppLaunch;
   /** The lab's PKI, when the caller made it first (its mesh root goes into ConfigMaps before the pods start). */
   pki?: LabPki;
 }
@@ -67,24 +67,6 @@ export type AppLaunch = (role: 'bff' | 'svc', podName: string, dir: string) => P
 
 /** The lab's programs for the images its pods name: the node image's `node` is this Node. */
 export const LAB_PROGRAMS: Record<string, string> = { node: process.execPath };
-
-/**
- * Without a Kubernetes API (the scale fleet's lab): the reference topology's pod spec and app
- * ConfigMap as buildTopology makes them, through the same runtime.
- */
-function referenceAppLaunch(addresses: LabAddresses): AppLaunch {
-  type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const objects = buildTopology({ runId: 'lab', gatewayCredential: { apiVersion: 'v1', kind: 'Secret', metadata: { name: GATEWAY_CREDENTIAL } } }) as Json[];
-  const source: ObjectSource = {
-    configMap: (ns, name) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name && (o.metadata.namespace ?? MESH_NAMESPACE) === ns)?.data,
-    secret: () => undefined,
-  };
-  return async (role, podName, dir) => {
-    const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === role)!;
-    const pod = { metadata: { name: podName, namespace: d.metadata.namespace ?? MESH_NAMESPACE }, spec: d.spec.template.spec, status: { podIP: addresses[role] } };
-    return containerLaunch(pod, role, source, dir, LAB_PROGRAMS);
-  };
-}
 
 export const NLB_PORT = 8443;
 
@@ -99,6 +81,7 @@ function boundPorts(a: LabAddresses): [string, number][] {
     [a.bffApp, APP_PORT], [a.svcApp, APP_PORT], [a.svcVip, APP_PORT],
   ];
 }
+
 
 function canBind(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -166,12 +149,6 @@ function startApp(role: 'bff' | 'svc', launch: ContainerLaunch, network: { host:
     child.stdout!.once('data', () => { clearTimeout(timer); resolve({ lines, stop }); });
     void exited.then(() => { clearTimeout(timer); reject(new EnvironmentError(`the ${role} app exited while starting: ${err.trim().slice(0, 400)}`)); });
   });
-}
-
-/** Wait for every start, then throw the first failure: a stop() after it finds every process that did start. */
-async function allStarted(starts: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(starts)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 interface Proxy {
@@ -294,7 +271,7 @@ class EnvoyDataPlane implements DataPlane {
   }
 
   private async startSvc(): Promise<void> {
-    await allStarted([
+    await allSettledOrThrow([
       this.startAppOf('svc', (line) => this.onSvcRequest(line)).then((a) => { this.apps.svc = a; }),
       this.state.svcSidecar ? this.startProxy('svc') : Promise.resolve(),
     ]);
@@ -302,7 +279,7 @@ class EnvoyDataPlane implements DataPlane {
 
   async start(): Promise<void> {
     // Everything starts in parallel: the Envoys do not need each other to become LIVE.
-    await allStarted([
+    await allSettledOrThrow([
       this.startAppOf('bff').then((a) => { this.apps.bff = a; }),
       this.startSvc(),
       this.startProxy('gateway'),
@@ -445,7 +422,7 @@ class EnvoyDataPlane implements DataPlane {
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const envoyPath = findEnvoy(opts.envoyPath).path;
   const [pki, addresses] = await Promise.all([opts.pki ?? createLabPki(opts.gatewayCredential), pickAddresses()]);
-  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...POD_NAMES, ...opts.podNames }, opts.appLaunch ?? referenceAppLaunch(addresses));
+  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...POD_NAMES, ...opts.podNames }, opts.appLaunch);
   try {
     await plane.start();
   } catch (err) {

@@ -1,8 +1,7 @@
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KubernetesObject, V1Deployment } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
-import { EnvironmentError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { applyObjects, applyOrder, type AppliedRef } from '../cluster/apply.js';
 import { connectKube } from '../cluster/kube-client.js';
 import { LAB_MARKER } from '../cluster/lab-marker.js';
@@ -12,7 +11,7 @@ import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
 import { startDataPlane, type PodNames } from './envoy-plane.js';
 import { apiAppLaunch } from './app-launcher.js';
-import { API_VERSIONS, labKube, type LabKube } from './lab-kube.js';
+import { API_VERSIONS, installIstioCrds, labKube, type LabKube } from './lab-kube.js';
 import { startInjector } from './injector.js';
 import { findEnvoy } from './envoy/binary.js';
 import { findIstioCrds, findKubeBinaries, labNativeSidecars } from './kube-binaries.js';
@@ -24,6 +23,8 @@ import type { LabOptions, LabPod, MeshState, RunningLab } from './types.js';
 import type { KubeObject } from './types.js';
 import type { RunningFleet } from './scale/index.js';
 import { KubeFleet, fleetPodRoom } from './scale/fleet-on-kube.js';
+import { allSettledOrThrow } from '../util/all-settled.js';
+import { sweepOrphanedLabDirs } from './lab-dirs.js';
 
 /**
  * The lab on a REAL Kubernetes control plane (src/lab/kube-control-plane.ts: etcd, kube-apiserver,
@@ -109,6 +110,8 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     }
   };
   try {
+    // What an earlier lab killed outright left in TMPDIR (its processes died with it).
+    sweepOrphanedLabDirs();
     // Everything the lab runs is found before anything starts: each missing part is one line (exit 4).
     const envoyPath = findEnvoy(opts.envoy).path;
     const crdsFile = findIstioCrds();
@@ -117,32 +120,17 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const fleetSeed = opts.fleetSeed ?? 1;
     const podRoom = opts.proxies && opts.proxies > 0 ? fleetPodRoom(opts.proxies, fleetSeed) : undefined;
     const fleetStart = podRoom ? import('./scale/index.js').then(({ startFleet }) => startFleet({ count: opts.proxies!, seed: fleetSeed, log })) : Promise.resolve(null);
-    const started = await Promise.allSettled([startKubeControlPlane({ log, ...(podRoom ? { pods: podRoom } : {}) }), createLabPki(credential), fleetStart] as const);
-    if (started[2].status === 'fulfilled' && started[2].value) { const f = started[2].value; cleanups.push(() => f.stop()); }
-    if (started[0].status === 'fulfilled') { const c = started[0].value; cleanups.push(() => c.stop()); }
-    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    const [cp, pki, running] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [KubeControlPlane, Awaited<ReturnType<typeof createLabPki>>, RunningFleet | null];
+    // Each part that started registers its stop as it comes up, so that a failure of another stops it.
+    const [cp, pki, running] = await allSettledOrThrow([
+      startKubeControlPlane({ log, ...(podRoom ? { pods: podRoom } : {}) }).then((c) => { cleanups.push(() => c.stop()); return c; }),
+      createLabPki(credential),
+      fleetStart.then((f) => { if (f) cleanups.push(() => f.stop()); return f; }),
+    ]);
     const fleet = running ? new KubeFleet(running, log) : null;
     const kube = labKube(cp);
 
     // Istio's install, as istioctl leaves it: CRDs, istiod's objects, the injector's webhook.
-    const served: string[] = [];
-    const crds = parseAllDocuments(readFileSync(crdsFile, 'utf8')).map((d) => d.toJS() as Json | null).filter((c): c is Json => c?.kind === 'CustomResourceDefinition');
-    await Promise.all(crds.map((crd) => kube.apply(crd, 'istioctl')));
-    for (const crd of crds) {
-      for (const v of (crd.spec?.versions ?? []) as { name: string; served?: boolean }[]) {
-        if (v.served !== false) served.push(`/apis/${crd.spec.group}/${v.name}/${crd.spec.names.plural}`);
-      }
-    }
-    // A new CRD's storage answers 429 ("storage is (re)initializing") for a while: wait for every list.
-    for (let i = 0, pending = served; pending.length > 0; i += 1) {
-      const answers = await Promise.all(pending.map(async (p) => ((await cp.api('GET', `${p}?limit=1`)).status === 200 ? null : p)));
-      pending = answers.filter((p): p is string => p !== null);
-      if (pending.length === 0) break;
-      if (i > 240) throw new EnvironmentError(`the lab's kube-apiserver did not serve Istio's CRDs within 60 s (still not: ${pending.slice(0, 3).join(', ')})`);
-      await sleep(250);
-    }
+    await installIstioCrds(kube, cp, crdsFile);
 
     // The mesh config too (--mesh-config laid over the install), so that the proxies start with what istiod would push first.
     const meshConfig = opts.meshConfig ? { meshConfig: opts.meshConfig } : {};

@@ -19,6 +19,7 @@ function startTime(pid: number): string | null {
  * Remove the lab's temporary directories in TMPDIR whose owner is gone: a lab killed outright
  * (SIGKILL) cannot remove its own, while its processes die with it (spawnOwned). Only directories
  * that carry the owner file are touched; a live owner's are left alone. Linux only (/proc).
+ * startKubeLab calls it once per lab start.
  */
 export function sweepOrphanedLabDirs(dir = tmpdir()): string[] {
   if (process.platform !== 'linux') return [];
@@ -37,7 +38,6 @@ export function sweepOrphanedLabDirs(dir = tmpdir()): string[] {
 
 /** A new temporary directory of the lab (`<TMPDIR>/<prefix>XXXXXX`) that names this process as its owner. */
 export function labTempDir(prefix: string): string {
-  sweepOrphanedLabDirs();
   const dir = mkdtempSync(join(tmpdir(), prefix));
   writeFileSync(join(dir, OWNER_FILE), JSON.stringify({ pid: process.pid, start: startTime(process.pid) }));
   return dir;

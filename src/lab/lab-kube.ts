@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
+import { EnvironmentError } from '../core/errors.js';
 import type { KubeControlPlane } from './kube-control-plane.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -23,7 +26,8 @@ export const API_VERSIONS: Record<string, string> = {
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'MutatingWebhookConfiguration', 'CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding']);
 
 function resourcePath(apiVersion: string, kind: string, namespace: string | null | undefined, name?: string): string {
-  const plural = kind.endsWith('s') ? kind.toLowerCase() : kind === 'Endpoints' ? 'endpoints' : `${kind.toLowerCase()}s`;
+  const lower = kind.toLowerCase();
+  const plural = lower.endsWith('s') ? lower : /[^aeiou]y$/.test(lower) ? `${lower.slice(0, -1)}ies` : `${lower}s`;
   const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const ns = !CLUSTER_SCOPED.has(kind) && namespace ? `/namespaces/${namespace}` : '';
   return `${prefix}${ns}/${plural}${name ? `/${name}` : ''}`;
@@ -63,3 +67,23 @@ export function labKube(cp: KubeControlPlane): LabKube {
   };
 }
 
+/**
+ * Install Istio's CRDs (the pinned release's, `crdsFile`) as istioctl does, and wait until the
+ * apiserver serves every one of them: a new CRD's storage answers 429 ("storage is
+ * (re)initializing") for a while, and a namespaced path can answer 404 for a moment after the
+ * cluster-wide list works.
+ */
+export async function installIstioCrds(kube: LabKube, cp: Pick<KubeControlPlane, 'api'>, crdsFile: string): Promise<void> {
+  const crds = parseAllDocuments(readFileSync(crdsFile, 'utf8')).map((d) => d.toJS() as Json | null).filter((c): c is Json => c?.kind === 'CustomResourceDefinition');
+  await Promise.all(crds.map((crd) => kube.apply(crd, 'istioctl')));
+  let pending = crds.flatMap((d) => (d.spec.versions as { name: string; served?: boolean }[]).filter((v) => v.served !== false).flatMap((v) => [
+    `/apis/${d.spec.group}/${v.name}/${d.spec.names.plural}?limit=1`,
+    ...(d.spec.scope === 'Namespaced' ? [`/apis/${d.spec.group}/${v.name}/namespaces/default/${d.spec.names.plural}?limit=1`] : []),
+  ]));
+  for (let i = 0; pending.length > 0; i += 1) {
+    if (i > 240) throw new EnvironmentError(`the lab's kube-apiserver did not serve Istio's CRDs within 60 s (still not: ${pending.slice(0, 3).join(', ')})`);
+    const left = await Promise.all(pending.map(async (p) => ((await cp.api('GET', p)).status === 200 ? null : p)));
+    pending = left.filter((p): p is string => p !== null);
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -1,8 +1,6 @@
 import { startKubeLab, type KubeLab } from './kube-lab.js';
 import type { LabOptions } from './types.js';
 
-export { mergeFleetObjects } from './scale/fleet-objects.js';
-
 /** The lab on a real Kubernetes control plane (src/lab/kube-lab.ts), with the scale fleet when asked. */
 export type StartedLab = KubeLab;
 

@@ -1,9 +1,9 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { findIstioCrds, findKubeBinaries } from '../../src/lab/kube-binaries.js';
 import { startKubeControlPlane, type KubeControlPlane } from '../../src/lab/kube-control-plane.js';
+import { installIstioCrds, labKube } from '../../src/lab/lab-kube.js';
 import { realEnvoyPath, requireEnvoyInCi, startEnvoy, type RunningEnvoy } from './real-envoy.js';
 
 /**
@@ -79,20 +79,6 @@ export interface RealCluster {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-const API_PATHS: Record<string, string> = {
-  Namespace: '/api/v1/namespaces', Node: '/api/v1/nodes', ClusterRole: '/apis/rbac.authorization.k8s.io/v1/clusterroles',
-  ClusterRoleBinding: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', CustomResourceDefinition: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
-};
-
-/** The REST path of an object (core, named groups; namespaced unless it is one of the cluster-scoped kinds above). */
-export function objectPath(o: Json): string {
-  const name = encodeURIComponent(o.metadata.name);
-  if (API_PATHS[o.kind]) return `${API_PATHS[o.kind]}/${name}`;
-  const plural = o.kind === 'Endpoints' ? 'endpoints' : /s$/.test(o.kind) ? o.kind.toLowerCase() : /[^aeiou]y$/.test(o.kind) ? `${o.kind.toLowerCase().slice(0, -1)}ies` : `${o.kind.toLowerCase()}s`;
-  const prefix = String(o.apiVersion).includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-  return `${prefix}/namespaces/${o.metadata.namespace}/${plural}/${name}`;
-}
-
 /** pilot-agent's `request` command (istio pilot/pkg/request/command.go), against the pod's real Envoy. */
 const PILOT_AGENT = `#!/usr/bin/env node
 const http = require('node:http');
@@ -142,12 +128,10 @@ export async function startRealCluster(opts: { apiserverFlags?: string[] } = {})
     if (!codes.includes(r.status)) throw new Error(`${what}: HTTP ${r.status} ${typeof r.body === 'string' ? r.body : JSON.stringify(r.body)}`.slice(0, 600));
     return r.body as Json;
   };
+  const kube = labKube(cp);
   const apply = async (objects: Json[], manager = 'mesh-verify-test') => {
     const out: Json[] = [];
-    for (const o of objects) {
-      out.push(ok(`apply ${o.kind} ${o.metadata?.namespace ?? ''}/${o.metadata?.name}`,
-        await cp.api('PATCH', `${objectPath(o)}?fieldManager=${manager}&force=true`, o, 'application/apply-patch+yaml')));
-    }
+    for (const o of objects) out.push(await kube.apply(o, manager));
     return out;
   };
   const adminKubeconfig = (context = 'lab') => {
@@ -228,22 +212,7 @@ export async function startRealCluster(opts: { apiserverFlags?: string[] } = {})
       return file;
     },
     installIstioCrds() {
-      crds ??= (async () => {
-        const docs = parseAllDocuments(readFileSync(findIstioCrds(), 'utf8')).map((d) => d.toJS() as Json | null).filter((c): c is Json => c?.kind === 'CustomResourceDefinition');
-        await apply(docs.map((d) => ({ apiVersion: 'apiextensions.k8s.io/v1', ...d })), 'istioctl');
-        // A new CRD's storage answers 429 ("storage is (re)initializing") for a while: wait for every list.
-        // (The namespaced path too: it can answer 404 for a moment after the cluster-wide list works.)
-        let pending = docs.flatMap((d) => (d.spec.versions as { name: string; served?: boolean }[]).filter((v) => v.served !== false).flatMap((v) => [
-          `/apis/${d.spec.group}/${v.name}/${d.spec.names.plural}?limit=1`,
-          ...(d.spec.scope === 'Namespaced' ? [`/apis/${d.spec.group}/${v.name}/namespaces/default/${d.spec.names.plural}?limit=1`] : []),
-        ]));
-        for (let i = 0; pending.length > 0; i += 1) {
-          if (i > 240) throw new Error(`Istio's CRDs not served in 60 s: ${pending.slice(0, 3).join(', ')}`);
-          const left = await Promise.all(pending.map(async (p) => ((await cp.api('GET', p)).status === 200 ? null : p)));
-          pending = left.filter((p): p is string => p !== null);
-          if (pending.length) await sleep(250);
-        }
-      })();
+      crds ??= installIstioCrds(kube, cp, findIstioCrds());
       return crds;
     },
     async stop() {

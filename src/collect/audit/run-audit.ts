@@ -3,7 +3,7 @@ import { auditExitCode, countFindings, noProxyReadFinding, sortFindings } from '
 import { createAuditJudge } from '../../analyze/audit/judge.js';
 import type { AuditOptions, AuditReport, PodFacts } from '../../analyze/audit/types.js';
 import type { Finding } from '../../analyze/types.js';
-import { mapLimit } from '../concurrency.js';
+import { mapLimit } from '../../util/map-limit.js';
 import type { CertificateInfo } from '../../envoy/types.js';
 import { BoundedMap } from '../../util/bounded-map.js';
 import { readInventory } from './inventory.js';

@@ -7,20 +7,13 @@ import { mergeFleetObjects } from './fleet-objects.js';
 import { fleetPodManifest, fleetServiceAccounts } from './fleet-pods.js';
 import type { RunningFleet } from './index.js';
 import { planFleet } from './plan.js';
+import { mapLimit } from '../../util/map-limit.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const FLEET_MANAGER = 'mesh-verify-fleet';
 const keyOf = (o: { kind?: string; metadata?: { namespace?: string; name?: string } }) => `${o.kind}|${o.metadata?.namespace ?? ''}|${o.metadata?.name}`;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Run `fn` over `items`, `width` at a time. */
-async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
 
 /** How many pods the node must give an IP for a fleet of `count` (its proxies and bare pods, plus room for the reference's). */
 export function fleetPodRoom(count: number, seed: number): number {
@@ -66,10 +59,10 @@ export class KubeFleet {
     const t0 = Date.now();
     const pods: LabPod[] = this.fleet.pods();
     for (const o of this.namespaces) await kube.apply(o, FLEET_MANAGER);
-    await inParallel(fleetServiceAccounts(pods), 16, (o) => kube.apply(o, FLEET_MANAGER));
-    await inParallel(pods, 16, (p) => kube.apply(fleetPodManifest(p, nodeName), FLEET_MANAGER));
+    await mapLimit(fleetServiceAccounts(pods), 16, (o) => kube.apply(o, FLEET_MANAGER));
+    await mapLimit(pods, 16, (p) => kube.apply(fleetPodManifest(p, nodeName), FLEET_MANAGER));
     // kwok's port-forward to each proxy's admin port (an unreachable proxy's: a port nothing listens on).
-    await inParallel(pods.filter((p) => p.ports[15000]), 16, (p) => kube.apply({
+    await mapLimit(pods.filter((p) => p.ports[15000]), 16, (p) => kube.apply({
       apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name: p.name, namespace: p.namespace },
       spec: { forwards: [{ ports: [15000], target: { address: '127.0.0.1', port: p.ports[15000] } }] },
     }, 'mesh-verify-lab-runtime'));
@@ -78,12 +71,11 @@ export class KubeFleet {
 
   /** The fleet's other objects; its Deployments (istiod per revision) for the rollout wait. */
   async applyRest(kube: LabKube): Promise<AppliedRef[]> {
-    const refs: AppliedRef[] = [];
-    await inParallel(applyOrder(this.rest as KubernetesObject[]), 8, async (o) => {
+    const applied = await mapLimit(applyOrder(this.rest as KubernetesObject[]), 8, async (o): Promise<AppliedRef | null> => {
       const r = await kube.apply(o as Json, o.kind === 'ConfigMap' || o.kind === 'Deployment' ? 'istioctl' : FLEET_MANAGER);
-      if (o.kind === 'Deployment') refs.push({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: o.metadata!.namespace!, name: o.metadata!.name!, generation: r.metadata?.generation });
+      return o.kind === 'Deployment' ? { apiVersion: 'apps/v1', kind: 'Deployment', namespace: o.metadata!.namespace!, name: o.metadata!.name!, generation: r.metadata?.generation } : null;
     });
-    return refs;
+    return applied.filter((r): r is AppliedRef => r !== null);
   }
 
   /** kwok's IPs, once it runs every fleet pod: each proxy's answers carry its pod's. */
