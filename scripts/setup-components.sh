@@ -2,7 +2,7 @@
 # Installs the real components the lab and the tests run into a version-keyed cache outside the
 # repository, once. Pins and hashes come from fixtures/istio/versions.json alone.
 #
-#   scripts/setup-components.sh [envoy|capture|kube|istio-crds ...]   install what is missing (default: every component)
+#   scripts/setup-components.sh [envoy|capture|pod-network|kube|istio-crds ...]   install what is missing (default: every component)
 #   scripts/setup-components.sh --print       print where each component is (or "missing")
 #
 # Cache: $MESH_VERIFY_CACHE, else $XDG_CACHE_HOME/mesh-verify, else ~/.cache/mesh-verify.
@@ -10,6 +10,8 @@
 # version, the source and the hashes; a half-finished install is never left in place.
 # capture (tcpdump, for `path --lab --capture`) is a system package from Debian, not a cache entry:
 # installed with apt-get when run as root; otherwise a warning (an error under CI or when named).
+# pod-network (iptables and iproute2, for the lab's pod sandboxes: src/lab/pod-network.ts) is
+# Debian's too, installed the same way; missing, it is an error.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -196,6 +198,20 @@ install_capture() {
   log "capture: installed $("$t" --version 2>&1 | head -1) ($t)"
 }
 
+pod_network_tools() { command -v iptables-restore >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1; }
+
+install_pod_network() {
+  if pod_network_tools; then log "pod-network: $(iptables-restore --version 2>&1 | head -1), $(ip -V 2>&1 | head -1)"; return 0; fi
+  local fix="fix: run as root: apt-get install -y iptables iproute2"
+  [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || die "pod-network: iptables or iproute2 is not installed, and this is not root with apt-get ($fix)"
+  log "pod-network: installing iptables and iproute2 from Debian with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2 >&2 \
+    || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2 >&2; } \
+    || die "pod-network: apt-get could not install iptables and iproute2 ($fix)"
+  pod_network_tools || die "pod-network: iptables-restore, ip or nsenter is not on PATH after apt-get install ($fix)"
+  log "pod-network: installed $(iptables-restore --version 2>&1 | head -1)"
+}
+
 # Istio's CustomResourceDefinitions, exactly as the pinned release installs them: the istio.io/api
 # module version the release's go.mod requires (istio.io/istio itself is refused by the proxy),
 # whose kubernetes/customresourcedefinitions.gen.yaml must be the git blob the release tree has at
@@ -226,6 +242,7 @@ print_all() {
   if [[ -x "$d/bin/envoy" ]]; then echo "envoy $d/bin/envoy"; else echo "envoy missing"; fi
   local t; t="$(capture_tool)"
   if [[ -n "$t" ]]; then echo "capture $t"; else echo "capture missing"; fi
+  if pod_network_tools; then echo "pod-network $(command -v iptables-restore)"; else echo "pod-network missing"; fi
   local b; d="$(kube_dir)"
   for b in "${KUBE_BINS[@]}"; do
     if [[ -x "$d/bin/$b" ]]; then echo "$b $d/bin/$b"; else echo "$b missing"; fi
@@ -243,12 +260,13 @@ main() {
       --print) print_all; return 0 ;;
       envoy|kube) comps+=("$a") ;;
       istio-crds) comps+=(istio_crds) ;;
+      pod-network) comps+=(pod_network) ;;
       capture) comps+=("$a"); named_capture=1 ;;
       -h|--help) sed -n '2,13p' "$0"; return 0 ;;
-      *) printf 'setup: unknown component "%s" (known: envoy, capture, kube, istio-crds)\n' "$a" >&2; exit 2 ;;
+      *) printf 'setup: unknown component "%s" (known: envoy, capture, pod-network, kube, istio-crds)\n' "$a" >&2; exit 2 ;;
     esac
   done
-  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture kube istio_crds)
+  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture pod_network kube istio_crds)
   for c in "${comps[@]}"; do "install_$c"; done
 }
 

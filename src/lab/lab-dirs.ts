@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { releaseRecordedNetwork } from './pod-network.js';
 
 /** The file in each of the lab's temporary directories that names the process owning it. */
 const OWNER_FILE = '.mesh-verify-owner';
@@ -18,7 +19,8 @@ function startTime(pid: number): string | null {
 /**
  * Remove the lab's temporary directories in TMPDIR whose owner is gone: a lab killed outright
  * (SIGKILL) cannot remove its own, while its processes die with it (spawnOwned). Only directories
- * that carry the owner file are touched; a live owner's are left alone. Linux only (/proc).
+ * that carry the owner file are touched; a live owner's are left alone. A pod network recorded
+ * in one (src/lab/pod-network.ts) is removed with it. Linux only (/proc).
  * startKubeLab calls it once per lab start.
  */
 export function sweepOrphanedLabDirs(dir = tmpdir()): string[] {
@@ -30,6 +32,8 @@ export function sweepOrphanedLabDirs(dir = tmpdir()): string[] {
     let owner: { pid: number; start: string };
     try { owner = JSON.parse(readFileSync(join(dir, e, OWNER_FILE), 'utf8')) as { pid: number; start: string }; } catch { continue; }
     if (typeof owner.pid !== 'number' || startTime(owner.pid) === owner.start) continue;
+    // Its pod network's namespaces and bridge, which no process holds.
+    releaseRecordedNetwork(join(dir, e));
     rmSync(join(dir, e), { recursive: true, force: true });
     removed.push(join(dir, e));
   }

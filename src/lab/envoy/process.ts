@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { EnvironmentError } from '../../core/errors.js';
 
@@ -51,8 +52,11 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
  * outright (SIGKILL, a test runner's worker ended on a timeout), where no exit handler runs. Node
  * spawns from the thread whose event loop asked, which lives as long as the lab does.
  */
-export function spawnOwned(command: string, args: string[], options: SpawnOptions): ChildProcess {
-  if (SETPRIV && process.platform === 'linux') return spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', '--', command, ...args], options);
+export function spawnOwned(command: string, args: string[], options: SpawnOptions, as?: { gid: number }): ChildProcess {
+  // --regid: the process's group, as a container's runAsGroup sets it (Istio's rules leave the proxy's group alone).
+  const ids = as ? ['--regid', String(as.gid), '--clear-groups'] : [];
+  if (SETPRIV && process.platform === 'linux') return spawn(SETPRIV, ['--pdeathsig', 'SIGKILL', ...ids, '--', command, ...args], options);
+  if (as) throw new EnvironmentError('running a lab process under another group needs util-linux setpriv on Linux');
   return spawn(command, args, options);
 }
 
@@ -87,9 +91,10 @@ export function supervise(child: ChildProcess, onExit?: (code: number | null, si
   };
 }
 
-export function adminRequest(host: string, port: number, path: string, method: 'GET' | 'POST' = 'GET', timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+export function adminRequest(host: string, port: number, path: string, method: 'GET' | 'POST' = 'GET', timeoutMs = 10_000, connect?: () => Duplex): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, method, agent: false, timeout: timeoutMs }, (res) => {
+        // createConnection is used only without an agent (agent: false would make one).
+    const req = request({ host, port, path, method, timeout: timeoutMs, ...(connect ? { createConnection: connect } : { agent: false }) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -112,12 +117,14 @@ export interface StartEnvoyOptions {
   /** How long to wait for LIVE (default 20 s). */
   readyTimeoutMs?: number;
   log?: (line: string) => void;
+  /** In a pod's sandbox (src/lab/pod-network.ts): the argv that runs Envoy there, and how to reach its admin (127.0.0.1 inside). */
+  sandbox?: { enter(argv: string[]): string[]; connect(host: string, port: number): Duplex; gid?: number };
 }
 
 export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
   const logPath = join(o.dir, 'envoy.log');
   const adminFile = join(o.dir, 'admin-address');
-  const child = spawnOwned(o.binary, [
+  const argv = [o.binary,
     '--admin-address-path', adminFile,
     '-c', join(o.dir, 'bootstrap.json'),
     '--disable-hot-restart', '--concurrency', '1',
@@ -125,7 +132,9 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
     // Access-log lines reach the file within 100 ms (default: 10 s), as `kubectl logs` sees stdout.
     '--file-flush-interval-msec', '100', '--file-flush-min-size-kb', '1',
     '--drain-time-s', '1', '--parent-shutdown-time-s', '2',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ];
+  const [command, ...args] = o.sandbox ? o.sandbox.enter(argv) : argv;
+  const child = spawnOwned(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] }, o.sandbox?.gid !== undefined ? { gid: o.sandbox.gid } : undefined);
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString('utf8')).slice(-4000); });
   const sup = supervise(child, (code, signal) => o.log?.(`lab: envoy ${o.name} exited (${signal ?? code})`));
@@ -137,7 +146,7 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
     name: o.name,
     adminHost: o.adminHost,
     get adminPort() { return adminPort; },
-    admin: (path, method = 'GET') => adminRequest(o.adminHost, adminPort, path, method),
+    admin: (path, method = 'GET') => adminRequest(o.adminHost, adminPort, path, method, 10_000, o.sandbox ? () => o.sandbox!.connect(o.adminHost, adminPort) : undefined),
     log: readLog,
     exited: sup.gone,
     stop,
@@ -155,6 +164,7 @@ export async function startEnvoy(o: StartEnvoyOptions): Promise<EnvoyProcess> {
       await stop();
       throw new EnvironmentError(`envoy ${o.name} did not become LIVE within ${Math.round((o.readyTimeoutMs ?? 20_000) / 1000)} s`, 'see its log with --debug');
     }
-    await sleep(40);
+    // Inside a sandbox each poll starts a relay process: poll less often.
+    await sleep(o.sandbox ? 150 : 40);
   }
 }

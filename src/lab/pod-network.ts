@@ -1,0 +1,249 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { EnvironmentError } from '../core/errors.js';
+
+const run = promisify(execFile);
+
+/**
+ * Pod sandboxes as a kubelet's CNI bridge plugin leaves them: each pod its own network namespace,
+ * a veth pair from its `eth0` into the lab's bridge, the pod IP kwok gave it, and a default route
+ * through the bridge; with a sidecar, Istio's interception rules in the pod's nat table, as
+ * istio-init writes them from its container's args (`istioIptablesRules`). The kernel, iproute2
+ * and iptables are real; only the rule writer stands in for `pilot-agent istio-iptables`.
+ *
+ * Every name (bridge, namespaces, veths) carries a random tag of this network, and the network
+ * records them in `<dir>/network.json` (dir: a labTempDir), so that `releaseRecordedNetwork` can
+ * remove what a lab killed outright left behind. Needs root (CAP_NET_ADMIN).
+ */
+export interface PodSandbox {
+  /** The pod (namespace/name) it belongs to. */
+  pod: string;
+  ip: string;
+  /** The network namespace's name (`ip netns`) and its path (for nsenter --net=). */
+  netns: string;
+  path: string;
+}
+
+/** istio-init's settings (`istio-iptables` flags, REDIRECT mode). */
+export interface IstioIptables {
+  /** -p: where outbound TCP goes (virtualOutbound). */
+  outboundPort: number;
+  /** -z: where inbound TCP goes (virtualInbound). */
+  inboundPort: number;
+  /** -u / -g: the proxy's uid and gid, whose own traffic is not captured. */
+  proxyUid: number;
+  proxyGid: number;
+  /** -d: inbound ports left alone (with 15008, which Istio always excludes). */
+  excludeInboundPorts: number[];
+}
+
+/** The settings of istio-init's args (`istio-iptables -p 15001 -z 15006 -u 1337 -m REDIRECT ... -d 15090,15021,15020`). */
+export function parseIstioIptablesArgs(args: readonly string[]): IstioIptables {
+  const flag = (short: string, long: string): string | undefined => {
+    for (let i = 0; i < args.length; i += 1) {
+      const a = args[i]!;
+      if (a === short || a === long) return args[i + 1];
+      if (a.startsWith(`${long}=`)) return a.slice(long.length + 1);
+    }
+    return undefined;
+  };
+  const num = (v: string | undefined, fallback: number): number => (v !== undefined && /^\d+$/.test(v) ? Number(v) : fallback);
+  const mode = flag('-m', '--istio-inbound-interception-mode') ?? 'REDIRECT';
+  if (mode !== 'REDIRECT') throw new EnvironmentError(`the lab's pod network supports istio-init's REDIRECT mode only, not ${mode}`, 'use Istio\'s default interception mode (REDIRECT)');
+  const uid = num(flag('-u', '--proxy-uid'), 1337);
+  return {
+    outboundPort: num(flag('-p', '--envoy-port'), 15001),
+    inboundPort: num(flag('-z', '--inbound-capture-port'), 15006),
+    proxyUid: uid,
+    proxyGid: num(flag('-g', '--proxy-gid'), uid),
+    excludeInboundPorts: (flag('-d', '--local-exclude-ports') ?? '').split(',').filter((p) => /^\d+$/.test(p)).map(Number),
+  };
+}
+
+/**
+ * The nat table istio-iptables writes for a sidecar in REDIRECT mode (IPv4, every inbound port
+ * captured, every outbound address), as `iptables-restore` input: the rule set of Istio's
+ * tools/istio-iptables, as `iptables-save` shows it in an injected pod.
+ */
+export function istioIptablesRules(o: IstioIptables): string {
+  const exclude = [15008, ...o.excludeInboundPorts.filter((p) => p !== 15008)];
+  return [
+    '*nat',
+    ':ISTIO_INBOUND - [0:0]', ':ISTIO_IN_REDIRECT - [0:0]', ':ISTIO_OUTPUT - [0:0]', ':ISTIO_REDIRECT - [0:0]',
+    '-A PREROUTING -p tcp -j ISTIO_INBOUND',
+    '-A OUTPUT -j ISTIO_OUTPUT',
+    ...exclude.map((p) => `-A ISTIO_INBOUND -p tcp -m tcp --dport ${p} -j RETURN`),
+    '-A ISTIO_INBOUND -p tcp -j ISTIO_IN_REDIRECT',
+    `-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports ${o.inboundPort}`,
+    '-A ISTIO_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN',
+    `-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -p tcp -m tcp ! --dport 15008 -m owner --uid-owner ${o.proxyUid} -j ISTIO_IN_REDIRECT`,
+    `-A ISTIO_OUTPUT -o lo -m owner ! --uid-owner ${o.proxyUid} -j RETURN`,
+    `-A ISTIO_OUTPUT -m owner --uid-owner ${o.proxyUid} -j RETURN`,
+    `-A ISTIO_OUTPUT ! -d 127.0.0.1/32 -o lo -p tcp -m tcp ! --dport 15008 -m owner --gid-owner ${o.proxyGid} -j ISTIO_IN_REDIRECT`,
+    `-A ISTIO_OUTPUT -o lo -m owner ! --gid-owner ${o.proxyGid} -j RETURN`,
+    `-A ISTIO_OUTPUT -m owner --gid-owner ${o.proxyGid} -j RETURN`,
+    '-A ISTIO_OUTPUT -d 127.0.0.1/32 -j RETURN',
+    '-A ISTIO_OUTPUT -j ISTIO_REDIRECT',
+    `-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports ${o.outboundPort}`,
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+const TOOLS = {
+  ip: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'],
+  'iptables-restore': ['/usr/sbin/iptables-restore', '/sbin/iptables-restore'],
+  nsenter: ['/usr/bin/nsenter', '/bin/nsenter'],
+} as const;
+
+function tool(name: keyof typeof TOOLS): string {
+  const found = TOOLS[name].find((p) => existsSync(p));
+  if (!found) throw new EnvironmentError(`the lab's pod network needs ${name}, which is not installed`, 'run npm run setup as root (it installs iptables from Debian); iproute2 and util-linux come with Debian');
+  return found;
+}
+
+async function sh(cmd: string, args: string[], input?: string): Promise<string> {
+  try {
+    const child = run(cmd, args, { timeout: 10_000, encoding: 'utf8' });
+    if (input !== undefined) { child.child.stdin!.end(input); }
+    return (await child).stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new EnvironmentError(`the lab's pod network: ${[cmd.split('/').pop(), ...args].join(' ')} failed: ${(e.stderr || e.message).trim().split('\n')[0]}`, 'run the lab as root on Linux (network namespaces, veth, iptables)');
+  }
+}
+
+/** `10.244.3.0/24` -> the bridge's address (the range's last host) and the prefix length. */
+function bridgeAddress(cidr: string): { ip: string; prefix: number } {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
+  if (!m) throw new EnvironmentError(`the lab's pod range ${cidr} is not an IPv4 CIDR`);
+  const prefix = Number(m[5]);
+  const base = m.slice(1, 5).map(Number).reduce((a, b) => a * 256 + b, 0);
+  const last = base - (base % 2 ** (32 - prefix)) + 2 ** (32 - prefix) - 2;
+  return { ip: [24, 16, 8, 0].map((s) => Math.floor(last / 2 ** s) % 256).join('.'), prefix };
+}
+
+/** The relay `connect` runs in a sandbox: stdin/stdout <-> a TCP connection (argv: host, port). */
+const RELAY = "const s=require('net').connect(Number(process.argv[2]),process.argv[1]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',()=>process.exit(1));s.on('close',()=>process.exit(0));";
+
+interface Recorded { bridge: string; netns: string[] }
+const RECORD = 'network.json';
+
+export class PodNetwork {
+  private readonly sandboxes = new Map<string, PodSandbox & { veth: string }>();
+  private next = 0;
+  private stopped = false;
+
+  private constructor(readonly bridge: string, readonly gateway: string, private readonly prefix: number, private readonly tag: string, private readonly dir: string) {}
+
+  /** The lab's bridge for pod range `cidr` (its address: the range's last host), recorded in `dir`. */
+  static async create(cidr: string, dir: string): Promise<PodNetwork> {
+    const ip = tool('ip');
+    const tag = randomBytes(4).toString('hex').slice(0, 6);
+    const { ip: gateway, prefix } = bridgeAddress(cidr);
+    const net = new PodNetwork(`mvb-${tag}`, gateway, prefix, tag, dir);
+    net.record();
+    try {
+      await sh(ip, ['link', 'add', net.bridge, 'type', 'bridge']);
+      await sh(ip, ['addr', 'add', `${gateway}/${prefix}`, 'dev', net.bridge]);
+      await sh(ip, ['link', 'set', net.bridge, 'up']);
+    } catch (err) {
+      await net.stop();
+      throw err;
+    }
+    return net;
+  }
+
+  private record(): void {
+    const r: Recorded = { bridge: this.bridge, netns: [...this.sandboxes.values()].map((s) => s.netns) };
+    writeFileSync(join(this.dir, RECORD), JSON.stringify(r));
+  }
+
+  /** A new pod sandbox with `ip` on its eth0 (and Istio's interception when `interception` is given). */
+  async addPod(pod: string, podIp: string, interception?: IstioIptables): Promise<PodSandbox> {
+    if (this.stopped) throw new EnvironmentError('the lab\'s pod network is stopped');
+    const ip = tool('ip');
+    const i = this.next++;
+    const netns = `mv-${this.tag}-${i}`;
+    const veth = `mvh${this.tag}${i}`;
+    const peer = `mvp${this.tag}${i}`;
+    const sandbox = { pod, ip: podIp, netns, path: `/run/netns/${netns}`, veth };
+    await sh(ip, ['netns', 'add', netns]);
+    this.sandboxes.set(pod, sandbox);
+    this.record();
+    await sh(ip, ['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer]);
+    await sh(ip, ['link', 'set', peer, 'netns', netns]);
+    await sh(ip, ['link', 'set', veth, 'master', this.bridge, 'up']);
+    await sh(ip, ['-n', netns, 'link', 'set', peer, 'name', 'eth0']);
+    await sh(ip, ['-n', netns, 'addr', 'add', `${podIp}/${this.prefix}`, 'dev', 'eth0']);
+    await sh(ip, ['-n', netns, 'link', 'set', 'eth0', 'up']);
+    await sh(ip, ['-n', netns, 'link', 'set', 'lo', 'up']);
+    await sh(ip, ['-n', netns, 'route', 'add', 'default', 'via', this.gateway]);
+    if (interception) await sh(tool('nsenter'), [`--net=${sandbox.path}`, '--', tool('iptables-restore'), '--noflush'], istioIptablesRules(interception));
+    return sandbox;
+  }
+
+  /** argv that runs `argv` inside the sandbox's network namespace. */
+  enter(sandbox: PodSandbox, argv: readonly string[]): string[] {
+    return [tool('nsenter'), `--net=${sandbox.path}`, '--', ...argv];
+  }
+
+  /**
+   * A TCP connection to host:port as seen from inside the sandbox (its 127.0.0.1 too), as a
+   * kubelet's port-forward makes one: a small relay process in the pod's namespace.
+   */
+  connect(sandbox: PodSandbox, host: string, port: number): Duplex {
+    const [cmd, ...args] = this.enter(sandbox, [process.execPath, '-e', RELAY, host, String(port)]);
+    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+    const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+    stream.once('close', () => child.kill('SIGKILL'));
+    child.once('exit', () => stream.destroy());
+    return stream;
+  }
+
+  /** Delete a pod's sandbox (its veth pair goes with its namespace). */
+  async removePod(pod: string): Promise<void> {
+    const s = this.sandboxes.get(pod);
+    if (!s) return;
+    this.sandboxes.delete(pod);
+    await deleteNetns(s.netns);
+    this.record();
+  }
+
+  /** Delete every sandbox and the bridge. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const pod of [...this.sandboxes.keys()]) await this.removePod(pod);
+    await deleteLink(this.bridge);
+  }
+}
+
+async function deleteNetns(name: string): Promise<void> {
+  if (!existsSync(`/run/netns/${name}`)) return;
+  await sh(tool('ip'), ['netns', 'delete', name]);
+}
+
+async function deleteLink(name: string): Promise<void> {
+  if (!existsSync(`/sys/class/net/${name}`)) return;
+  await sh(tool('ip'), ['link', 'delete', name]);
+}
+
+/**
+ * Remove what a pod network recorded in `dir`, a lab killed outright (sweepOrphanedLabDirs): its
+ * namespaces (their veths go with them) and its bridge. Only names of the network's own shape.
+ */
+export function releaseRecordedNetwork(dir: string): string[] {
+  let r: Recorded;
+  try { r = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as Recorded; } catch { return []; }
+  const valid = (n: unknown): n is string => typeof n === 'string' && /^mv[a-z]?-[0-9a-f]{6}(-\d+)?$/.test(n);
+  const removed: string[] = [];
+  const del = (args: string[]) => { try { execFileSync(tool('ip'), args, { stdio: 'ignore', timeout: 10_000 }); } catch { /* gone already */ } };
+  for (const ns of (r.netns ?? []).filter(valid)) { if (existsSync(`/run/netns/${ns}`)) del(['netns', 'delete', ns]); removed.push(ns); }
+  if (valid(r.bridge)) { if (existsSync(`/sys/class/net/${r.bridge}`)) del(['link', 'delete', r.bridge]); removed.push(r.bridge); }
+  return removed;
+}

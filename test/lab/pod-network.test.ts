@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { findEnvoy } from '../../src/lab/envoy/binary.js';
+import { spawnOwned, startEnvoy, supervise, type EnvoyProcess } from '../../src/lab/envoy/process.js';
+import { labTempDir, sweepOrphanedLabDirs } from '../../src/lab/lab-dirs.js';
+import { podCidrFor } from '../../src/lab/kube-control-plane.js';
+import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, releaseRecordedNetwork, type PodSandbox } from '../../src/lab/pod-network.js';
+
+/**
+ * The lab's pod sandboxes on the real kernel: network namespaces, veths into a bridge, and
+ * Istio's interception rules loaded by the real iptables, with a REAL Envoy as the sidecar
+ * (virtualInbound on 15006 and virtualOutbound on 15001 with original_dst, as Istio configures
+ * them). Needs root, iproute2 and iptables (npm run setup installs iptables).
+ */
+
+/** istio-init's args from the bff pod as the lab's apiserver recorded it after injection. */
+const bffPod = JSON.parse(readFileSync(new URL('../../fixtures/kube/bff-pod-1.35.4.json', import.meta.url), 'utf8')) as { pod?: { spec: { initContainers: { name: string; args: string[] }[] } }; spec?: { initContainers: { name: string; args: string[] }[] } };
+const istioInitArgs = ((bffPod.pod ?? bffPod).spec!.initContainers.find((c) => c.name === 'istio-init')!).args;
+
+const T = 'type.googleapis.com/envoy.';
+const sa = (address: string, port: number) => ({ socket_address: { address, port_value: port } });
+const tcp = (cluster: string, stat: string) => ({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': `${T}extensions.filters.network.tcp_proxy.v3.TcpProxy`, stat_prefix: stat, cluster } });
+
+/** The sidecar's interception listeners and passthrough clusters, in the shape of Istio's (see ../shared/reference's sidecar dump). */
+function sidecarBootstrap(podIp: string): Record<string, unknown> {
+  return {
+    node: { id: `sidecar~${podIp}~b.test~test.svc.cluster.local`, cluster: 'b.test' },
+    admin: { address: sa('127.0.0.1', 15000) },
+    static_resources: {
+      listeners: [
+        { name: 'virtualOutbound', address: sa('0.0.0.0', 15001), use_original_dst: true, traffic_direction: 'OUTBOUND', filter_chains: [{ filters: [tcp('PassthroughCluster', 'PassthroughCluster')] }] },
+        {
+          name: 'virtualInbound', address: sa('0.0.0.0', 15006), traffic_direction: 'INBOUND',
+          listener_filters: [{ name: 'envoy.filters.listener.original_dst', typed_config: { '@type': `${T}extensions.filters.listener.original_dst.v3.OriginalDst` } }],
+          filter_chains: [{ filters: [tcp('InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv4')] }],
+        },
+      ],
+      clusters: [
+        { name: 'PassthroughCluster', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '2s' },
+        { name: 'InboundPassthroughClusterIpv4', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '2s', upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } } },
+      ],
+    },
+  };
+}
+
+/** An app: on each connection to :8080 it dials `upstream` and answers what it and the upstream saw. */
+const APP = `
+const net = require('net');
+const [host, port] = process.argv[1].split(':');
+net.createServer((c) => {
+  const u = net.connect(Number(port), host);
+  let seen = '';
+  u.on('data', (d) => { seen += d; });
+  u.on('close', () => c.end(JSON.stringify({ from: c.remoteAddress, upstreamSaw: seen.trim() })));
+  u.on('error', (e) => c.end(JSON.stringify({ from: c.remoteAddress, error: e.message })));
+}).listen(8080, '0.0.0.0', () => process.stdout.write('up\\n'));
+`;
+/** A server that answers the address it was called from. */
+const WHO = `require('net').createServer((c) => c.end(c.remoteAddress + '\\n')).listen(9000, '0.0.0.0', () => process.stdout.write('up\\n'));`;
+
+function readAll(stream: NodeJS.ReadWriteStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    stream.on('data', (d: Buffer) => { out += d.toString('utf8'); });
+    stream.on('end', () => resolve(out));
+    stream.on('close', () => resolve(out));
+    stream.on('error', reject);
+  });
+}
+
+function httpGet(connect: () => NodeJS.ReadWriteStream, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: 15000, path, createConnection: connect as never }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString('utf8'); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const stat = (stats: string, name: string): number => Number(new RegExp(`^${name.replace(/[.|]/g, '\\$&')}: (\\d+)$`, 'm').exec(stats)?.[1] ?? NaN);
+
+describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) with a real Envoy sidecar', () => {
+  const dir = labTempDir('mesh-verify-podnet-test-');
+  let net: PodNetwork;
+  let a: PodSandbox;
+  let b: PodSandbox;
+  let envoy: EnvoyProcess;
+  const stops: (() => Promise<void>)[] = [];
+  const base = podCidrFor(4).replace(/\.0\/24$/, '');
+
+  const startIn = async (s: PodSandbox, script: string, args: string[]) => {
+    const [cmd, ...rest] = net.enter(s, [process.execPath, '-e', script, ...args]);
+    const child = spawnOwned(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const sup = supervise(child);
+    stops.push(() => sup.stop(1000));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+  };
+
+  beforeAll(async () => {
+    net = await PodNetwork.create(`${base}.0/24`, dir);
+    a = await net.addPod('test/a', `${base}.2`);
+    b = await net.addPod('test/b', `${base}.3`, parseIstioIptablesArgs(istioInitArgs));
+    await startIn(a, WHO, []);
+    await startIn(b, APP, [`${a.ip}:9000`]);
+    const edir = join(dir, 'envoy-b');
+    mkdirSync(edir);
+    writeFileSync(join(edir, 'bootstrap.json'), JSON.stringify(sidecarBootstrap(b.ip)));
+    envoy = await startEnvoy({
+      name: 'b', binary: findEnvoy().path, dir: edir, adminHost: '127.0.0.1', adminPort: 15000,
+      sandbox: { enter: (argv) => net.enter(b, argv), connect: (h, p) => net.connect(b, h, p), gid: 1337 },
+    });
+    stops.push(() => envoy.stop());
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of stops.reverse()) await s();
+    await net?.stop();
+  });
+
+  it('istio-init\'s args give Istio\'s settings, and the real iptables loads the rules into the pod\'s nat table', () => {
+    const o = parseIstioIptablesArgs(istioInitArgs);
+    expect(o).toEqual({ outboundPort: 15001, inboundPort: 15006, proxyUid: 1337, proxyGid: 1337, excludeInboundPorts: [15090, 15021, 15020] });
+    const saved = execFileSync('nsenter', [`--net=${b.path}`, '--', 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
+    for (const line of istioIptablesRules(o).split('\n').filter((l) => l.startsWith('-A '))) expect(saved).toContain(line);
+    // Pod a has no sidecar: no Istio chains.
+    expect(execFileSync('nsenter', [`--net=${a.path}`, '--', 'iptables-save', '-t', 'nat'], { encoding: 'utf8' })).not.toContain('ISTIO');
+  });
+
+  it('inbound: a connection to the pod\'s app port is redirected to virtualInbound and reaches the app from 127.0.0.6; outbound: the app\'s own call leaves through virtualOutbound from the pod IP', async () => {
+    const before = await httpGet(() => net.connect(b, '127.0.0.1', 15000), '/stats');
+    const answer = JSON.parse(await readAll(net.connect(a, b.ip, 8080))) as { from: string; upstreamSaw: string };
+    const after = await httpGet(() => net.connect(b, '127.0.0.1', 15000), '/stats');
+    expect(answer).toEqual({ from: '127.0.0.6', upstreamSaw: b.ip });
+    for (const s of ['listener.0.0.0.0_15006.downstream_cx_total', 'listener.0.0.0.0_15001.downstream_cx_total', 'cluster.PassthroughCluster.upstream_cx_total', 'cluster.InboundPassthroughClusterIpv4.upstream_cx_total']) {
+      expect(stat(after, s) - stat(before, s), s).toBe(1);
+    }
+  });
+
+  it('ports istio-init excludes are not captured, and the lab reaches a pod from the node over the bridge', async () => {
+    // 15090 is excluded: nothing listens there, so the connection is refused instead of reaching virtualInbound.
+    const stats = await httpGet(() => net.connect(b, '127.0.0.1', 15000), '/stats');
+    const inbound = stat(stats, 'listener.0.0.0.0_15006.downstream_cx_total');
+    expect(await readAll(net.connect(a, b.ip, 15090)).catch(() => '')).toBe('');
+    // (a captured port would have answered: 8080 reaches the app through virtualInbound)
+    expect(await readAll(net.connect(a, b.ip, 8080))).toContain('127.0.0.6');
+    expect(stat(await httpGet(() => net.connect(b, '127.0.0.1', 15000), '/stats'), 'listener.0.0.0.0_15006.downstream_cx_total')).toBe(inbound + 1);
+    // From the node (this process, the root namespace): pod a's server sees the bridge's address.
+    const { connect } = await import('node:net');
+    const seen = await new Promise<string>((resolve, reject) => {
+      const s = connect(9000, a.ip);
+      let out = '';
+      s.on('data', (d) => { out += d; });
+      s.on('end', () => resolve(out.trim()));
+      s.on('error', reject);
+    });
+    expect(seen).toBe(net.gateway);
+  });
+
+  it('stop removes every namespace and the bridge; what a killed lab recorded is released by the sweep', async () => {
+    const other = labTempDir('mesh-verify-podnet-orphan-');
+    const leaked = await PodNetwork.create(`${base.replace(/\.\d+$/, '')}.${(Number(base.split('.')[2]) + 1) % 256}.0/24`, other);
+    const s = await leaked.addPod('test/leaked', `${base.replace(/\.\d+$/, '')}.${(Number(base.split('.')[2]) + 1) % 256}.2`);
+    expect(existsSync(s.path)).toBe(true);
+    expect(existsSync(`/sys/class/net/${leaked.bridge}`)).toBe(true);
+    expect(releaseRecordedNetwork(other)).toEqual([s.netns, leaked.bridge]);
+    expect(existsSync(s.path)).toBe(false);
+    expect(existsSync(`/sys/class/net/${leaked.bridge}`)).toBe(false);
+    // A directory whose owner is alive (this process) is left to it by the sweep.
+    expect(sweepOrphanedLabDirs().some((d) => d === other)).toBe(false);
+    execFileSync('rm', ['-rf', other]);
+  });
+});
