@@ -137,7 +137,7 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
   const podIp = `${base}.${20 + index}`;
   const addresses: LabAddresses = {
     nlb: `${base}.1`, gateway: podIp, bff: `${base}.${60 + index}`, svc: podIp, caller: `${base}.13`,
-    bffApp: `${base}.${160 + index}`, svcApp: `${base}.${120 + index}`, svcVip: `${base}.${200 + index}`,
+    svcVip: `${base}.${200 + index}`,
   };
   const podName = t.role === 'sidecar' ? 'rec-app-7c9d8f6b5-r0001' : t.role === 'gateway' ? 'istio-ingressgateway-6d8f9b7c4d-r0002' : `${workload.name}-5f7b8c9d6-r0003`;
   // Relative to the working directory (main() changes into it): no path of this machine gets into Envoy's answers.

@@ -10,7 +10,7 @@
 # version, the source and the hashes; a half-finished install is never left in place.
 # capture (tcpdump, for `path --lab --capture`) is a system package from Debian, not a cache entry:
 # installed with apt-get when run as root; otherwise a warning (an error under CI or when named).
-# pod-network (iptables and iproute2, for the lab's pod sandboxes: src/lab/pod-network.ts) is
+# pod-network (iptables, iproute2 and socat, for the lab's pod sandboxes: src/lab/pod-network.ts) is
 # Debian's too, installed the same way; missing, it is an error.
 set -euo pipefail
 
@@ -198,15 +198,15 @@ install_capture() {
   log "capture: installed $("$t" --version 2>&1 | head -1) ($t)"
 }
 
-pod_network_tools() { command -v iptables-restore >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1; }
+pod_network_tools() { command -v iptables-restore >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1 && command -v socat >/dev/null 2>&1; }
 
 install_pod_network() {
-  if pod_network_tools; then log "pod-network: $(iptables-restore --version 2>&1 | head -1), $(ip -V 2>&1 | head -1)"; return 0; fi
-  local fix="fix: run as root: apt-get install -y iptables iproute2"
+  if pod_network_tools; then log "pod-network: $(iptables-restore --version 2>&1 | head -1), $(ip -V 2>&1 | head -1), $(socat -V 2>/dev/null | grep -m1 'socat version' | cut -d' ' -f2-4)"; return 0; fi
+  local fix="fix: run as root: apt-get install -y iptables iproute2 socat"
   [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null || die "pod-network: iptables or iproute2 is not installed, and this is not root with apt-get ($fix)"
   log "pod-network: installing iptables and iproute2 from Debian with apt-get"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2 >&2 \
-    || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2 >&2; } \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2 socat >&2 \
+    || { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables iproute2 socat >&2; } \
     || die "pod-network: apt-get could not install iptables and iproute2 ($fix)"
   pod_network_tools || die "pod-network: iptables-restore, ip or nsenter is not on PATH after apt-get install ($fix)"
   log "pod-network: installed $(iptables-restore --version 2>&1 | head -1)"

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import {
   APP_PORT, BFF_WORKLOAD, ENVOY_ADMIN_PORT, GATEWAY_CREDENTIAL, GATEWAY_HTTPS_TARGET_PORT, GATEWAY_WORKLOAD, ISTIO_INBOUND_PORT,
-  ISTIO_OUTBOUND_PORT, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
+  ISTIO_OUTBOUND_PORT, MESH_NAMESPACE, PUBLIC_HOST, SVC_WORKLOAD, serviceFqdn,
 } from '../topology/reference.js';
 import { pinnedVersions } from '../topology/versions.js';
 import { findEnvoy } from './envoy/binary.js';
@@ -17,15 +17,18 @@ import { CALLER_WORKLOAD, POD_NAMES, placementFor, workloadLabels } from './plac
 import { labTempDir } from './lab-dirs.js';
 import { allSettledOrThrow } from '../util/all-settled.js';
 import { PlaintextCaller } from './plaintext-caller.js';
+import { PodNetwork, parseIstioIptablesArgs, type PodSandbox } from './pod-network.js';
 import type { ContainerLaunch } from './pod-runtime.js';
-import type { LabFault, LabPod, MeshState } from './types.js';
+import type { LabFault, LabPod, LabPodNetwork, MeshState } from './types.js';
 
 /**
  * The lab's data plane: REAL Envoy processes (the pinned release) as the NLB, the ingress gateway
  * and the bff and svc sidecars, the real reference app (fixtures/topology/app/app.mjs) as bff and
- * svc, and real TLS with certificates from the lab's mesh CA. Each pod is an address of its own
- * on loopback (a random 127.A.B.0/24 block per lab); the configuration is Istio-shaped
- * (istio-shape/, delivered as watched xDS files) and every change is a new resource version.
+ * svc, and real TLS with certificates from the lab's mesh CA. Each pod's containers run in the
+ * pod's own network namespace with the pod's IP (kwok's), and, where the pod has istio-init,
+ * Istio's iptables rules from its args (src/lab/pod-network.ts); the NLB is a loopback address of
+ * the node. The configuration is Istio-shaped (istio-shape/, delivered as watched xDS files) and
+ * every change is a new resource version.
  */
 export interface DataPlane {
   state: MeshState;
@@ -36,12 +39,13 @@ export interface DataPlane {
   /** What the lab ran: the Envoy binary and its version. */
   envoy: { path: string; version: string };
   addresses: LabAddresses;
+  podNetwork(): LabPodNetwork | null;
   pods(): LabPod[];
   reconfigure(state: MeshState): Promise<void>;
   /** Serve another gateway credential (an SDS push); resolves when the gateway reports it. */
   setGatewayCredential(credential: { chainPem: string; keyPem: string; caPem?: string | null }): Promise<void>;
-  /** A pod was re-created under another name (a rollout). */
-  renamePod(role: keyof PodNames, name: string): void;
+  /** A pod was re-created (a rollout): its name, and its containers move when its IP is another. */
+  renamePod(role: keyof PodNames, pod: PodInfo): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,8 +56,12 @@ export interface DataPlaneOptions {
   gatewayCredential?: GivenGatewayCredential;
   /** Envoy binary (default: findEnvoy()). */
   envoyPath?: string;
-  /** The pods' names, as Kubernetes named them (default: POD_NAMES); they go into each proxy's node id and each app's POD_NAME. */
-  podNames?: Partial<PodNames>;
+  /** The pods as Kubernetes made them: name (each proxy's node id, each app's POD_NAME), kwok's IP, istio-init's args. */
+  pods: Partial<Record<keyof PodNames, PodInfo>>;
+  /** svc's ClusterIP, as the API assigned it. */
+  svcClusterIp: string;
+  /** The node's pod range (kwok's), which the pods' bridge serves. */
+  podCidr: string;
   /** The app container of a pod as the kubelet would start it (src/lab/app-launcher.ts). */
   appLaunch: AppLaunch;
   /** The lab's PKI, when the caller made it first (its mesh root goes into ConfigMaps before the pods start). */
@@ -61,6 +69,9 @@ export interface DataPlaneOptions {
 }
 
 export type PodNames = Record<keyof typeof POD_NAMES, string>;
+
+/** A pod of the API as its sandbox needs it: its name, kwok's IP, and istio-init's args (null: no sidecar injected). */
+export interface PodInfo { name: string; ip: string; istioInit: string[] | null }
 
 /** The app container of role's pod `podName`, set up under `dir` (src/lab/pod-runtime.ts). */
 export type AppLaunch = (role: 'bff' | 'svc', podName: string, dir: string) => Promise<ContainerLaunch>;
@@ -70,18 +81,8 @@ export const LAB_PROGRAMS: Record<string, string> = { node: process.execPath };
 
 export const NLB_PORT = 8443;
 
-/** Every (address, port) the plane binds, to check the block is free before Envoy tries. */
-function boundPorts(a: LabAddresses): [string, number][] {
-  const proxy = (ip: string, extra: number[]) => [ENVOY_ADMIN_PORT, 15090, ...extra].map((p): [string, number] => [ip, p]);
-  return [
-    [a.nlb, NLB_PORT], [a.nlb, ENVOY_ADMIN_PORT],
-    ...proxy(a.gateway, [GATEWAY_HTTPS_TARGET_PORT]),
-    ...proxy(a.bff, [ISTIO_INBOUND_PORT, ISTIO_OUTBOUND_PORT, APP_PORT]),
-    ...proxy(a.svc, [ISTIO_INBOUND_PORT, ISTIO_OUTBOUND_PORT, APP_PORT]),
-    [a.bffApp, APP_PORT], [a.svcApp, APP_PORT], [a.svcVip, APP_PORT],
-  ];
-}
-
+/** istio-proxy's group (the injected container's runAsGroup), which Istio's rules exempt from capture. */
+const PROXY_GID = 1337;
 
 function canBind(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -91,18 +92,13 @@ function canBind(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** A free 127.A.B.0/24 block: random, checked by binding every port the lab (or `ports`) will use. */
-export async function pickAddresses(ports: (a: LabAddresses) => [string, number][] = boundPorts): Promise<LabAddresses> {
+/** A free loopback address 127.A.B.1 for the NLB (its listener and admin ports), random, checked by binding them. */
+export async function pickNlbAddress(): Promise<string> {
   for (let attempt = 0; attempt < 8; attempt += 1) {
-    const base = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
-    const a: LabAddresses = {
-      nlb: `${base}.1`, gateway: `${base}.10`, bff: `${base}.11`, svc: `${base}.12`, caller: `${base}.13`,
-      bffApp: `${base}.111`, svcApp: `${base}.112`, svcVip: `${base}.20`,
-    };
-    const free = await Promise.all(ports(a).map(([h, p]) => canBind(h, p)));
-    if (free.every(Boolean)) return a;
+    const ip = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}.1`;
+    if ((await Promise.all([NLB_PORT, ENVOY_ADMIN_PORT].map((p) => canBind(ip, p)))).every(Boolean)) return ip;
   }
-  throw new EnvironmentError('the lab found no free loopback block 127.A.B.0/24 for its pods in 8 tries', 'stop other labs or processes bound to 0.0.0.0 on ports 8080, 8443, 15000-15090');
+  throw new EnvironmentError('the lab found no free loopback address for its NLB in 8 tries', 'stop other labs or processes bound to 0.0.0.0 on ports 8443 or 15000');
 }
 
 /** A child process with its stdout kept as log lines (what `kubectl logs` would show). */
@@ -110,13 +106,12 @@ interface AppProcess { lines: string[]; stop(): Promise<void> }
 
 /**
  * Start an app container as the kubelet would (`launch`: src/lab/pod-runtime.ts, from the pod's
- * spec and the API's ConfigMaps), with the lab's network in place of the pod's: `HOST`, the
- * address the app binds (a pod's own network namespace lets it bind 0.0.0.0), and, as the lab has
- * no cluster DNS nor istio-init's redirect, an upstream URL on a Service the lab serves pointed at
- * that Service's VIP (where the bff sidecar's outbound listener is), its Host header kept.
+ * spec and the API's ConfigMaps), in its pod's network namespace (`enter`). The lab has no
+ * cluster DNS: an upstream URL on a Service is pointed at that Service's ClusterIP (which
+ * Istio's rules redirect into the pod's sidecar), its Host header kept.
  */
-function startApp(role: 'bff' | 'svc', launch: ContainerLaunch, network: { host: string; services: Record<string, string> }, log?: (line: string) => void, onLine?: (line: string) => void): Promise<AppProcess> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...launch.env, HOST: network.host };
+function startApp(role: 'bff' | 'svc', launch: ContainerLaunch, network: { enter(argv: string[]): string[]; services: Record<string, string> }, log?: (line: string) => void, onLine?: (line: string) => void): Promise<AppProcess> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', ...launch.env };
   if (env.UPSTREAM_URL) {
     const url = new URL(env.UPSTREAM_URL);
     const vip = network.services[url.hostname];
@@ -126,7 +121,8 @@ function startApp(role: 'bff' | 'svc', launch: ContainerLaunch, network: { host:
       env.UPSTREAM_URL = url.toString().replace(/\/$/, '');
     }
   }
-  const child = spawnOwned(launch.argv[0]!, launch.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args] = network.enter(launch.argv);
+  const child = spawnOwned(command!, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';
   child.stdout!.on('data', (c: Buffer) => {
@@ -173,19 +169,66 @@ class EnvoyDataPlane implements DataPlane {
   private callerCalls = 0;
   private readonly root: string;
   private stopped = false;
+  private net: PodNetwork | null = null;
+  /** Each role's pod sandbox (network namespace), made when its first container starts. */
+  private readonly sandboxes = new Map<keyof PodNames, Promise<PodSandbox>>();
+  /** The sandboxes made so far (for pods(), which is synchronous). */
+  private readonly made = new Map<keyof PodNames, PodSandbox>();
 
   constructor(
     public state: MeshState,
     private readonly pki: LabPki,
-    readonly addresses: LabAddresses,
+    private readonly nlbAddress: string,
+    private readonly network: { podCidr: string; svcClusterIp: string },
     readonly envoy: { path: string; version: string },
     private readonly log: ((line: string) => void) | undefined,
-    private readonly names: PodNames,
+    private readonly info: Partial<Record<keyof PodNames, PodInfo>>,
     private readonly appLaunch: AppLaunch,
   ) {
     this.root = labTempDir('mesh-verify-lab-envoy-');
-    this.nlb = { host: addresses.nlb, port: NLB_PORT };
-    this.caller = new PlaintextCaller(() => ({ host: this.addresses.svc, port: APP_PORT, localAddress: this.addresses.caller }), names.caller);
+    this.nlb = { host: nlbAddress, port: NLB_PORT };
+    // The legacy workload's connections leave from its own pod (a relay in its sandbox).
+    this.caller = new PlaintextCaller(async () => {
+      const sandbox = await this.sandbox('caller');
+      return { host: this.addresses.svc, port: APP_PORT, createConnection: () => this.net!.connect(sandbox, this.addresses.svc, APP_PORT) };
+    }, this.podName('caller'));
+  }
+
+  get addresses(): LabAddresses {
+    const ip = (role: keyof PodNames) => this.info[role]?.ip ?? '';
+    return { nlb: this.nlbAddress, gateway: ip('gateway'), bff: ip('bff'), svc: ip('svc'), caller: ip('caller'), svcVip: this.network.svcClusterIp };
+  }
+
+  podNetwork(): LabPodNetwork | null {
+    if (!this.net) return null;
+    const netns: LabPodNetwork['netns'] = {};
+    for (const role of ['gateway', 'bff', 'svc'] as const) { const s = this.made.get(role); if (s) netns[role] = s.path; }
+    return { bridge: this.net.bridge, netns };
+  }
+
+  private podName(role: keyof PodNames): string { return this.info[role]?.name ?? POD_NAMES[role]; }
+
+  /** role's pod sandbox: its network namespace with its IP, and Istio's rules when its pod has istio-init. */
+  private sandbox(role: keyof PodNames): Promise<PodSandbox> {
+    let s = this.sandboxes.get(role);
+    if (!s) {
+      const pod = this.info[role];
+      if (!pod?.ip) return Promise.reject(new EnvironmentError(`the lab's runtime has no IP for the ${role} pod (kwok gives one when the pod is Running)`));
+      const ns = role === 'gateway' ? GATEWAY_WORKLOAD.namespace : MESH_NAMESPACE;
+      s = this.net!.addPod(`${ns}/${pod.name}`, pod.ip, pod.istioInit ? parseIstioIptablesArgs(pod.istioInit) : undefined);
+      this.sandboxes.set(role, s);
+      void s.then((made) => { if (this.sandboxes.get(role) === s) this.made.set(role, made); }, () => undefined);
+    }
+    return s;
+  }
+
+  private async removeSandbox(role: keyof PodNames): Promise<void> {
+    const s = this.sandboxes.get(role);
+    if (!s) return;
+    this.sandboxes.delete(role);
+    this.made.delete(role);
+    const sandbox = await s.catch(() => null);
+    if (sandbox) await this.net!.removePod(sandbox.pod);
   }
 
   get externalCaPem(): string { return this.pki.externalCaPem; }
@@ -194,7 +237,7 @@ class EnvoyDataPlane implements DataPlane {
   private shapeInput(role: LabRole, xds: XdsDirectory, accessLogPath: string): ProxyShapeInput {
     const p = placementFor(role);
     return {
-      role, workload: WORKLOADS[role], podName: this.names[role], labels: p.labels, state: this.state,
+      role, workload: WORKLOADS[role], podName: this.podName(role), labels: p.labels, state: this.state,
       addresses: this.addresses, accessLogPath, files: xds.files, istioVersion: pinnedVersions().istio,
     };
   }
@@ -225,9 +268,14 @@ class EnvoyDataPlane implements DataPlane {
     const identity = await issueWorkloadIdentity(this.pki, WORKLOADS[role], role === 'svc' ? this.state.svcCert : 'valid');
     const partial = { role, xds, dir, identity, accessLogPath } as Proxy;
     this.pushConfig(partial);
-    const podIp = this.addresses[role];
-    writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(this.shapeInput(role, xds, accessLogPath), podIp), null, 1));
-    partial.envoy = await startEnvoy({ name: this.names[role], binary: this.envoy.path, dir, adminHost: podIp, adminPort: ENVOY_ADMIN_PORT, log: this.log });
+    writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(this.shapeInput(role, xds, accessLogPath)), null, 1));
+    const sandbox = await this.sandbox(role);
+    const net = this.net!;
+    // As istio-proxy: in the pod's namespace, group 1337 (runAsGroup; Istio's rules let its traffic out), admin on the pod's 127.0.0.1.
+    partial.envoy = await startEnvoy({
+      name: this.podName(role), binary: this.envoy.path, dir, adminHost: '127.0.0.1', adminPort: ENVOY_ADMIN_PORT, log: this.log,
+      sandbox: { enter: (argv) => net.enter(sandbox, argv), connect: (h, port) => net.connect(sandbox, h, port), gid: PROXY_GID },
+    });
     this.proxies.set(role, partial);
     await this.converged(partial);
   }
@@ -263,11 +311,9 @@ class EnvoyDataPlane implements DataPlane {
 
   /** Start role's app container from its pod (the kubelet's part: pod-runtime.ts). */
   private async startAppOf(role: 'bff' | 'svc', onLine?: (line: string) => void): Promise<AppProcess> {
-    const launch = await this.appLaunch(role, this.names[role], join(this.root, `${role}-pod`));
-    // Without a sidecar, svc's app owns the pod address itself.
-    const host = role === 'bff' ? this.addresses.bffApp : this.state.svcSidecar ? this.addresses.svcApp : this.addresses.svc;
+    const [launch, sandbox] = await Promise.all([this.appLaunch(role, this.podName(role), join(this.root, `${role}-pod`)), this.sandbox(role)]);
     const services = { [serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)]: this.addresses.svcVip };
-    return startApp(role, launch, { host, services }, this.log, onLine);
+    return startApp(role, launch, { enter: (argv) => this.net!.enter(sandbox, argv), services }, this.log, onLine);
   }
 
   private async startSvc(): Promise<void> {
@@ -278,6 +324,7 @@ class EnvoyDataPlane implements DataPlane {
   }
 
   async start(): Promise<void> {
+    this.net = await PodNetwork.create(this.network.podCidr, this.root);
     // Everything starts in parallel: the Envoys do not need each other to become LIVE.
     await allSettledOrThrow([
       this.startAppOf('bff').then((a) => { this.apps.bff = a; }),
@@ -329,13 +376,14 @@ class EnvoyDataPlane implements DataPlane {
       if (role === 'gateway') ports[GATEWAY_HTTPS_TARGET_PORT] = GATEWAY_HTTPS_TARGET_PORT;
       else ports[APP_PORT] = APP_PORT;
       if (proxy) Object.assign(ports, { [ENVOY_ADMIN_PORT]: ENVOY_ADMIN_PORT, 15090: 15090, [ISTIO_INBOUND_PORT]: ISTIO_INBOUND_PORT, [ISTIO_OUTBOUND_PORT]: ISTIO_OUTBOUND_PORT });
+      const sandbox = this.made.get(role);
       pods.push({
         namespace: w.namespace,
-        name: this.names[role],
+        name: this.podName(role),
         app: role === 'gateway' ? 'istio-ingressgateway' : w.name,
         serviceAccount: w.serviceAccount,
         ip: this.addresses[role],
-        host: this.addresses[role],
+        forward: (port) => this.forward(sandbox, port),
         labels: workloadLabels(w, sidecar),
         containers: role === 'gateway' ? ['istio-proxy'] : sidecar ? [w.name, 'istio-proxy'] : [w.name],
         ports,
@@ -344,8 +392,8 @@ class EnvoyDataPlane implements DataPlane {
     }
     if (this.state.plaintextCallerToSvc) {
       pods.push({
-        namespace: CALLER_WORKLOAD.namespace, name: this.names.caller, app: CALLER_WORKLOAD.name, serviceAccount: CALLER_WORKLOAD.serviceAccount,
-        ip: this.addresses.caller, host: this.addresses.caller, labels: workloadLabels(CALLER_WORKLOAD, false), containers: ['legacy-client'], ports: {},
+        namespace: CALLER_WORKLOAD.namespace, name: this.podName('caller'), app: CALLER_WORKLOAD.name, serviceAccount: CALLER_WORKLOAD.serviceAccount,
+        ip: this.addresses.caller, labels: workloadLabels(CALLER_WORKLOAD, false), containers: ['legacy-client'], ports: {},
         logs: (container) => (container === 'legacy-client' ? [...this.caller.log] : []),
       });
     }
@@ -368,10 +416,39 @@ class EnvoyDataPlane implements DataPlane {
     return p.xds.converged(async () => (await p.envoy.admin('/config_dump')).body);
   }
 
-  /** A pod was re-created under another name (a rollout): its processes take the new name when they next start. */
-  renamePod(role: keyof PodNames, name: string): void {
-    this.names[role] = name;
-    if (role === 'caller') this.caller.podName = name;
+  /** kwok's PortForward command for a port of a sandboxed pod (the sandbox is made by then: the pod's processes run). */
+  private forward(sandbox: PodSandbox | undefined, port: number): string[] {
+    return sandbox ? this.net!.relay(sandbox, '127.0.0.1', port) : [];
+  }
+
+  /**
+   * A pod was re-created (a rollout): its processes take its name when they next start; when the
+   * new pod has another IP, its containers move into a new sandbox with it now, and every proxy
+   * gets the new endpoint.
+   */
+  async renamePod(role: keyof PodNames, pod: PodInfo): Promise<void> {
+    const before = this.info[role];
+    this.info[role] = pod;
+    if (role === 'caller') this.caller.podName = pod.name;
+    if (!before || before.ip === pod.ip || !this.sandboxes.has(role)) return;
+    this.log?.(`lab: pod ${pod.name} (${role}) has IP ${pod.ip}: its containers move into its new sandbox`);
+    if (role === 'caller') { await this.removeSandbox(role); return; }
+    await this.restartRole(role);
+    for (const p of this.proxies.values()) this.pushConfig(p);
+    await Promise.all([...this.proxies.values()].map((p) => this.converged(p)));
+  }
+
+  /** Stop role's processes, drop its sandbox, and start them again (in a new sandbox, from the pod as it is now). */
+  private async restartRole(role: LabRole): Promise<void> {
+    const app = role === 'gateway' ? undefined : this.apps[role];
+    const hadProxy = this.proxies.has(role);
+    await Promise.all([app?.stop(), this.proxies.get(role)?.envoy.stop()]);
+    this.proxies.delete(role);
+    if (role !== 'gateway') delete this.apps[role];
+    await this.removeSandbox(role);
+    if (role === 'svc') await this.startSvc();
+    else if (role === 'bff') await allSettledOrThrow([this.startAppOf('bff').then((a) => { this.apps.bff = a; }), this.startProxy('bff')]);
+    else if (hadProxy) await this.startProxy('gateway');
   }
 
   async reconfigure(next: MeshState): Promise<void> {
@@ -387,11 +464,8 @@ class EnvoyDataPlane implements DataPlane {
       await Promise.all([...roles.map((r) => this.startProxy(r)), this.startNlb()]);
     }
     if (prev.svcSidecar !== next.svcSidecar) {
-      // Injection changed: svc's pod is re-created (with or without its istio-proxy).
-      await Promise.all([this.apps.svc?.stop(), this.proxies.get('svc')?.envoy.stop()]);
-      this.proxies.delete('svc');
-      delete this.apps.svc;
-      await this.startSvc();
+      // Injection changed: svc's pod is re-created (with or without its istio-proxy and istio-init).
+      await this.restartRole('svc');
     } else if (prev.svcCert !== next.svcCert && this.proxies.has('svc')) {
       // A rotated SDS secret.
       const svc = this.proxies.get('svc')!;
@@ -407,13 +481,13 @@ class EnvoyDataPlane implements DataPlane {
     if (this.stopped) return;
     this.stopped = true;
     this.stopCaller();
-    this.caller.close();
     await Promise.all([
       ...[...this.proxies.values()].map((p) => p.envoy.stop()),
       this.nlbProxy?.stop(),
       this.apps.bff?.stop(),
       this.apps.svc?.stop(),
     ]);
+    await this.net?.stop();
     rmSync(this.root, { recursive: true, force: true });
   }
 }
@@ -421,8 +495,8 @@ class EnvoyDataPlane implements DataPlane {
 /** Start the lab's data plane on real Envoy. Exit 4 (EnvironmentError) when Envoy is missing. */
 export async function startDataPlane(opts: DataPlaneOptions): Promise<DataPlane> {
   const envoyPath = findEnvoy(opts.envoyPath).path;
-  const [pki, addresses] = await Promise.all([opts.pki ?? createLabPki(opts.gatewayCredential), pickAddresses()]);
-  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, addresses, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...POD_NAMES, ...opts.podNames }, opts.appLaunch);
+  const [pki, nlbAddress] = await Promise.all([opts.pki ?? createLabPki(opts.gatewayCredential), pickNlbAddress()]);
+  const plane = new EnvoyDataPlane({ ...opts.state, inbound: { ...opts.state.inbound } }, pki, nlbAddress, { podCidr: opts.podCidr, svcClusterIp: opts.svcClusterIp }, { path: envoyPath, version: pinnedEnvoyVersionOf(envoyPath) }, opts.log, { ...opts.pods }, opts.appLaunch);
   try {
     await plane.start();
   } catch (err) {

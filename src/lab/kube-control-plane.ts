@@ -82,6 +82,31 @@ export function podCidrFor(pods: number, random: () => number = Math.random): st
   return `10.244.${Math.floor(random() * (256 / block)) * block}.0/${32 - bits}`;
 }
 
+/** IPv4 networks routed on this machine (/proc/net/route): [network, mask] as unsigned integers. */
+function routedNetworks(): [number, number][] {
+  let text = '';
+  try { text = readFileSync('/proc/net/route', 'utf8'); } catch { return []; }
+  const le = (hex: string) => Buffer.from(hex, 'hex').readUInt32LE(0);
+  return text.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 8 && f[1] !== '00000000')
+    .map((f) => [le(f[1]!), le(f[7]!)] as [number, number]);
+}
+
+/** podCidrFor, avoiding ranges already routed here (another lab's pod bridge): 16 tries. */
+export function freePodCidr(pods: number): string {
+  const routed = routedNetworks();
+  const toInt = (ip: string) => ip.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
+  let cidr = podCidrFor(pods);
+  for (let i = 0; i < 16; i += 1) {
+    const [ip, bits] = cidr.split('/');
+    const net = toInt(ip!);
+    const mask = bits === '0' ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
+    const overlaps = routed.some(([n, m]) => { const both = (m & mask) >>> 0; return ((n & both) >>> 0) === ((net & both) >>> 0); });
+    if (!overlaps) return cidr;
+    cidr = podCidrFor(pods);
+  }
+  return cidr;
+}
+
 const PORTS = { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, kubelet: 10250, kcm: 10257, scheduler: 10259 };
 export const LAB_NODE = 'lab-node';
 const SERVICE_CIDR = '10.96.0.0/16';
@@ -190,7 +215,7 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
   try {
     const base = await pickBase();
     const ip = `${base}.1`;
-    const podCidr = podCidrFor(opts.pods ?? 200);
+    const podCidr = freePodCidr(opts.pods ?? 200);
     const server = `https://${ip}:${PORTS.apiserver}`;
     const pki = await createPki(ip);
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };

@@ -7,9 +7,9 @@ import { connectKube } from '../cluster/kube-client.js';
 import { LAB_MARKER } from '../cluster/lab-marker.js';
 import { rolloutProblem, waitForRollouts } from '../cluster/wait.js';
 import { GATEWAY_CA_CONFIGMAP, createGatewayCredential } from '../topology/credentials.js';
-import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE } from '../topology/reference.js';
+import { GATEWAY_CREDENTIAL, GATEWAY_NAMESPACE, GATEWAY_WORKLOAD, MESH_NAMESPACE, SVC_WORKLOAD } from '../topology/reference.js';
 import { MESH_CONFIGMAP, meshStateFromObjects, nonObjectState, sameMeshState, type IstioObject } from './control-plane.js';
-import { startDataPlane, type PodNames } from './envoy-plane.js';
+import { startDataPlane, type PodInfo, type PodNames } from './envoy-plane.js';
 import { apiAppLaunch } from './app-launcher.js';
 import { API_VERSIONS, installIstioCrds, labKube, type LabKube } from './lab-kube.js';
 import { startInjector } from './injector.js';
@@ -36,10 +36,12 @@ import { sweepOrphanedLabDirs } from './lab-dirs.js';
  * - The topology: applied by src/cluster/apply.ts, the code `path` applies it with on kind, and
  *   rolled out by the real controllers and scheduler; kwok marks the pods Running.
  * - The container runtime: once the pods exist, their containers run as processes under the pods'
- *   names (src/lab/envoy-plane.ts: real Envoy, the real app started from its pod spec by
- *   src/lab/app-launcher.ts and src/lab/pod-runtime.ts), kwok's PortForward objects point
- *   each pod's ports at them, and their output is written as CRI log files that kwok's Logs
- *   objects serve (`kubectl logs`).
+ *   names, each pod's in a network namespace of its own with kwok's pod IP and, where istio-init
+ *   was injected, Istio's iptables rules from its args (src/lab/envoy-plane.ts, pod-network.ts:
+ *   real Envoy, the real app started from its pod spec by src/lab/app-launcher.ts and
+ *   src/lab/pod-runtime.ts); kwok's PortForward objects run a relay into the pod's namespace
+ *   (nsenter + socat, as a kubelet did) for each port, and the processes' output is written as
+ *   CRI log files that kwok's Logs objects serve (`kubectl logs`).
  * - istiod's configuration push: the lab reads the Istio objects from the API and reconfigures the
  *   Envoys (src/lab/control-plane.ts -> istio-shape/), and serves the Secret behind the gateway's
  *   credentialName over SDS.
@@ -48,7 +50,8 @@ import { sweepOrphanedLabDirs } from './lab-dirs.js';
  *   injector's webhook exists (pods injected by earlier control planes: their istio-proxy, native
  *   or not, and their revision stay as the plan says), one PortForward per proxy pointing port
  *   15000 at its admin server on 127.0.0.1, and kwok's pod IPs in each proxy's answers.
- * The pods' IPs are kwok's (10.244.N.0/24, larger for a fleet); the processes listen on loopback addresses of their own.
+ * The pods' IPs are kwok's (10.244.N.0/24, larger for a fleet), served by a bridge of the lab's; the
+ * NLB is a loopback address of the node; the fleet's admin servers listen on 127.0.0.1.
  */
 
 type Json = Record<string, any>;
@@ -73,6 +76,13 @@ function roleOf(pod: Json): keyof PodNames | null {
 }
 
 const isLive = (pod: Json) => !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running';
+
+/** What a pod's sandbox needs of it: its name, kwok's IP, istio-init's args. */
+const podInfo = (pod: Json): PodInfo => ({
+  name: pod.metadata.name as string,
+  ip: (pod.status?.podIP as string | undefined) ?? '',
+  istioInit: ((pod.spec?.initContainers ?? []) as Json[]).find((c) => c.name === 'istio-init')?.args ?? null,
+});
 
 /** The containers a pod runs beside each other: its containers and its native sidecars. */
 const runningContainers = (pod: Json): string[] =>
@@ -174,9 +184,11 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     // The runtime: the pods exist, their containers start under the pods' names (the fleet's are its admin servers).
     const livePods = async () => (await Promise.all([kube.list('Pod', GATEWAY_NAMESPACE), kube.list('Pod', MESH_NAMESPACE)])).flat()
       .filter((p) => isLive(p) && !fleet?.owns(p.metadata.namespace, p.metadata.name));
-    const podNames: Partial<PodNames> = {};
-    for (const p of await livePods()) { const role = roleOf(p); if (role) podNames[role] = p.metadata.name; }
-    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, podNames, envoyPath, appLaunch: apiAppLaunch(kube, cp) });
+    const pods: Partial<Record<keyof PodNames, PodInfo>> = {};
+    for (const p of await livePods()) { const role = roleOf(p); if (role) pods[role] = podInfo(p); }
+    const svcClusterIp = (await kube.get('Service', MESH_NAMESPACE, SVC_WORKLOAD.name))?.spec?.clusterIP as string | undefined;
+    if (!svcClusterIp) throw new Error(`the lab's Service ${MESH_NAMESPACE}/${SVC_WORKLOAD.name} has no ClusterIP`);
+    const dp = await startDataPlane({ state: state0, fault, log, gatewayCredential: credential, pki, pods, svcClusterIp, podCidr: cp.podCidr, envoyPath, appLaunch: apiAppLaunch(kube, cp) });
     cleanups.push(() => dp.stop());
     // The NLB, published on the gateway Service as a cloud load-balancer controller would.
     await kube.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: GATEWAY_WORKLOAD.name, namespace: GATEWAY_NAMESPACE, annotations: { 'mesh-verify.io/entry': `${dp.nlb.host}:${dp.nlb.port}` } } }, 'mesh-verify-lab-nlb');
@@ -185,7 +197,10 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     mkdirSync(logDir, { recursive: true });
     const bound = new Map<string, { pod: Json; role: keyof PodNames; written: Map<string, number>; forwards: string }>();
     /** The pod's ports as its processes serve them now (they change when a restart adds or drops the sidecar). */
-    const forwardsOf = (lp: LabPod) => Object.entries(lp.ports).map(([port, target]) => ({ ports: [Number(port)], target: { address: lp.host ?? '127.0.0.1', port: target } }));
+    const forwardsOf = (lp: LabPod) => Object.entries(lp.ports).map(([port, target]) => {
+      const command = lp.forward?.(Number(port)) ?? [];
+      return command.length ? { ports: [Number(port)], command } : { ports: [Number(port)], target: { address: lp.host ?? '127.0.0.1', port: target } };
+    });
     const applyForwards = (ns: string, name: string, forwards: unknown[]) =>
       kube.apply({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name, namespace: ns }, spec: { forwards } }, 'mesh-verify-lab-runtime');
     /** PortForward and Logs objects for a new pod: kwok's kubelet then serves it from the lab's processes. */
@@ -253,7 +268,7 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
         const role = roleOf(p);
         if (!role) continue;
         if (!bound.has(`${p.metadata.namespace}/${p.metadata.name}`)) {
-          dp.renamePod(role, p.metadata.name);
+          await dp.renamePod(role, podInfo(p));
           await bind(p, role, dp.pods());
         }
       }

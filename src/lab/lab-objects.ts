@@ -50,7 +50,9 @@ export function labHandle<T extends object>(dp: LabDataPlaneView, fault: LabFaul
     fault,
     get state() { return state(); },
     nlb: dp.nlb,
-    ...(dp.addresses ? { addresses: dp.addresses } : {}),
+    // Read when asked: a re-created pod brings another IP.
+    ...(dp.addresses ? { get addresses() { return dp.addresses; } } : {}),
+    ...(dp.podNetwork ? { podNetwork: () => dp.podNetwork!() } : {}),
     publicHost: dp.publicHost,
     get externalCaPem() { return dp.externalCaPem; },
     meshRootPem: dp.meshRootPem,
@@ -58,5 +60,5 @@ export function labHandle<T extends object>(dp: LabDataPlaneView, fault: LabFaul
   return Object.assign(view, rest);
 }
 
-type RunningLabCore = Pick<RunningLab, 'simulated' | 'envoy' | 'fault' | 'state' | 'nlb' | 'addresses' | 'publicHost' | 'externalCaPem' | 'meshRootPem'>;
-type LabDataPlaneView = Pick<RunningLab, 'envoy' | 'nlb' | 'addresses' | 'publicHost' | 'externalCaPem' | 'meshRootPem'>;
+type RunningLabCore = Pick<RunningLab, 'simulated' | 'envoy' | 'fault' | 'state' | 'nlb' | 'addresses' | 'podNetwork' | 'publicHost' | 'externalCaPem' | 'meshRootPem'>;
+type LabDataPlaneView = Pick<RunningLab, 'envoy' | 'nlb' | 'addresses' | 'podNetwork' | 'publicHost' | 'externalCaPem' | 'meshRootPem'>;

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { APP_PORT, SVC_WORKLOAD, serviceFqdn } from '../topology/reference.js';
 
 /**
@@ -10,39 +11,35 @@ export const FORGED_XFCC = 'By=spiffe://cluster.local/ns/mesh-verify/sa/svc;URI=
 export class PlaintextCaller {
   readonly log: string[] = [];
   private seq = 0;
-  private readonly agent = new http.Agent({ keepAlive: false });
 
-  constructor(private readonly target: () => { host: string; port: number; localAddress?: string }, public podName: string) {}
+  /** `target`: where svc's pod is, and the connection from the caller's own pod (a relay in its sandbox). */
+  constructor(private readonly target: () => Promise<{ host: string; port: number; createConnection: () => Duplex }>, public podName: string) {}
 
   /** One plaintext GET to svc's inbound port; resolves when the answer (or an error) is in. */
   call(): Promise<void> {
     this.seq += 1;
     const requestId = `plaintext-caller-${this.seq}`;
-    return new Promise((resolve) => {
+    const log = (entry: Record<string, unknown>) => this.log.push(JSON.stringify({ app: 'legacy-client', pod: this.podName, requestId, ...entry }));
+    return this.target().then((target) => new Promise<void>((resolve) => {
       const req = http.request({
-        ...this.target(),
+        ...target,
         path: '/from-plaintext-caller',
-        agent: this.agent,
         headers: { host: `${serviceFqdn(SVC_WORKLOAD.name, SVC_WORKLOAD.namespace)}:${APP_PORT}`, 'x-request-id': requestId, 'x-forwarded-client-cert': FORGED_XFCC },
         timeout: 5000,
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          this.log.push(JSON.stringify({ app: 'legacy-client', pod: this.podName, requestId, status: res.statusCode, answer: Buffer.concat(chunks).toString('utf8').slice(0, 2000) }));
+          log({ status: res.statusCode, answer: Buffer.concat(chunks).toString('utf8').slice(0, 2000) });
           resolve();
         });
       });
       req.on('timeout', () => req.destroy(new Error('timeout')));
       req.on('error', (err) => {
-        this.log.push(JSON.stringify({ app: 'legacy-client', pod: this.podName, requestId, status: null, error: err.message }));
+        log({ status: null, error: err.message });
         resolve();
       });
       req.end();
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
+    }), (err: Error) => { log({ status: null, error: err.message }); });
   }
 }

@@ -98,11 +98,12 @@ const TOOLS = {
   ip: ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'],
   'iptables-restore': ['/usr/sbin/iptables-restore', '/sbin/iptables-restore'],
   nsenter: ['/usr/bin/nsenter', '/bin/nsenter'],
+  socat: ['/usr/bin/socat', '/bin/socat'],
 } as const;
 
 function tool(name: keyof typeof TOOLS): string {
   const found = TOOLS[name].find((p) => existsSync(p));
-  if (!found) throw new EnvironmentError(`the lab's pod network needs ${name}, which is not installed`, 'run npm run setup as root (it installs iptables from Debian); iproute2 and util-linux come with Debian');
+  if (!found) throw new EnvironmentError(`the lab's pod network needs ${name}, which is not installed`, 'run npm run setup as root (it installs iptables, iproute2 and socat from Debian)');
   return found;
 }
 
@@ -126,9 +127,6 @@ function bridgeAddress(cidr: string): { ip: string; prefix: number } {
   const last = base - (base % 2 ** (32 - prefix)) + 2 ** (32 - prefix) - 2;
   return { ip: [24, 16, 8, 0].map((s) => Math.floor(last / 2 ** s) % 256).join('.'), prefix };
 }
-
-/** The relay `connect` runs in a sandbox: stdin/stdout <-> a TCP connection (argv: host, port). */
-const RELAY = "const s=require('net').connect(Number(process.argv[2]),process.argv[1]);process.stdin.pipe(s);s.pipe(process.stdout);s.on('error',()=>process.exit(1));s.on('close',()=>process.exit(0));";
 
 interface Recorded { bridge: string; netns: string[] }
 const RECORD = 'network.json';
@@ -193,11 +191,16 @@ export class PodNetwork {
   }
 
   /**
-   * A TCP connection to host:port as seen from inside the sandbox (its 127.0.0.1 too), as a
-   * kubelet's port-forward makes one: a small relay process in the pod's namespace.
+   * The argv of a relay between stdin/stdout and host:port inside the sandbox (its 127.0.0.1
+   * too), as a kubelet's port-forward made one (nsenter + socat): kwok's PortForward runs it.
    */
+  relay(sandbox: PodSandbox, host: string, port: number): string[] {
+    return this.enter(sandbox, [tool('socat'), '-', `TCP:${host}:${port}`]);
+  }
+
+  /** A TCP connection to host:port from inside the sandbox, through `relay`. */
   connect(sandbox: PodSandbox, host: string, port: number): Duplex {
-    const [cmd, ...args] = this.enter(sandbox, [process.execPath, '-e', RELAY, host, String(port)]);
+    const [cmd, ...args] = this.relay(sandbox, host, port);
     const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'ignore'] });
     const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
     stream.once('close', () => child.kill('SIGKILL'));

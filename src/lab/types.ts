@@ -131,8 +131,18 @@ export interface LabPod {
   host?: string;
   /** Container port -> port on `host` that a port-forward to it reaches (15000 -> Envoy's admin). */
   ports: Record<number, number>;
+  /**
+   * A pod in its own network namespace (src/lab/pod-network.ts): the command kwok's PortForward
+   * runs for a container port (a relay to 127.0.0.1:<port> inside the pod, as a kubelet's).
+   */
+  forward?(port: number): string[];
   /** Log lines per container ('istio-proxy' = access log, app container = app log). */
   logs(container: string): string[];
+}
+
+export interface LabPodNetwork {
+  bridge: string;
+  netns: Partial<Record<'gateway' | 'bff' | 'svc', string>>;
 }
 
 export interface RunningLab {
@@ -144,8 +154,10 @@ export interface RunningLab {
   state: MeshState;
   /** The NLB-equivalent the external client connects to. */
   nlb: { host: string; port: number };
-  /** Each pod's loopback address (the real data plane; absent for a test double): what `path --capture` records. */
+  /** The NLB's address, each pod's IP and svc's ClusterIP (the real data plane; absent for a test double): what `path --capture` records. */
   addresses?: LabAddresses;
+  /** Where the pods' packets are: the pods' bridge, and each role's network namespace (its path). */
+  podNetwork?(): LabPodNetwork | null;
   publicHost: string;
   /** The external CA that issued the gateway credential (what a client trusts). */
   externalCaPem: string;

@@ -84,7 +84,8 @@ export async function runPath(opts: PathOptions, deps: PathRunDeps, progress: Pr
 
   async function startCapture(): Promise<WireCaptureSession> {
     const hops = prepared.wireHops?.() ?? [];
-    const step = progress.step(`starting the packet capture of ${hops.length} hops on lo`);
+    const where = [...new Set(hops.map((h) => h.at?.name ?? 'lo'))].join(', ');
+    const step = progress.step(`starting the packet capture of ${hops.length} hops on ${where}`);
     const start = deps.startCapture ?? (await import('../collect/wire/capture.js')).startWireCapture;
     const session = await start({ hops, tool: opts.captureTool });
     if (session.unavailable) step.skip(session.unavailable);

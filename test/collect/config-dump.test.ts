@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchConfigDump, type AdminFetch } from '../../src/collect/config-dump.js';
 import { CONFIG_DUMP_SECTIONS, FULL_CONFIG_DUMP_PATH, configDumpPath } from '../../src/collect/admin-endpoints.js';
-import { adminRequest } from '../../src/lab/envoy/process.js';
 import { describeNode } from '../../src/envoy/node-info.js';
 import { realEnvoyPath, requireEnvoyInCi } from '../helpers/real-envoy.js';
 import { startIstioSidecar, type IstioSidecar } from '../helpers/istio-sidecar.js';
@@ -26,7 +25,7 @@ beforeAll(async () => {
   if (!envoy.path) return;
   // The SDS key as the lab's generator writes it (inline_string); collector.test.ts uses istio-agent's inline_bytes.
   sidecar = await startIstioSidecar(envoy.path, { keyForm: 'inline_string' });
-  real = (path) => adminRequest('127.0.0.1', sidecar.envoy.adminPort, path);
+  real = (path) => sidecar.adminRequest(path);
 }, 60_000);
 afterAll(async () => { await sidecar?.stop(); });
 

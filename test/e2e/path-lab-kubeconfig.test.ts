@@ -22,7 +22,7 @@ describe('path --kubeconfig against a running lab (what `lab up` suggests)', () 
       const report = JSON.parse(r.stdout) as { overall: string; target: { kind: string; simulated: boolean; description: string } };
       expect(report.overall).toBe('proven');
       expect(report.target).toMatchObject({ kind: 'lab', simulated: true });
-      expect(report.target.description).toMatch(/mesh-verify lab on loopback: real Envoy and real TLS behind a real Kubernetes [\d.]+ control plane .*; the node and container runtime \(kwok [\d.]+\) and istiod are simulated; not a cluster, reached through kubeconfig context/);
+      expect(report.target.description).toMatch(/mesh-verify lab on this machine: real Envoy and real TLS behind a real Kubernetes [\d.]+ control plane .*; the node and container runtime \(kwok [\d.]+\) and istiod are simulated; not a cluster, reached through kubeconfig context/);
     }
   });
 

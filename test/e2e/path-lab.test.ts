@@ -80,7 +80,7 @@ describe('mesh-verify path --lab (in process)', () => {
 
   it('says plainly that the target was the lab: real Envoy and Kubernetes control plane, simulated node, runtime and istiod', async () => {
     expect(healthy.bundle.run.target).toMatchObject({ kind: 'lab', simulated: true });
-    expect(healthy.report.target.description).toMatch(/lab on loopback: real Envoy \d+\.\d+\.\d+ and real TLS behind a real Kubernetes \d+\.\d+\.\d+ control plane \(etcd \d+\.\d+\.\d+\); the node and container runtime \(kwok \d+\.\d+\.\d+\) and istiod are simulated; not a cluster/);
+    expect(healthy.report.target.description).toMatch(/lab on this machine: real Envoy \d+\.\d+\.\d+ and real TLS behind a real Kubernetes \d+\.\d+\.\d+ control plane \(etcd \d+\.\d+\.\d+\); the node and container runtime \(kwok \d+\.\d+\.\d+\) and istiod are simulated; not a cluster/);
     const md = await readFile(join(dir, 'healthy', 'report.md'), 'utf8');
     expect(md).toMatch(/simulat/i);
     expect(healthy.output).toMatch(/simulat/i);

@@ -1,14 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { WireEvidence } from '../../bundle/types.js';
 import { MESH_VERIFY_ID_HEADER } from '../../envoy/access-log-format.js';
-import { captureFilter, hopFacts, type HopTarget } from './hop-facts.js';
+import { captureFilter, hopFacts, type CapturePoint, type HopTarget } from './hop-facts.js';
 import { parsePcap } from './pcap.js';
 
 /**
- * The wire witness: tcpdump on the loopback interface, filtered to exactly the hops'
- * destinations, bounded in bytes and time, its pcap read from stdout (never a file: tcpdump
- * drops root to its own user before it opens one). Touches processes; the judging is pure
- * (hop-facts.ts, src/analyze/wire-evidence.ts).
+ * The wire witness: tcpdump on each interface the hops are seen on (the loopback interface by
+ * default; a hop's `at` names another, possibly in a pod's network namespace, entered with
+ * nsenter), filtered to exactly the hops' destinations, bounded in bytes and time, its pcap read
+ * from stdout (never a file: tcpdump drops root to its own user before it opens one). Touches
+ * processes; the judging is pure (hop-facts.ts, src/analyze/wire-evidence.ts).
  */
 export interface WireCaptureOptions {
   hops: HopTarget[];
@@ -50,15 +51,55 @@ function toolVersion(tool: string): { version: string } | { error: string } {
   return { version: line ? line.replace(/\s*version\s*/i, ' ') : tool };
 }
 
+/** One tcpdump per capture point of the hops; their evidence merged in the hops' order. */
 export async function startWireCapture(opts: WireCaptureOptions): Promise<WireCaptureSession> {
+  const groups = new Map<string, { at: CapturePoint | undefined; hops: HopTarget[] }>();
+  for (const h of opts.hops) {
+    const key = h.at ? `${h.at.netns ?? ''}|${h.at.interface}` : '';
+    const g = groups.get(key) ?? { at: h.at, hops: [] };
+    g.hops.push(h);
+    groups.set(key, g);
+  }
+  if (groups.size <= 1) {
+    const at = [...groups.values()][0]?.at;
+    return startOne({ ...opts, ...(at ? { interface: at.interface } : {}) }, at);
+  }
+  const sessions = await Promise.all([...groups.values()].map((g) => startOne({ ...opts, hops: g.hops, interface: g.at?.interface ?? opts.interface }, g.at)));
+  const unavailable = sessions.find((x) => x.unavailable)?.unavailable ?? null;
+  return {
+    unavailable,
+    async stop(markers) {
+      const parts = await Promise.all(sessions.map((x) => x.stop(markers)));
+      const byHop = new Map(parts.flatMap((e) => e.hops.map((h) => [h.segment, h] as const)));
+      const failed = parts.find((e) => e.status !== 'captured');
+      const times = (k: 'startedAt' | 'finishedAt') => parts.map((e) => e[k]).filter((t): t is string => t !== null).sort();
+      return {
+        ...parts[0]!,
+        status: failed ? failed.status : 'captured',
+        reason: failed?.reason ?? (parts.map((e) => e.reason).filter(Boolean).join('; ') || null),
+        interface: parts.map((e) => e.interface).join(', '),
+        filter: parts.map((e) => `${e.interface}: ${e.filter}`).join(' | '),
+        startedAt: times('startedAt')[0] ?? null,
+        finishedAt: times('finishedAt').at(-1) ?? null,
+        packets: parts.reduce((n, e) => n + e.packets, 0),
+        bytes: parts.reduce((n, e) => n + e.bytes, 0),
+        truncated: parts.some((e) => e.truncated),
+        hops: failed ? [] : opts.hops.map((h) => byHop.get(h.segment)!).filter(Boolean),
+      };
+    },
+  };
+}
+
+async function startOne(opts: WireCaptureOptions, at: CapturePoint | undefined): Promise<WireCaptureSession> {
   const now = opts.now ?? (() => new Date());
   const tool = captureTool(opts.tool);
   const iface = opts.interface ?? 'lo';
+  const shown = at?.name ?? iface;
   const filter = captureFilter(opts.hops);
   const maxBytes = opts.maxBytes ?? DEFAULT_CAPTURE_MAX_BYTES;
   const maxMs = opts.maxMs ?? DEFAULT_CAPTURE_MAX_MS;
   const base = (status: WireEvidence['status'], reason: string | null, toolName: string | null): WireEvidence => ({
-    status, reason, tool: toolName, interface: iface, filter, startedAt: null, finishedAt: null,
+    status, reason, tool: toolName, interface: shown, filter, startedAt: null, finishedAt: null,
     packets: 0, bytes: 0, truncated: false, marker: { header: MESH_VERIFY_ID_HEADER, values: 0, example: null }, hops: [],
   });
   const unavailable = (why: string, toolName: string | null = null): WireCaptureSession => {
@@ -72,7 +113,9 @@ export async function startWireCapture(opts: WireCaptureOptions): Promise<WireCa
   // -U with -w -: write each packet as it comes; --immediate-mode: no kernel-side batching;
   // -n: no name lookups; -s 0: whole packets (the marker is in the payload). As cilium-cli's
   // encryption test (connectivity/tests/encryption.go), wait for "listening on <iface>" first.
-  const child: ChildProcess = spawn(tool, ['-i', iface, '-n', '-U', '--immediate-mode', '-s', '0', '-w', '-', filter], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const argv = [tool, '-i', iface, '-n', '-U', '--immediate-mode', '-s', '0', '-w', '-', filter];
+  const [command, ...args] = at?.netns ? ['nsenter', `--net=${at.netns}`, '--', ...argv] : argv;
+  const child: ChildProcess = spawn(command!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   let bytes = 0;
   let limit: string | null = null;
@@ -104,9 +147,9 @@ export async function startWireCapture(opts: WireCaptureOptions): Promise<WireCa
   if (started !== 'ok') {
     kill();
     const said = stderr.split('\n').map((l) => l.trim()).filter(Boolean).join(' ').slice(0, 300);
-    const why = started === 'timeout' ? `${tool} did not start listening on ${iface} within ${(opts.startTimeoutMs ?? 5_000) / 1000} s`
+    const why = started === 'timeout' ? `${tool} did not start listening on ${shown} within ${(opts.startTimeoutMs ?? 5_000) / 1000} s`
       : started.startsWith('error:') ? `${tool} could not be started (${started.slice(6)})`
-        : `${tool} cannot capture on ${iface}${said ? `: ${said}` : ''}`;
+        : `${tool} cannot capture on ${shown}${said ? `: ${said}` : ''}`;
     return unavailable(why, v.version);
   }
   const startedAt = now().toISOString();

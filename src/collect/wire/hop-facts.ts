@@ -11,6 +11,16 @@ export interface HopTarget {
   segment: string;
   address: string;
   port: number;
+  /** Where the hop's packets are seen (default: the loopback interface of this machine's namespace). */
+  at?: CapturePoint;
+}
+
+/** An interface to capture on, in a network namespace (a pod's: its path for nsenter --net=) or this process's. */
+export interface CapturePoint {
+  /** How reports name it (`lo`, `bff pod: lo`). */
+  name: string;
+  interface: string;
+  netns?: string;
 }
 
 /** One direction of one connection, in capture order, retransmissions dropped. */

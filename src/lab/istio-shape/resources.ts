@@ -14,34 +14,28 @@ import { autoMtlsMatches, gatewayDownstreamTls, istioDownstreamTls, type SdsSour
  * setting follows what Istio 1.30 generates for the reference topology, traced to Istio's source
  * (pilot/pkg/networking/core at the pinned release) or to the real dumps in ../shared/reference.
  *
- * Where the lab differs from a pod, it is because the lab has no network namespaces or iptables:
- * - each pod is an address of its own on loopback (127.A.B.x); the address Istio's iptables
- *   REDIRECT would capture (podIP:8080) is bound by virtualInbound itself as an
- *   `additional_addresses` entry, so Envoy's filter-chain match sees destination port 8080 as it
- *   does after REDIRECT + original_dst;
- * - the outbound HTTP listener `0.0.0.0_8080` binds the service VIP (svc's ClusterIP on loopback)
- *   instead of being reached through virtualOutbound's original_dst hand-off;
- * - the inbound cluster `inbound|8080||` is STATIC to the app's own address (Istio's is
- *   ORIGINAL_DST to the pod IP, which on loopback would be virtualInbound itself);
+ * Each proxy runs in its pod's own network namespace with Istio's iptables REDIRECT rules
+ * (src/lab/pod-network.ts), so the listeners bind what Istio's bind: virtualOutbound 0.0.0.0:15001
+ * and virtualInbound 0.0.0.0:15006 (original_dst), the outbound HTTP listener 0.0.0.0_8080 without
+ * binding (bind_to_port false), the inbound cluster ORIGINAL_DST from 127.0.0.6, admin on
+ * 127.0.0.1:15000. Where the lab still differs from Istio:
  * - the Istio-only filters (istio.metadata_exchange, istio.stats, istio.alpn) are not in upstream
  *   Envoy: istio.alpn's ALPN override (`istio-http/1.1`, which selects the inbound HTTP chain) is
  *   set with upstream Envoy's set_filter_state filter instead; there is no istio_requests_total;
- * - every listener keeps the stat name of Istio's address (`stat_prefix` 0.0.0.0_<port>).
+ * - every listener keeps the stat name of Istio's address (`stat_prefix` 0.0.0.0_<port>);
+ * - the configuration arrives as watched files, not over ADS from istiod.
  */
 
 export type LabRole = 'gateway' | 'bff' | 'svc';
 
-/** The lab's loopback addresses: one per pod, per app container and per service VIP. */
+/** The lab's addresses: the NLB's (a loopback address of the node), each pod's IP (kwok's) and svc's ClusterIP. */
 export interface LabAddresses {
   nlb: string;
   gateway: string;
   bff: string;
   svc: string;
   caller: string;
-  /** Where each app container listens (its pod's loopback, as the inbound cluster sees it). */
-  bffApp: string;
-  svcApp: string;
-  /** svc's ClusterIP: what the bff app dials; bff's sidecar's outbound listener binds it. */
+  /** svc's ClusterIP (the API's): what the bff app dials, captured into bff's sidecar by iptables. */
   svcVip: string;
 }
 
@@ -89,6 +83,8 @@ const listenerStatName = (port: number): string => `0.0.0.0_${port}`;
 function listenerAt(name: string, address: string, port: number): Record<string, unknown> {
   return { '@type': T('config.listener.v3.Listener'), name, address: socket(address, port), stat_prefix: listenerStatName(port) };
 }
+
+const ANY = '0.0.0.0';
 
 function socket(address: string, port: number): Record<string, unknown> {
   return { socket_address: { address, port_value: port } };
@@ -166,7 +162,7 @@ function inboundHcm(input: ProxyShapeInput): Record<string, unknown> {
  * mTLS ALPNs and a TCP chain for istio-peer-exchange; the raw_buffer (plaintext) chains exist
  * only in PERMISSIVE mode.
  */
-function virtualInbound(input: ProxyShapeInput, podIp: string, mode: 'STRICT' | 'PERMISSIVE'): Record<string, unknown> {
+function virtualInbound(input: ProxyShapeInput, mode: 'STRICT' | 'PERMISSIVE'): Record<string, unknown> {
   const permissive = mode === 'PERMISSIVE';
   const sds = sdsFrom(input.files);
   const chains: Record<string, unknown>[] = [
@@ -180,9 +176,7 @@ function virtualInbound(input: ProxyShapeInput, podIp: string, mode: 'STRICT' | 
   chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'tls', application_protocols: ['istio-peer-exchange', 'istio'] }, transport_socket: istioDownstreamTls(['istio-peer-exchange', 'h2', 'http/1.1'], sds, input.state.meshMtlsTls, input.state.envoyFilterTls[input.role as 'bff' | 'svc'].listener), filters: [tcpProxy(input, INBOUND_CLUSTER)] });
   if (permissive) chains.push({ name, filter_chain_match: { destination_port: APP_PORT, transport_protocol: 'raw_buffer' }, filters: [tcpProxy(input, INBOUND_CLUSTER)] });
   return {
-    ...listenerAt('virtualInbound', podIp, ISTIO_INBOUND_PORT),
-    // Stands in for iptables' REDIRECT of podIP:8080 (see the module comment).
-    additional_addresses: [{ address: socket(podIp, APP_PORT) }],
+    ...listenerAt('virtualInbound', ANY, ISTIO_INBOUND_PORT),
     filter_chains: chains,
     listener_filters: [
       { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': T('extensions.filters.listener.original_dst.v3.OriginalDst') } },
@@ -196,9 +190,9 @@ function virtualInbound(input: ProxyShapeInput, podIp: string, mode: 'STRICT' | 
   };
 }
 
-function virtualOutbound(input: ProxyShapeInput, podIp: string): Record<string, unknown> {
+function virtualOutbound(input: ProxyShapeInput): Record<string, unknown> {
   return {
-    ...listenerAt('virtualOutbound', podIp, ISTIO_OUTBOUND_PORT),
+    ...listenerAt('virtualOutbound', ANY, ISTIO_OUTBOUND_PORT),
     filter_chains: [
       { name: 'virtualOutbound-blackhole', filter_chain_match: { destination_port: ISTIO_OUTBOUND_PORT }, filters: [tcpProxy(input, 'BlackHoleCluster')] },
       { name: 'virtualOutbound-catchall-tcp', filters: [tcpProxy(input, 'PassthroughCluster')] },
@@ -213,7 +207,9 @@ function virtualOutbound(input: ProxyShapeInput, podIp: string): Record<string, 
 function outboundHttpListener(input: ProxyShapeInput): Record<string, unknown> {
   const name = listenerStatName(APP_PORT);
   return {
-    ...listenerAt(name, input.addresses.svcVip, APP_PORT),
+    ...listenerAt(name, ANY, APP_PORT),
+    // Reached from virtualOutbound (use_original_dst), as in Istio.
+    bind_to_port: false,
     filter_chains: [{
       filter_chain_match: { transport_protocol: 'raw_buffer', application_protocols: ['http/1.1', 'h2c'] },
       filters: [hcm(input, `outbound_0.0.0.0_${APP_PORT}`, rds(input, String(APP_PORT)), {}, true)],
@@ -240,7 +236,7 @@ export const GATEWAY_ROUTE_NAME = `https.${GATEWAY_HTTPS_PORT}.https.mesh-verify
 function gatewayListener(input: ProxyShapeInput): Record<string, unknown> {
   const name = listenerStatName(GATEWAY_HTTPS_TARGET_PORT);
   return {
-    ...listenerAt(name, input.addresses.gateway, GATEWAY_HTTPS_TARGET_PORT),
+    ...listenerAt(name, ANY, GATEWAY_HTTPS_TARGET_PORT),
     filter_chains: [{
       filter_chain_match: { server_names: [PUBLIC_HOST] },
       filters: [hcm(input, `outbound_0.0.0.0_${GATEWAY_HTTPS_TARGET_PORT}`, rds(input, GATEWAY_ROUTE_NAME), { forward_client_cert_details: 'SANITIZE_SET', use_remote_address: true }, true)],
@@ -289,14 +285,13 @@ function staticLoad(name: string, address: string, port: number): Record<string,
 export function clusters(input: ProxyShapeInput): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [{ '@type': T('config.cluster.v3.Cluster'), name: 'BlackHoleCluster', type: 'STATIC', connect_timeout: '10s' }];
   if (input.role !== 'gateway') {
-    const app = input.role === 'bff' ? input.addresses.bffApp : input.addresses.svcApp;
     out.push(
       { '@type': T('config.cluster.v3.Cluster'), name: PASSTHROUGH_IN, type: 'ORIGINAL_DST', connect_timeout: '10s', lb_policy: 'CLUSTER_PROVIDED', upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } } },
       { '@type': T('config.cluster.v3.Cluster'), name: 'PassthroughCluster', type: 'ORIGINAL_DST', connect_timeout: '10s', lb_policy: 'CLUSTER_PROVIDED' },
       {
-        '@type': T('config.cluster.v3.Cluster'), name: INBOUND_CLUSTER, alt_stat_name: `${INBOUND_CLUSTER};`, type: 'STATIC', connect_timeout: '10s', circuit_breakers: CIRCUIT,
+        // The app is reached at the connection's original destination (podIP:8080), from 127.0.0.6.
+        '@type': T('config.cluster.v3.Cluster'), name: INBOUND_CLUSTER, alt_stat_name: `${INBOUND_CLUSTER};`, type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', connect_timeout: '10s', circuit_breakers: CIRCUIT,
         upstream_bind_config: { source_address: { address: '127.0.0.6', port_value: 0 } },
-        load_assignment: staticLoad(INBOUND_CLUSTER, app, APP_PORT),
         metadata: { filter_metadata: { istio: { services: [{ host: serviceFqdn(input.workload.name, input.workload.namespace), name: input.workload.name, namespace: input.workload.namespace }] } } },
       },
     );
@@ -317,11 +312,7 @@ export function endpoints(input: ProxyShapeInput): Record<string, Record<string,
 /** LDS of one proxy. */
 export function listeners(input: ProxyShapeInput): Record<string, unknown>[] {
   if (input.role === 'gateway') return [gatewayListener(input)];
-  const podIp = input.role === 'bff' ? input.addresses.bff : input.addresses.svc;
-  const out = [virtualOutbound(input, podIp), virtualInbound(input, podIp, input.state.inbound[input.role])];
-  // Only bff calls out (to svc); svc's outbound listener would bind the same VIP.
-  if (input.role === 'bff') out.push(outboundHttpListener(input));
-  return out;
+  return [virtualOutbound(input), virtualInbound(input, input.state.inbound[input.role]), outboundHttpListener(input)];
 }
 
 /** RDS of one proxy: route configuration name -> RouteConfiguration. */
@@ -358,7 +349,7 @@ export function routes(input: ProxyShapeInput): Record<string, Record<string, un
 }
 
 /** The Istio proxy bootstrap (istio tools/packaging/common/envoy_bootstrap.json), with file-based xDS. */
-export function bootstrap(input: ProxyShapeInput, adminAddress: string): Record<string, unknown> {
+export function bootstrap(input: ProxyShapeInput, adminAddress = '127.0.0.1'): Record<string, unknown> {
   const w = input.workload;
   const podIp = input.addresses[input.role];
   return {
@@ -388,7 +379,7 @@ export function bootstrap(input: ProxyShapeInput, adminAddress: string): Record<
     static_resources: {
       listeners: [{
         name: listenerStatName(15090),
-        address: socket(podIp, 15090),
+        address: socket(ANY, 15090),
         stat_prefix: listenerStatName(15090),
         filter_chains: [{ filters: [{
           name: 'envoy.filters.network.http_connection_manager',
@@ -403,9 +394,6 @@ export function bootstrap(input: ProxyShapeInput, adminAddress: string): Record<
       clusters: [{ name: 'prometheus_stats', type: 'STATIC', connect_timeout: '0.250s', load_assignment: staticLoad('prometheus_stats', adminAddress, ENVOY_ADMIN_PORT) }],
     },
     dynamic_resources: { lds_config: fileSource(input.files.lds), cds_config: fileSource(input.files.cds) },
-    // Lab only (not in Istio's bootstrap): a pod's connections leave from its own address, as
-    // they would from its network namespace (on loopback the kernel would pick 127.0.0.1).
-    cluster_manager: { upstream_bind_config: { source_address: { address: podIp, port_value: 0 } } },
     admin: { address: socket(adminAddress, ENVOY_ADMIN_PORT) },
     stats_config: {
       use_all_default_tags: false,
