@@ -433,6 +433,9 @@ class EnvoyDataPlane implements DataPlane {
     if (!before || before.ip === pod.ip || !this.sandboxes.has(role)) return;
     this.log?.(`lab: pod ${pod.name} (${role}) has IP ${pod.ip}: its containers move into its new sandbox`);
     if (role === 'caller') { await this.removeSandbox(role); return; }
+    // The new pod runs what it was injected with: svc's sidecar comes with istio-init (the mesh
+    // state istiod pushes next says the same; its proxies then see no change of injection).
+    if (role === 'svc') this.state = { ...this.state, svcSidecar: pod.istioInit !== null };
     await this.restartRole(role);
     for (const p of this.proxies.values()) this.pushConfig(p);
     await Promise.all([...this.proxies.values()].map((p) => this.converged(p)));

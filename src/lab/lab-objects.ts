@@ -50,13 +50,13 @@ export function labHandle<T extends object>(dp: LabDataPlaneView, fault: LabFaul
     fault,
     get state() { return state(); },
     nlb: dp.nlb,
-    // Read when asked: a re-created pod brings another IP.
-    ...(dp.addresses ? { get addresses() { return dp.addresses; } } : {}),
     ...(dp.podNetwork ? { podNetwork: () => dp.podNetwork!() } : {}),
     publicHost: dp.publicHost,
     get externalCaPem() { return dp.externalCaPem; },
     meshRootPem: dp.meshRootPem,
   };
+  // Read when asked: a re-created pod brings another IP.
+  if (dp.addresses) Object.defineProperty(view, 'addresses', { get: () => dp.addresses, enumerable: true });
   return Object.assign(view, rest);
 }
 

@@ -181,6 +181,9 @@ export class PodNetwork {
     await sh(ip, ['-n', netns, 'link', 'set', 'eth0', 'up']);
     await sh(ip, ['-n', netns, 'link', 'set', 'lo', 'up']);
     await sh(ip, ['-n', netns, 'route', 'add', 'default', 'via', this.gateway]);
+    // A reused IP (kwok hands a freed one out again): forget the old pod's MAC everywhere, as the
+    // CNI bridge plugin's gratuitous ARP makes its neighbours do.
+    await Promise.all([sh(ip, ['neigh', 'flush', 'to', podIp]), ...[...this.sandboxes.values()].filter((o) => o.netns !== netns).map((o) => sh(ip, ['-n', o.netns, 'neigh', 'flush', 'to', podIp]))]);
     if (interception) await sh(tool('nsenter'), [`--net=${sandbox.path}`, '--', tool('iptables-restore'), '--noflush'], istioIptablesRules(interception));
     return sandbox;
   }

@@ -47,7 +47,7 @@ const ownTmp = mkdtempSync(join(tmpdir(), 'mv-lifecycle-'));
 const labDirs = () => readdirSync(ownTmp).sort();
 
 describe('the whole lab (real Kubernetes control plane, real Envoy data plane)', () => {
-  it('starts and stops 10 times in a row, used each time, leaving no process, listening port, handle or directory (needs Linux /proc)', async () => {
+  it('starts and stops 10 times in a row, used each time, leaving no process, network namespace, bridge, listening port, handle or directory (needs Linux /proc)', async () => {
     const before = handles();
     const childrenBefore = children();
     const tmpBefore = process.env.TMPDIR;
@@ -64,10 +64,18 @@ describe('the whole lab (real Kubernetes control plane, real Envoy data plane)',
       // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; 4 Envoys (NLB, gateway, bff, svc) and 2 apps.
       expect(children().length - childrenBefore.length).toBe(11);
       const api = new URL(lab.apiServerUrl);
-      endpoints.push([api.hostname, Number(api.port)], [lab.nlb.host, lab.nlb.port], ...lab.pods().flatMap((p) => Object.values(p.ports).map((port): [string, number] => [p.host ?? '127.0.0.1', port])));
+      endpoints.push([api.hostname, Number(api.port)], [lab.nlb.host, lab.nlb.port], ...lab.pods().flatMap((p) => Object.values(p.ports).map((port): [string, number] => [p.ip, port])));
+      // Each pod's network namespace, and the bridge between them.
+      const net = lab.podNetwork!()!;
+      const namespaces = Object.values(net.netns);
+      expect(namespaces.length).toBe(3);
+      for (const ns of namespaces) expect(existsSync(ns!)).toBe(true);
+      expect(existsSync(`/sys/class/net/${net.bridge}`)).toBe(true);
       const file = lab.kubeconfigPath;
       await lab.stop();
       expect(existsSync(file)).toBe(false);
+      for (const ns of namespaces) expect(existsSync(ns!), ns).toBe(false);
+      expect(existsSync(`/sys/class/net/${net.bridge}`)).toBe(false);
       expect(children()).toEqual(childrenBefore);
       expect(labDirs()).toEqual(dirsBefore);
     }

@@ -58,6 +58,8 @@ net.createServer((c) => {
   u.on('error', (e) => c.end(JSON.stringify({ from: c.remoteAddress, error: e.message })));
 }).listen(8080, '0.0.0.0', () => process.stdout.write('up\\n'));
 `;
+/** A server that keeps each connection open (on 9100) and answers the caller's address on 9000. */
+const HOLD = `const net = require('net'); net.createServer(() => {}).listen(9100, '0.0.0.0'); net.createServer((c) => c.end(c.remoteAddress + '\\n')).listen(9000, '0.0.0.0', () => process.stdout.write('up\\n'));`;
 /** A server that answers the address it was called from. */
 const WHO = `require('net').createServer((c) => c.end(c.remoteAddress + '\\n')).listen(9000, '0.0.0.0', () => process.stdout.write('up\\n'));`;
 
@@ -163,6 +165,26 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
       s.on('error', reject);
     });
     expect(seen).toBe(net.gateway);
+  });
+
+  it('a pod re-created with a freed IP is reached at once: its neighbours forget the old MAC, so a connection to the old pod is reset', async () => {
+    const ip = `${base}.9`;
+    const first = await net.addPod('test/c', ip);
+    await startIn(first, HOLD, []);
+    // A pooled connection from pod a to the first pod (as a sidecar's to an endpoint).
+    const pooled = net.connect(a, ip, 9100);
+    pooled.on('error', () => {});
+    const closed = new Promise<number>((resolve) => pooled.once('close', () => resolve(Date.now())));
+    expect(await readAll(net.connect(a, ip, 9000))).toBe(`${a.ip}\n`);
+    await net.removePod('test/c');
+    const second = await net.addPod('test/d', ip);
+    await startIn(second, WHO, []);
+    expect(await readAll(net.connect(a, ip, 9000))).toBe(`${a.ip}\n`);
+    // The old connection's next segment reaches the new pod, which resets it (with the old MAC it would vanish and be retried for minutes).
+    const sent = Date.now();
+    pooled.write('after the move\n');
+    const at = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Number.POSITIVE_INFINITY), 5_000))]);
+    expect(at - sent).toBeLessThan(5_000);
   });
 
   it('stop removes every namespace and the bridge; what a killed lab recorded is released by the sweep', async () => {
