@@ -9,7 +9,8 @@ import { runPath, type PathRunResult } from '../../src/path/run-path.js';
 import { realEnvoyPath } from '../helpers/real-envoy.js';
 
 /**
- * `path --lab --capture` end to end: real Envoy, a real tcpdump on lo. In CI (root, tcpdump from
+ * `path --lab --capture` end to end: real Envoy, a real tcpdump on the node's loopback, on the
+ * pods' bridge and on each pod's loopback inside its network namespace. In CI (root, tcpdump from
  * scripts/setup-components.sh capture) a missing Envoy, tcpdump or root is a failure, never a skip.
  */
 const envoy = realEnvoyPath();
@@ -26,12 +27,14 @@ const PLAINTEXT = ['bff-sidecar->bff', 'bff->bff-sidecar', 'svc-sidecar->svc'];
 const ENCRYPTED = ['client->nlb', 'nlb->gateway', 'gateway->bff-sidecar', 'bff-sidecar->svc-sidecar'];
 const hopOf = (r: PathRunResult, id: string) => r.bundle.wire!.hops.find((h) => h.segment === id)!;
 
-describe.skipIf(!!captureMissing)(`path --lab --capture with tcpdump on lo ${captureMissing}`, () => {
+describe.skipIf(!!captureMissing)(`path --lab --capture with tcpdump on the lab's interfaces ${captureMissing}`, () => {
   it('sees the run\'s marker on the 3 plaintext hops and only TLS records on the 4 TLS hops (healthy: 7/7 proven, wire on each)', async () => {
     const r = await labRun({});
     const w = r.bundle.wire!;
     expect(validateBundle(r.bundle).valid).toBe(true);
-    expect(w).toMatchObject({ status: 'captured', interface: 'lo', truncated: false, marker: { header: 'x-mesh-verify-id', values: 3 } });
+    expect(w).toMatchObject({ status: 'captured', truncated: false, marker: { header: 'x-mesh-verify-id', values: 3 } });
+    // The node's loopback (client -> NLB), the pods' bridge (between pods), and each sidecar pod's own loopback (sidecar <-> app).
+    expect(w.interface).toMatch(/^lo, pod bridge mvb-[0-9a-f]{6}, bff pod: lo, svc pod: lo$/);
     expect(w.tool).toMatch(/^tcpdump \d/);
     // Only the lab's hop destinations are recorded.
     for (const h of w.hops) expect(w.filter).toContain(`dst host ${h.address} and dst port ${h.port}`);
