@@ -324,7 +324,7 @@ class EnvoyDataPlane implements DataPlane {
   }
 
   async start(): Promise<void> {
-    this.net = await PodNetwork.create(this.network.podCidr, this.root);
+    this.net = await PodNetwork.create(this.network.podCidr);
     // Everything starts in parallel: the Envoys do not need each other to become LIVE.
     await allSettledOrThrow([
       this.startAppOf('bff').then((a) => { this.apps.bff = a; }),

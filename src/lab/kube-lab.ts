@@ -25,6 +25,7 @@ import type { RunningFleet } from './scale/index.js';
 import { KubeFleet, fleetPodRoom } from './scale/fleet-on-kube.js';
 import { allSettledOrThrow } from '../util/all-settled.js';
 import { sweepOrphanedLabDirs } from './lab-dirs.js';
+import { sweepOrphanedPodNetworks } from './pod-network.js';
 
 /**
  * The lab on a REAL Kubernetes control plane (src/lab/kube-control-plane.ts: etcd, kube-apiserver,
@@ -120,8 +121,9 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     }
   };
   try {
-    // What an earlier lab killed outright left in TMPDIR (its processes died with it).
+    // What an earlier lab killed outright left in TMPDIR and its pod networks (its processes died with it).
     sweepOrphanedLabDirs();
+    sweepOrphanedPodNetworks();
     // Everything the lab runs is found before anything starts: each missing part is one line (exit 4).
     const envoyPath = findEnvoy(opts.envoy).path;
     const crdsFile = findIstioCrds();

@@ -1,10 +1,11 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EnvironmentError } from '../core/errors.js';
+import { currentOwner, ownerIsGone } from './lab-dirs.js';
 
 const run = promisify(execFile);
 
@@ -16,8 +17,9 @@ const run = promisify(execFile);
  * and iptables are real; only the rule writer stands in for `pilot-agent istio-iptables`.
  *
  * Every name (bridge, namespaces, veths) carries a random tag of this network, and the network
- * records them in `<dir>/network.json` (dir: a labTempDir), so that `releaseRecordedNetwork` can
- * remove what a lab killed outright left behind. Needs root (CAP_NET_ADMIN).
+ * records them with its owner process in the machine's registry (/run/mesh-verify/pod-networks/
+ * <tag>.json), so that `sweepOrphanedPodNetworks` removes what a lab killed outright left behind
+ * (its processes die with it; namespaces and links outlive it). Needs root (CAP_NET_ADMIN).
  */
 export interface PodSandbox {
   /** The pod (namespace/name) it belongs to. */
@@ -128,22 +130,26 @@ function bridgeAddress(cidr: string): { ip: string; prefix: number } {
   return { ip: [24, 16, 8, 0].map((s) => Math.floor(last / 2 ** s) % 256).join('.'), prefix };
 }
 
-interface Recorded { bridge: string; netns: string[] }
-const RECORD = 'network.json';
+interface Recorded { owner: { pid: number; start: string | null }; bridge: string; netns: string[] }
+
+/** Where pod networks are recorded (tmpfs: a reboot takes the record with what it names). */
+export function podNetworkRegistry(): string {
+  return process.env.MESH_VERIFY_POD_NETWORKS ?? '/run/mesh-verify/pod-networks';
+}
 
 export class PodNetwork {
   private readonly sandboxes = new Map<string, PodSandbox & { veth: string }>();
   private next = 0;
   private stopped = false;
 
-  private constructor(readonly bridge: string, readonly gateway: string, private readonly prefix: number, private readonly tag: string, private readonly dir: string) {}
+  private constructor(readonly bridge: string, readonly gateway: string, private readonly prefix: number, private readonly tag: string) {}
 
-  /** The lab's bridge for pod range `cidr` (its address: the range's last host), recorded in `dir`. */
-  static async create(cidr: string, dir: string): Promise<PodNetwork> {
+  /** The lab's bridge for pod range `cidr` (its address: the range's last host), recorded in the registry. */
+  static async create(cidr: string): Promise<PodNetwork> {
     const ip = tool('ip');
     const tag = randomBytes(4).toString('hex').slice(0, 6);
     const { ip: gateway, prefix } = bridgeAddress(cidr);
-    const net = new PodNetwork(`mvb-${tag}`, gateway, prefix, tag, dir);
+    const net = new PodNetwork(`mvb-${tag}`, gateway, prefix, tag);
     net.record();
     try {
       await sh(ip, ['link', 'add', net.bridge, 'type', 'bridge']);
@@ -157,8 +163,9 @@ export class PodNetwork {
   }
 
   private record(): void {
-    const r: Recorded = { bridge: this.bridge, netns: [...this.sandboxes.values()].map((s) => s.netns) };
-    writeFileSync(join(this.dir, RECORD), JSON.stringify(r));
+    const r: Recorded = { owner: currentOwner(), bridge: this.bridge, netns: [...this.sandboxes.values()].map((s) => s.netns) };
+    mkdirSync(podNetworkRegistry(), { recursive: true });
+    writeFileSync(join(podNetworkRegistry(), `${this.tag}.json`), JSON.stringify(r));
   }
 
   /** A new pod sandbox with `ip` on its eth0 (and Istio's interception when `interception` is given). */
@@ -226,6 +233,7 @@ export class PodNetwork {
     this.stopped = true;
     for (const pod of [...this.sandboxes.keys()]) await this.removePod(pod);
     await deleteLink(this.bridge);
+    rmSync(join(podNetworkRegistry(), `${this.tag}.json`), { force: true });
   }
 }
 
@@ -240,16 +248,24 @@ async function deleteLink(name: string): Promise<void> {
 }
 
 /**
- * Remove what a pod network recorded in `dir`, a lab killed outright (sweepOrphanedLabDirs): its
- * namespaces (their veths go with them) and its bridge. Only names of the network's own shape.
+ * Remove the pod networks whose owner is gone (a lab killed outright): their namespaces (their
+ * veths go with them) and bridges, only names of the network's own shape. startKubeLab calls it
+ * once per lab start. Returns what it removed.
  */
-export function releaseRecordedNetwork(dir: string): string[] {
-  let r: Recorded;
-  try { r = JSON.parse(readFileSync(join(dir, RECORD), 'utf8')) as Recorded; } catch { return []; }
+export function sweepOrphanedPodNetworks(): string[] {
+  const registry = podNetworkRegistry();
+  let files: string[];
+  try { files = readdirSync(registry).filter((f) => /^[0-9a-f]{6}\.json$/.test(f)); } catch { return []; }
   const valid = (n: unknown): n is string => typeof n === 'string' && /^mv[a-z]?-[0-9a-f]{6}(-\d+)?$/.test(n);
-  const removed: string[] = [];
   const del = (args: string[]) => { try { execFileSync(tool('ip'), args, { stdio: 'ignore', timeout: 10_000 }); } catch { /* gone already */ } };
-  for (const ns of (r.netns ?? []).filter(valid)) { if (existsSync(`/run/netns/${ns}`)) del(['netns', 'delete', ns]); removed.push(ns); }
-  if (valid(r.bridge)) { if (existsSync(`/sys/class/net/${r.bridge}`)) del(['link', 'delete', r.bridge]); removed.push(r.bridge); }
+  const removed: string[] = [];
+  for (const f of files) {
+    let r: Partial<Recorded>;
+    try { r = JSON.parse(readFileSync(join(registry, f), 'utf8')) as Partial<Recorded>; } catch { continue; }
+    if (!r.owner || !ownerIsGone(r.owner)) continue;
+    for (const ns of (r.netns ?? []).filter(valid)) { if (existsSync(`/run/netns/${ns}`)) del(['netns', 'delete', ns]); removed.push(ns); }
+    if (valid(r.bridge)) { if (existsSync(`/sys/class/net/${r.bridge}`)) del(['link', 'delete', r.bridge]); removed.push(r.bridge); }
+    rmSync(join(registry, f), { force: true });
+  }
   return removed;
 }

@@ -76,7 +76,7 @@ export async function startIstioSidecar(binary: string, opts: IstioSidecarOption
   const cidr = freePodCidr(4);
   const base = cidr.replace(/\.0\/24$/, '');
   const addresses: LabAddresses = { nlb: '127.0.0.1', gateway: `${base}.1`, bff: `${base}.2`, svc: `${base}.3`, caller: `${base}.4`, svcVip: '10.96.0.20' };
-  const net = await PodNetwork.create(cidr, root);
+  const net = await PodNetwork.create(cidr);
   let sandbox: PodSandbox;
   try {
     sandbox = await net.addPod('mesh-verify/bff', addresses.bff, parseIstioIptablesArgs(istioInitArgs()));

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { request } from 'node:http';
 import { findEnvoy } from '../../src/lab/envoy/binary.js';
 import { spawnOwned, startEnvoy, supervise, type EnvoyProcess } from '../../src/lab/envoy/process.js';
-import { labTempDir, sweepOrphanedLabDirs } from '../../src/lab/lab-dirs.js';
+import { labTempDir } from '../../src/lab/lab-dirs.js';
 import { podCidrFor } from '../../src/lab/kube-control-plane.js';
-import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, releaseRecordedNetwork, type PodSandbox } from '../../src/lab/pod-network.js';
+import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, podNetworkRegistry, sweepOrphanedPodNetworks, type PodSandbox } from '../../src/lab/pod-network.js';
 
 /**
  * The lab's pod sandboxes on the real kernel: network namespaces, veths into a bridge, and
@@ -108,7 +108,7 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
   };
 
   beforeAll(async () => {
-    net = await PodNetwork.create(`${base}.0/24`, dir);
+    net = await PodNetwork.create(`${base}.0/24`);
     a = await net.addPod('test/a', `${base}.2`);
     b = await net.addPod('test/b', `${base}.3`, parseIstioIptablesArgs(istioInitArgs));
     await startIn(a, WHO, []);
@@ -187,17 +187,25 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
     expect(at - sent).toBeLessThan(5_000);
   });
 
-  it('stop removes every namespace and the bridge; what a killed lab recorded is released by the sweep', async () => {
-    const other = labTempDir('mesh-verify-podnet-orphan-');
-    const leaked = await PodNetwork.create(`${base.replace(/\.\d+$/, '')}.${(Number(base.split('.')[2]) + 1) % 256}.0/24`, other);
-    const s = await leaked.addPod('test/leaked', `${base.replace(/\.\d+$/, '')}.${(Number(base.split('.')[2]) + 1) % 256}.2`);
+  it('stop removes every namespace and the bridge and its record; what a lab killed outright recorded is released by the sweep', async () => {
+    const other = base.replace(/\.\d+$/, `.${(Number(base.split('.')[2]) + 128) % 250 + 1}`);
+    const leaked = await PodNetwork.create(`${other}.0/24`);
+    const s = await leaked.addPod('test/leaked', `${other}.2`);
+    const record = join(podNetworkRegistry(), `${leaked.bridge.slice(4)}.json`);
+    expect(existsSync(s.path) && existsSync(`/sys/class/net/${leaked.bridge}`) && existsSync(record)).toBe(true);
+    // Its owner is alive (this process): the sweep leaves it alone.
+    expect(sweepOrphanedPodNetworks()).not.toContain(leaked.bridge);
     expect(existsSync(s.path)).toBe(true);
-    expect(existsSync(`/sys/class/net/${leaked.bridge}`)).toBe(true);
-    expect(releaseRecordedNetwork(other)).toEqual([s.netns, leaked.bridge]);
-    expect(existsSync(s.path)).toBe(false);
-    expect(existsSync(`/sys/class/net/${leaked.bridge}`)).toBe(false);
-    // A directory whose owner is alive (this process) is left to it by the sweep.
-    expect(sweepOrphanedLabDirs().some((d) => d === other)).toBe(false);
-    execFileSync('rm', ['-rf', other]);
+    // The owner as a process that has ended (a lab killed outright).
+    const gone = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const r = JSON.parse(readFileSync(record, 'utf8')) as { owner: { pid: number; start: string } };
+    writeFileSync(record, JSON.stringify({ ...r, owner: { pid: Number(gone), start: '1' } }));
+    expect(sweepOrphanedPodNetworks()).toEqual(expect.arrayContaining([s.netns, leaked.bridge]));
+    expect([existsSync(s.path), existsSync(`/sys/class/net/${leaked.bridge}`), existsSync(record)]).toEqual([false, false, false]);
+    // A network stopped by its owner takes its record with it.
+    const own = await PodNetwork.create(`${other}.0/24`);
+    await own.addPod('test/own', `${other}.3`);
+    await own.stop();
+    expect(existsSync(join(podNetworkRegistry(), `${own.bridge.slice(4)}.json`))).toBe(false);
   });
 });
