@@ -329,8 +329,6 @@ export function routes(input: ProxyShapeInput): Record<string, Record<string, un
       },
     };
   }
-  // Only bff has an outbound HTTP listener in the lab (see listeners()); an unused route would never be requested.
-  if (input.role === 'svc') return {};
   // Istio's outbound vhosts list the FQDN, short names and the ClusterIP, each with and without the port.
   const vhost = (host: string, vip: string | null): Record<string, unknown> => ({
     name: `${host}:${APP_PORT}`,
