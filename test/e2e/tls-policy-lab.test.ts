@@ -12,6 +12,7 @@ import type { RawPathOptions } from '../../src/path/options.js';
 import { loadMeshConfigFile } from '../../src/io/mesh-config-file.js';
 import { parseAllDocuments, stringify as stringifyYaml, parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { podAdmin } from '../helpers/pod-admin.js';
 import { runCli } from '../helpers/cli-in-process.js';
 
 const noSignals = (): InterruptHook => ({ dispose() {}, interrupted: false, done: Promise.resolve() });
@@ -125,7 +126,7 @@ describe('negotiated TLS per hop and --tls-policy, on the lab', { timeout: 120_0
   it('meshConfig.tlsDefaults.ecdhCurves limits the gateway (istiod\'s applyDownstreamTLSDefaults): the edge meets fips-140-3 with Node\'s default offer; the mesh hops cannot (Istio 1.30 has no mesh mTLS curves setting)', async () => {
     await meshConfig((m) => { m.tlsDefaults = { ecdhCurves: ['P-256', 'P-384'] }; });
     try {
-      const dump = await fetch(`http://${lab.pods().find((p) => p.name.startsWith('istio-ingressgateway'))!.host}:${lab.pods().find((p) => p.name.startsWith('istio-ingressgateway'))!.ports[15000]}/config_dump?resource=dynamic_listeners`).then((x) => x.text());
+      const dump = await podAdmin(lab.pods().find((p) => p.name.startsWith('istio-ingressgateway'))!, '/config_dump?resource=dynamic_listeners');
       expect(dump).toContain('"ecdh_curves"');
       const r = await run(builtinPolicy('fips-140-3'));
       // Node offers X25519 first; the gateway accepts only P-256/P-384, so the handshake moves to P-256 (HelloRetryRequest).
@@ -156,7 +157,7 @@ describe('negotiated TLS per hop and --tls-policy, on the lab', { timeout: 120_0
       expect(lab.state.meshConfigRejected).toBeNull();
       expect(lab.state.meshMtlsTls.minVersion).toBe('TLSv1_3');
       const svc = lab.pods().find((p) => p.name.startsWith('svc-'))!;
-      const dump = await fetch(`http://${svc.host}:${svc.ports[15000]}/config_dump?resource=dynamic_listeners`).then((x) => x.text());
+      const dump = await podAdmin(svc, '/config_dump?resource=dynamic_listeners');
       expect(dump).toContain('"tls_minimum_protocol_version": "TLSv1_3"');
       expect((await run(builtinPolicy('modern'))).report.overall).toBe('proven');
     } finally {
