@@ -92,7 +92,7 @@ function targetNotes(bundle: EvidenceBundle): string[] {
   const t = bundle.run.target;
   if ((t.simulated || t.kind === 'lab') && /real Kubernetes [\d.]+ control plane/.test(t.description)) {
     // The lab on a real control plane (src/lab/kube-lab.ts) says so in its description.
-    return ['This run was against the local lab: real Envoy proxies, real TLS and the real app on loopback behind a real Kubernetes control plane, but a simulated node and container runtime (kwok) and Istio control plane (no istiod, no Istio telemetry): it shows how mesh-verify judges what real Envoy and Kubernetes report, not how your cluster behaves.'];
+    return ['This run was against the local lab: real Envoy proxies, real TLS and the real app in pod network namespaces (real iptables interception) behind a real Kubernetes control plane, but a simulated node and container runtime (kwok) and Istio control plane (no istiod, no Istio telemetry): it shows how mesh-verify judges what real Envoy and Kubernetes report, not how your cluster behaves.'];
   }
   if (t.simulated || t.kind === 'lab') {
     return [`This run was against the local lab: real Envoy proxies, real TLS and the real app on loopback, but a simulated Kubernetes API and Istio control plane (no istiod, no Istio telemetry): it shows how mesh-verify judges what real Envoy reports, not how your cluster behaves.`];

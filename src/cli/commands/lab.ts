@@ -103,7 +103,7 @@ export async function runLabUp(opts: RunLabUpOptions): Promise<number> {
     step.succeed('the lab is up');
     const nlb = `${lab.nlb.host}:${lab.nlb.port}`;
     out([
-      `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app on loopback, behind a real Kubernetes control plane; the node and container runtime (kwok) and istiod are simulated. It is not a cluster.`,
+      `mesh-verify lab: real Envoy ${lab.envoy.version} (NLB, gateway, sidecars), real TLS and mTLS and the real app, each pod in a network namespace of its own with Istio's iptables rules, behind a real Kubernetes control plane; the node and container runtime (kwok) and istiod are simulated. It is not a cluster.`,
       `  fault        ${lab.fault ?? 'none'}`,
       `  NLB          ${nlb} (serves https://${lab.publicHost})`,
       `  API server   ${lab.apiServerUrl}`,
