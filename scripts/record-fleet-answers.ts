@@ -24,13 +24,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { findEnvoy } from '../src/lab/envoy/binary.js';
 import { startEnvoy } from '../src/lab/envoy/process.js';
+import { freePodCidr } from '../src/lab/kube-control-plane.js';
+import { PodNetwork } from '../src/lab/pod-network.js';
 import { XdsDirectory } from '../src/lab/envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type ProxyShapeInput } from '../src/lab/istio-shape/resources.js';
 import { dynamicEndpointConfig, lbEndpoint } from '../src/lab/istio-shape/eds.js';
@@ -75,23 +76,7 @@ const QUERIES = [
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 const swap = <T>(x: T, from: string, to: string): T => JSON.parse(JSON.stringify(x).split(from).join(to)) as T;
 
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-}
 
-/** A free 127.A.B.0/24 block; pod i of the recording is .(20 + i), its app .(120 + i). */
-async function pickBlock(count: number): Promise<string> {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const base = `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
-    const checks = Array.from({ length: count }, (_, i) => [15000, 15001, 15006, 15090, 8080, 8443, 443].map((p) => canBind(`${base}.${20 + i}`, p))).flat();
-    if ((await Promise.all(checks)).every(Boolean)) return base;
-  }
-  throw new Error('no free loopback block 127.A.B.0/24 in 8 tries');
-}
 
 function chainsOf(listener: Json): Json[] { return listener.filter_chains as Json[]; }
 const portOf = (chain: Json): number => Number((chain.filter_chain_match as Json | undefined)?.destination_port ?? 0);
@@ -131,13 +116,13 @@ function catalog(): { host: string; name: string; namespace: string; vip: string
 
 interface Recording { spec: TemplateSpec; dir: string }
 
-async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath: string, out: string, pki: Awaited<ReturnType<typeof createLabPki>>): Promise<Recording> {
+async function recordOne(t: TemplateSpec, index: number, base: string, net: PodNetwork, envoyPath: string, out: string, pki: Awaited<ReturnType<typeof createLabPki>>): Promise<Recording> {
   const gateway = t.role !== 'sidecar';
   const workload = t.role === 'sidecar' ? SIDECAR_WORKLOAD : t.role === 'gateway' ? GATEWAY_WORKLOAD : GATEWAY_API_WORKLOAD;
   const podIp = `${base}.${20 + index}`;
   const addresses: LabAddresses = {
     nlb: `${base}.1`, gateway: podIp, bff: `${base}.${60 + index}`, svc: podIp, caller: `${base}.13`,
-    svcVip: `${base}.${200 + index}`,
+    svcVip: `10.96.0.${200 + index}`,
   };
   const podName = t.role === 'sidecar' ? 'rec-app-7c9d8f6b5-r0001' : t.role === 'gateway' ? 'istio-ingressgateway-6d8f9b7c4d-r0002' : `${workload.name}-5f7b8c9d6-r0003`;
   // Relative to the working directory (main() changes into it): no path of this machine gets into Envoy's answers.
@@ -188,6 +173,8 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
     delete (c.load_assignment as Json)['@type'];
     const l = rename(outboundHttp);
     l.name = `${s.vip}_${s.port}`;
+    // One listener per ClusterIP (as Istio's TCP outbound listeners): bound to nothing, matched by original destination.
+    ((l.address as Json).socket_address as Json).address = s.vip;
     l.stat_prefix = l.name;
     l.bind_to_port = false;
     catalogListeners.push(l);
@@ -260,8 +247,10 @@ async function recordOne(t: TemplateSpec, index: number, base: string, envoyPath
     });
   }
   xds.put('lds', xds.files.lds, lds);
-  writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(strictIn, podIp), null, 1));
-  const envoy = await startEnvoy({ name: podName, binary: envoyPath, dir, adminHost: podIp, adminPort: 15000 });
+  writeFileSync(join(dir, 'bootstrap.json'), JSON.stringify(bootstrap(strictIn), null, 1));
+  // In a pod sandbox of its own (src/lab/pod-network.ts), as the lab runs its proxies: admin on the pod's 127.0.0.1:15000.
+  const sandbox = await net.addPod(`record/${t.key}`, podIp);
+  const envoy = await startEnvoy({ name: podName, binary: envoyPath, dir, adminHost: '127.0.0.1', adminPort: 15000, sandbox: { enter: (argv) => net.enter(sandbox, argv), connect: (h, port) => net.connect(sandbox, h, port), gid: 1337 } });
   try {
     // Wait until the last LDS version is applied (or rejected) and every listener is in the dump.
     const deadline = Date.now() + 15_000;
@@ -336,8 +325,12 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'mesh-verify-record-fleet-'));
   const started = Date.now();
+  let stopNet = async (): Promise<void> => {};
   try {
-    const base = await pickBlock(FLEET_TEMPLATES.length);
+    const cidr = freePodCidr(FLEET_TEMPLATES.length + 100);
+    const base = cidr.replace(/\.0\/\d+$/, '');
+    const net = await PodNetwork.create(cidr);
+    stopNet = () => net.stop();
     process.chdir(work);
     const pki = await createLabPki();
     const done: Recording[] = [];
@@ -347,7 +340,7 @@ async function main(): Promise<void> {
     if (chosen.length === 0) throw new Error(`--only ${only}: no such template (${FLEET_TEMPLATES.map((t) => t.key).join(', ')})`);
     // Two Envoys at a time: the machine's cores are shared.
     for (let i = 0; i < chosen.length; i += 2) {
-      const batch = chosen.slice(i, i + 2).map((t, k) => recordOne(t, i + k, base, envoyPath, out, pki));
+      const batch = chosen.slice(i, i + 2).map((t, k) => recordOne(t, i + k, base, net, envoyPath, out, pki));
       for (const r of await Promise.all(batch)) {
         done.push(r);
         console.log(`recorded ${r.spec.key} -> ${relative(repo, r.dir)}`);
@@ -384,6 +377,8 @@ async function main(): Promise<void> {
   } catch (err) {
     console.error(`Envoy's files and logs are kept in ${work}`);
     throw err;
+  } finally {
+    await stopNet();
   }
 }
 

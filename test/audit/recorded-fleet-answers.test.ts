@@ -55,12 +55,15 @@ describe('recorded fleet answers (fixtures/envoy/real-<version>/fleet)', () => {
       }
     }
     for (const t of templates.values()) {
-      const secrets = (t.configDump.configs.find((c) => String(c['@type']).endsWith('SecretsConfigDump'))!.dynamic_active_secrets) as { name: string; secret: { tls_certificate?: { certificate_chain: { inline_string: string }; private_key: { inline_string: string } } } }[];
+      type Source = { inline_string?: string; inline_bytes?: string };
+      const secrets = (t.configDump.configs.find((c) => String(c['@type']).endsWith('SecretsConfigDump'))!.dynamic_active_secrets) as { name: string; secret: { tls_certificate?: { certificate_chain: Source; private_key: Source } } }[];
+      // Either form Envoy dumps a data source in (istio-agent sends inline_bytes).
+      const text = (d: Source) => d.inline_string ?? Buffer.from(d.inline_bytes ?? '', 'base64').toString('utf8');
       const root = new X509Certificate(t.context.rootPem);
       expect(root.subject).toContain('mesh-verify lab');
       for (const s of secrets.filter((x) => x.secret.tls_certificate)) {
-        expect(s.secret.tls_certificate!.private_key.inline_string, `${t.key} ${s.name}`).toBe('[redacted]');
-        const leaf = new X509Certificate(pemsOf(s.secret.tls_certificate!.certificate_chain.inline_string)[0]);
+        expect(text(s.secret.tls_certificate!.private_key), `${t.key} ${s.name}`).toBe('[redacted]');
+        const leaf = new X509Certificate(pemsOf(text(s.secret.tls_certificate!.certificate_chain))[0]);
         if (s.name === 'default') expect(leaf.verify(root.publicKey), `${t.key} default`).toBe(true);
         else expect(leaf.issuer, `${t.key} ${s.name}`).toContain('mesh-verify lab external CA');
       }

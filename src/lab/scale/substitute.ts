@@ -46,7 +46,7 @@ export function certificateDetails(pem: string, now = Date.now()): Json {
 export class Substitution {
   private readonly tokens: RegExp | null;
   private readonly tokenMap = new Map<string, string>();
-  /** Whole string values: recorded PEM -> the pod's PEM. */
+  /** Whole string values: recorded PEM -> the pod's PEM (also both in base64, inline_bytes' form). */
   private readonly pems = new Map<string, string>();
   /** Recorded certificate serial -> the pod's certificate PEM (for /certs). */
   private readonly serials = new Map<string, string>();
@@ -66,6 +66,8 @@ export class Substitution {
     const pem = (from: string, to: string | undefined) => {
       if (!to || from === to) return;
       this.pems.set(from, to);
+      // SDS secrets carry their PEMs as inline_bytes (base64), as istio-agent sends them.
+      this.pems.set(Buffer.from(from, 'utf8').toString('base64'), Buffer.from(to, 'utf8').toString('base64'));
       // /certs describes the leaf of a chain and each CA of a bundle.
       const [fromLeaf, ...fromRest] = pemBlocks(from);
       const [toLeaf, ...toRest] = pemBlocks(to);
