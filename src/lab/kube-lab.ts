@@ -198,10 +198,16 @@ export async function startKubeLab(opts: LabOptions = {}): Promise<KubeLab> {
     const logDir = join(cp.kubeconfig, '..', 'pod-logs');
     mkdirSync(logDir, { recursive: true });
     const bound = new Map<string, { pod: Json; role: keyof PodNames; written: Map<string, number>; forwards: string }>();
-    /** The pod's ports as its processes serve them now (they change when a restart adds or drops the sidecar). */
-    const forwardsOf = (lp: LabPod) => Object.entries(lp.ports).map(([port, target]) => {
-      const command = lp.forward?.(Number(port)) ?? [];
-      return command.length ? { ports: [Number(port)], command } : { ports: [Number(port)], target: { address: lp.host ?? '127.0.0.1', port: target } };
+    /**
+     * The pod's ports as its processes serve them now (they change when a restart adds or drops the
+     * sidecar): a sandboxed pod's through a relay into its namespace (none while its sandbox is
+     * being re-made), a fleet pod's at its admin server.
+     */
+    type Forward = { ports: number[]; target?: { address: string; port: number }; command?: string[] };
+    const forwardsOf = (lp: LabPod) => Object.entries(lp.ports).flatMap(([port, target]): Forward[] => {
+      if (!lp.forward) return [{ ports: [Number(port)], target: { address: lp.host ?? '127.0.0.1', port: target } }];
+      const command = lp.forward(Number(port));
+      return command.length ? [{ ports: [Number(port)], command }] : [];
     });
     const applyForwards = (ns: string, name: string, forwards: unknown[]) =>
       kube.apply({ apiVersion: 'kwok.x-k8s.io/v1alpha1', kind: 'PortForward', metadata: { name, namespace: ns }, spec: { forwards } }, 'mesh-verify-lab-runtime');
