@@ -120,6 +120,15 @@ async function sh(cmd: string, args: string[], input?: string): Promise<string> 
   }
 }
 
+/** A connection through a relay process (argv: stdin/stdout <-> a TCP connection, as `PodNetwork.relay` makes one). */
+export function relayConnection(argv: readonly string[]): Duplex {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
+  const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
+  stream.once('close', () => child.kill('SIGKILL'));
+  child.once('exit', () => stream.destroy());
+  return stream;
+}
+
 /** `10.244.3.0/24` -> the bridge's address (the range's last host) and the prefix length. */
 function bridgeAddress(cidr: string): { ip: string; prefix: number } {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
@@ -210,12 +219,7 @@ export class PodNetwork {
 
   /** A TCP connection to host:port from inside the sandbox, through `relay`. */
   connect(sandbox: PodSandbox, host: string, port: number): Duplex {
-    const [cmd, ...args] = this.relay(sandbox, host, port);
-    const child = spawn(cmd!, args, { stdio: ['pipe', 'pipe', 'ignore'] });
-    const stream = Duplex.from({ readable: child.stdout!, writable: child.stdin! });
-    stream.once('close', () => child.kill('SIGKILL'));
-    child.once('exit', () => stream.destroy());
-    return stream;
+    return relayConnection(this.relay(sandbox, host, port));
   }
 
   /** Delete a pod's sandbox (its veth pair goes with its namespace). */

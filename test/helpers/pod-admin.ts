@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { Duplex } from 'node:stream';
+import { relayConnection } from '../../src/lab/pod-network.js';
 import type { LabPod } from '../../src/lab/types.js';
 
 /**
@@ -13,12 +12,7 @@ export function podAdmin(pod: LabPod, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1', port: 15000, path,
-      createConnection: () => {
-        const child = spawn(command[0]!, command.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
-        const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
-        stream.once('close', () => child.kill('SIGKILL'));
-        return stream as never;
-      },
+      createConnection: () => relayConnection(command) as never,
     }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString('utf8'); });
