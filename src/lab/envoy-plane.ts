@@ -437,6 +437,8 @@ class EnvoyDataPlane implements DataPlane {
     // state istiod pushes next says the same; its proxies then see no change of injection).
     if (role === 'svc') this.state = { ...this.state, svcSidecar: pod.istioInit !== null };
     await this.restartRole(role);
+    // The NLB's target is the gateway pod's IP (a static cluster, as a cloud LB's target group).
+    if (role === 'gateway') { await this.nlbProxy?.stop(); await this.startNlb(); }
     for (const p of this.proxies.values()) this.pushConfig(p);
     await Promise.all([...this.proxies.values()].map((p) => this.converged(p)));
   }
