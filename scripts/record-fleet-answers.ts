@@ -30,8 +30,8 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { findEnvoy } from '../src/lab/envoy/binary.js';
 import { startEnvoy } from '../src/lab/envoy/process.js';
-import { freePodCidr } from '../src/lab/kube-control-plane.js';
-import { PodNetwork } from '../src/lab/pod-network.js';
+import { podCidrFor } from '../src/lab/kube-control-plane.js';
+import { PodNetwork, reservePodCidr } from '../src/lab/pod-network.js';
 import { XdsDirectory } from '../src/lab/envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type ProxyShapeInput } from '../src/lab/istio-shape/resources.js';
 import { dynamicEndpointConfig, lbEndpoint } from '../src/lab/istio-shape/eds.js';
@@ -327,10 +327,11 @@ async function main(): Promise<void> {
   const started = Date.now();
   let stopNet = async (): Promise<void> => {};
   try {
-    const cidr = freePodCidr(FLEET_TEMPLATES.length + 100);
+    const range = await reservePodCidr(FLEET_TEMPLATES.length + 100, podCidrFor);
+    const cidr = range.cidr;
     const base = cidr.replace(/\.0\/\d+$/, '');
     const net = await PodNetwork.create(cidr);
-    stopNet = () => net.stop();
+    stopNet = async () => { await net.stop(); range.release(); };
     process.chdir(work);
     const pki = await createLabPki();
     const done: Recording[] = [];

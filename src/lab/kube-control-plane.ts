@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { reservePodCidr } from './pod-network.js';
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -80,31 +81,6 @@ export function podCidrFor(pods: number, random: () => number = Math.random): st
   if (bits === 8) return `10.244.${1 + Math.floor(random() * 250)}.0/24`;
   const block = 2 ** (bits - 8);
   return `10.244.${Math.floor(random() * (256 / block)) * block}.0/${32 - bits}`;
-}
-
-/** IPv4 networks routed on this machine (/proc/net/route): [network, mask] as unsigned integers. */
-function routedNetworks(): [number, number][] {
-  let text = '';
-  try { text = readFileSync('/proc/net/route', 'utf8'); } catch { return []; }
-  const le = (hex: string) => Buffer.from(hex, 'hex').readUInt32LE(0);
-  return text.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 8 && f[1] !== '00000000')
-    .map((f) => [le(f[1]!), le(f[7]!)] as [number, number]);
-}
-
-/** podCidrFor, avoiding ranges already routed here (another lab's pod bridge): 16 tries. */
-export function freePodCidr(pods: number): string {
-  const routed = routedNetworks();
-  const toInt = (ip: string) => ip.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
-  let cidr = podCidrFor(pods);
-  for (let i = 0; i < 16; i += 1) {
-    const [ip, bits] = cidr.split('/');
-    const net = toInt(ip!);
-    const mask = bits === '0' ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0;
-    const overlaps = routed.some(([n, m]) => { const both = (m & mask) >>> 0; return ((n & both) >>> 0) === ((net & both) >>> 0); });
-    if (!overlaps) return cidr;
-    cidr = podCidrFor(pods);
-  }
-  return cidr;
 }
 
 const PORTS = { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, kubelet: 10250, kcm: 10257, scheduler: 10259 };
@@ -206,16 +182,21 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
   const readLog = (name: string) => { try { return readFileSync(logs.get(name) ?? '', 'utf8'); } catch { return ''; } };
   // The lab's own requests share a few kept-alive connections (a fleet of 1,000 pods is thousands of them).
   const agent = new HttpsAgent({ keepAlive: true, maxSockets: 16 });
+  /** Reservations the stop gives back (the pod range). */
+  const releases: (() => void)[] = [];
   const stop = async () => {
     agent.destroy();
     for (const { child } of [...children].reverse()) await child.stop(5_000, 2_000);
     children.length = 0;
     await rm(dir, { recursive: true, force: true });
+    for (const r of releases.splice(0)) r();
   };
   try {
     const base = await pickBase();
     const ip = `${base}.1`;
-    const podCidr = freePodCidr(opts.pods ?? 200);
+    const range = await reservePodCidr(opts.pods ?? 200, podCidrFor);
+    releases.push(range.release);
+    const podCidr = range.cidr;
     const server = `https://${ip}:${PORTS.apiserver}`;
     const pki = await createPki(ip);
     const file = (name: string, text: string) => { const p = join(dir, name); writeFileSync(p, text, { mode: 0o600 }); return p; };

@@ -1,7 +1,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EnvironmentError } from '../core/errors.js';
@@ -117,6 +117,67 @@ async function sh(cmd: string, args: string[], input?: string): Promise<string> 
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new EnvironmentError(`the lab's pod network: ${[cmd.split('/').pop(), ...args].join(' ')} failed: ${(e.stderr || e.message).trim().split('\n')[0]}`, 'run the lab as root on Linux (network namespaces, veth, iptables)');
+  }
+}
+
+/** IPv4 networks routed on this machine (/proc/net/route): [network, mask] as unsigned integers. */
+function routedNetworks(): [number, number][] {
+  let text = '';
+  try { text = readFileSync('/proc/net/route', 'utf8'); } catch { return []; }
+  const le = (hex: string) => Buffer.from(hex, 'hex').readUInt32LE(0);
+  return text.split('\n').slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f.length >= 8 && f[1] !== '00000000')
+    .map((f) => [le(f[1]!), le(f[7]!)] as [number, number]);
+}
+
+/** `10.244.8.0/21` -> [network, mask] as unsigned integers. */
+function parseCidr(cidr: string): [number, number] {
+  const [ip, bits] = cidr.split('/');
+  const net = ip!.split('.').reduce((a, b) => a * 256 + Number(b), 0) >>> 0;
+  return [net, bits === '0' ? 0 : (0xffffffff << (32 - Number(bits))) >>> 0];
+}
+
+const overlap = ([n1, m1]: [number, number], [n2, m2]: [number, number]): boolean => {
+  const both = (m1 & m2) >>> 0;
+  return ((n1 & both) >>> 0) === ((n2 & both) >>> 0);
+};
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * A pod range for `pods` pods (`pick`: kube-control-plane's podCidrFor) that no other lab on this machine has and no route
+ * covers, reserved in the registry (`range-*.json`, with its owner) until `release`: labs started
+ * side by side (test files in parallel) pick under one lock, so two never share a range (the bridge
+ * that routes it comes seconds later). A reservation whose owner is gone does not count.
+ */
+export async function reservePodCidr(pods: number, pick: (pods: number) => string): Promise<{ cidr: string; release(): void }> {
+  const registry = podNetworkRegistry();
+  mkdirSync(registry, { recursive: true });
+  const lock = join(registry, '.lock');
+  for (let i = 0; ; i += 1) {
+    try { mkdirSync(lock); break; } catch {
+      // A lock older than 10 s was left by a process killed while holding it.
+      try { if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
+      if (i > 200) throw new EnvironmentError(`the lab could not lock its pod range registry ${registry} in 10 s`, `remove ${lock} if no lab is starting`);
+      sleepSync(50);
+    }
+  }
+  try {
+    const taken: [number, number][] = [...routedNetworks()];
+    for (const f of readdirSync(registry).filter((n) => /^range-.*\.json$/.test(n))) {
+      try {
+        const r = JSON.parse(readFileSync(join(registry, f), 'utf8')) as { cidr: string; owner: { pid: number; start: string | null } };
+        if (ownerIsGone(r.owner)) { rmSync(join(registry, f), { force: true }); continue; }
+        taken.push(parseCidr(r.cidr));
+      } catch { /* unreadable: not a reservation */ }
+    }
+    let cidr = pick(pods);
+    for (let i = 0; i < 32 && taken.some((t) => overlap(t, parseCidr(cidr))); i += 1) cidr = pick(pods);
+    if (taken.some((t) => overlap(t, parseCidr(cidr)))) throw new EnvironmentError(`the lab found no free pod range for ${pods} pods in 32 tries (10.244.0.0/16 is taken by other labs or routes)`, 'stop other labs');
+    const file = join(registry, `range-${cidr.replace(/[./]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ cidr, owner: currentOwner() }));
+    return { cidr, release: () => rmSync(file, { force: true }) };
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
 }
 

@@ -3,9 +3,9 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import type { AdminGetter } from '../../src/collect/types.js';
 import { adminRequest, startEnvoy as startLabEnvoy, type EnvoyProcess } from '../../src/lab/envoy/process.js';
-import { freePodCidr } from '../../src/lab/kube-control-plane.js';
+import { podCidrFor } from '../../src/lab/kube-control-plane.js';
 import { labTempDir } from '../../src/lab/lab-dirs.js';
-import { PodNetwork, parseIstioIptablesArgs, type PodSandbox } from '../../src/lab/pod-network.js';
+import { PodNetwork, parseIstioIptablesArgs, reservePodCidr, type PodSandbox } from '../../src/lab/pod-network.js';
 import { XdsDirectory } from '../../src/lab/envoy/xds-files.js';
 import { bootstrap, clusters, endpoints, listeners, rootSecret, routes, tlsSecret, type LabAddresses, type ProxyShapeInput } from '../../src/lab/istio-shape/resources.js';
 import { createLabPki, issueWorkloadIdentity } from '../../src/lab/lab-pki.js';
@@ -73,7 +73,8 @@ function asInlineString(secret: Record<string, unknown>): Record<string, unknown
 
 export async function startIstioSidecar(binary: string, opts: IstioSidecarOptions = {}): Promise<IstioSidecar> {
   const root = labTempDir('mesh-verify-test-sidecar-');
-  const cidr = freePodCidr(4);
+  const range = await reservePodCidr(4, podCidrFor);
+  const cidr = range.cidr;
   const base = cidr.replace(/\.0\/24$/, '');
   const addresses: LabAddresses = { nlb: '127.0.0.1', gateway: `${base}.1`, bff: `${base}.2`, svc: `${base}.3`, caller: `${base}.4`, svcVip: '10.96.0.20' };
   const net = await PodNetwork.create(cidr);
@@ -82,6 +83,7 @@ export async function startIstioSidecar(binary: string, opts: IstioSidecarOption
     sandbox = await net.addPod('mesh-verify/bff', addresses.bff, parseIstioIptablesArgs(istioInitArgs()));
   } catch (err) {
     await net.stop();
+    range.release();
     rmSync(root, { recursive: true, force: true });
     throw err;
   }
@@ -117,9 +119,10 @@ export async function startIstioSidecar(binary: string, opts: IstioSidecarOption
     envoy = await startLabEnvoy({ name: 'test-bff-sidecar', binary, dir, adminHost: '127.0.0.1', adminPort: 15000, sandbox: { enter: (argv) => net.enter(sandbox, argv), connect: (h, p) => net.connect(sandbox, h, p), gid: 1337 } });
   } catch (err) {
     await net.stop();
+    range.release();
     throw err;
   }
-  const stop = async () => { await envoy.stop(); await net.stop(); rmSync(root, { recursive: true, force: true }); };
+  const stop = async () => { await envoy.stop(); await net.stop(); range.release(); rmSync(root, { recursive: true, force: true }); };
   try {
     // Ready when Envoy reports every xDS version written (the lab's own convergence check).
     await (xds as unknown as XdsDirectory).converged(async () => (await admin('/config_dump?include_eds')).body, 15_000);

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { findEnvoy } from '../../src/lab/envoy/binary.js';
 import { spawnOwned, startEnvoy, supervise, type EnvoyProcess } from '../../src/lab/envoy/process.js';
 import { labTempDir } from '../../src/lab/lab-dirs.js';
 import { podCidrFor } from '../../src/lab/kube-control-plane.js';
-import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, podNetworkRegistry, sweepOrphanedPodNetworks, type PodSandbox } from '../../src/lab/pod-network.js';
+import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, podNetworkRegistry, reservePodCidr, sweepOrphanedPodNetworks, type PodSandbox } from '../../src/lab/pod-network.js';
 
 /**
  * The lab's pod sandboxes on the real kernel: network namespaces, veths into a bridge, and
@@ -94,7 +95,8 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
   let b: PodSandbox;
   let envoy: EnvoyProcess;
   const stops: (() => Promise<void>)[] = [];
-  const base = podCidrFor(4).replace(/\.0\/24$/, '');
+  let base = '';
+  const releases: (() => void)[] = [];
 
   const startIn = async (s: PodSandbox, script: string, args: string[]) => {
     const [cmd, ...rest] = net.enter(s, [process.execPath, '-e', script, ...args]);
@@ -108,7 +110,10 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
   };
 
   beforeAll(async () => {
-    net = await PodNetwork.create(`${base}.0/24`);
+    const range = await reservePodCidr(4, podCidrFor);
+    releases.push(range.release);
+    base = range.cidr.replace(/\.0\/24$/, '');
+    net = await PodNetwork.create(range.cidr);
     a = await net.addPod('test/a', `${base}.2`);
     b = await net.addPod('test/b', `${base}.3`, parseIstioIptablesArgs(istioInitArgs));
     await startIn(a, WHO, []);
@@ -126,6 +131,7 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
   afterAll(async () => {
     for (const s of stops.reverse()) await s();
     await net?.stop();
+    for (const r of releases) r();
   });
 
   it('istio-init\'s args give Istio\'s settings, and the real iptables loads the rules into the pod\'s nat table', () => {
@@ -188,7 +194,9 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
   });
 
   it('stop removes every namespace and the bridge and its record; what a lab killed outright recorded is released by the sweep', async () => {
-    const other = base.replace(/\.\d+$/, `.${(Number(base.split('.')[2]) + 128) % 250 + 1}`);
+    const otherRange = await reservePodCidr(4, podCidrFor);
+    releases.push(otherRange.release);
+    const other = otherRange.cidr.replace(/\.0\/24$/, '');
     const leaked = await PodNetwork.create(`${other}.0/24`);
     const s = await leaked.addPod('test/leaked', `${other}.2`);
     const record = join(podNetworkRegistry(), `${leaked.bridge.slice(4)}.json`);
@@ -207,5 +215,28 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
     await own.addPod('test/own', `${other}.3`);
     await own.stop();
     expect(existsSync(join(podNetworkRegistry(), `${own.bridge.slice(4)}.json`))).toBe(false);
+  });
+
+  it('reserves pod ranges so that labs side by side never share one: taken ranges are skipped, a gone owner\'s is reused, a release frees it', async () => {
+    const registry = mkdtempSync(join(tmpdir(), 'mesh-verify-ranges-'));
+    const before = process.env.MESH_VERIFY_POD_NETWORKS;
+    process.env.MESH_VERIFY_POD_NETWORKS = registry;
+    try {
+      const seq = (...c: string[]) => () => c.shift() ?? '10.244.250.0/24';
+      const first = await reservePodCidr(4, seq('10.244.7.0/24'));
+      // The same range again (and one inside a reserved /21) is skipped for the next free one.
+      const wide = await reservePodCidr(1000, seq('10.244.8.0/21'));
+      const second = await reservePodCidr(4, seq('10.244.7.0/24', '10.244.9.0/24', '10.244.17.0/24'));
+      expect([first.cidr, wide.cidr, second.cidr]).toEqual(['10.244.7.0/24', '10.244.8.0/21', '10.244.17.0/24']);
+      first.release();
+      expect((await reservePodCidr(4, seq('10.244.7.0/24'))).cidr).toBe('10.244.7.0/24');
+      // A reservation whose owner has ended does not count.
+      const gone = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+      writeFileSync(join(registry, 'range-10-244-30-0-24.json'), JSON.stringify({ cidr: '10.244.30.0/24', owner: { pid: Number(gone), start: '1' } }));
+      expect((await reservePodCidr(4, seq('10.244.30.0/24'))).cidr).toBe('10.244.30.0/24');
+    } finally {
+      if (before === undefined) delete process.env.MESH_VERIFY_POD_NETWORKS; else process.env.MESH_VERIFY_POD_NETWORKS = before;
+      rmSync(registry, { recursive: true, force: true });
+    }
   });
 });
