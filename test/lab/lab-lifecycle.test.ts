@@ -31,8 +31,8 @@ function children(): number[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Not the short-lived relays into a pod (socat, as a port-forward's) the lab's own admin reads start.
-      if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && !stat.includes('(socat)')) out.push(Number(d));
+      // Not the short-lived relays into a pod (nsenter, then socat, as a port-forward's) that the lab's own admin reads and its legacy caller start.
+      if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && !/\((socat|nsenter)\)/.test(stat)) out.push(Number(d));
     } catch { /* gone */ }
   }
   return out;
