@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { canBind } from './can-bind.js';
 import { join } from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import {
@@ -84,14 +84,6 @@ export const NLB_PORT = 8443;
 /** istio-proxy's group (the injected container's runAsGroup), which Istio's rules exempt from capture. */
 const PROXY_GID = 1337;
 
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-}
-
 /** A free loopback address 127.A.B.1 for the NLB (its listener and admin ports), random, checked by binding them. */
 export async function pickNlbAddress(): Promise<string> {
   for (let attempt = 0; attempt < 8; attempt += 1) {
@@ -170,10 +162,8 @@ class EnvoyDataPlane implements DataPlane {
   private readonly root: string;
   private stopped = false;
   private net: PodNetwork | null = null;
-  /** Each role's pod sandbox (network namespace), made when its first container starts. */
-  private readonly sandboxes = new Map<keyof PodNames, Promise<PodSandbox>>();
-  /** The sandboxes made so far (for pods(), which is synchronous). */
-  private readonly made = new Map<keyof PodNames, PodSandbox>();
+  /** Each role's pod sandbox (network namespace), made when its first container starts; `made` once it is (pods() is synchronous). */
+  private readonly sandboxes = new Map<keyof PodNames, { ready: Promise<PodSandbox>; made?: PodSandbox }>();
 
   constructor(
     public state: MeshState,
@@ -202,7 +192,7 @@ class EnvoyDataPlane implements DataPlane {
   podNetwork(): LabPodNetwork | null {
     if (!this.net) return null;
     const netns: LabPodNetwork['netns'] = {};
-    for (const role of ['gateway', 'bff', 'svc'] as const) { const s = this.made.get(role); if (s) netns[role] = s.path; }
+    for (const role of ['gateway', 'bff', 'svc'] as const) { const s = this.sandboxes.get(role)?.made; if (s) netns[role] = s.path; }
     return { bridge: this.net.bridge, netns };
   }
 
@@ -210,24 +200,24 @@ class EnvoyDataPlane implements DataPlane {
 
   /** role's pod sandbox: its network namespace with its IP, and Istio's rules when its pod has istio-init. */
   private sandbox(role: keyof PodNames): Promise<PodSandbox> {
-    let s = this.sandboxes.get(role);
-    if (!s) {
-      const pod = this.info[role];
-      if (!pod?.ip) return Promise.reject(new EnvironmentError(`the lab's runtime has no IP for the ${role} pod (kwok gives one when the pod is Running)`));
-      const ns = role === 'gateway' ? GATEWAY_WORKLOAD.namespace : MESH_NAMESPACE;
-      s = this.net!.addPod(`${ns}/${pod.name}`, pod.ip, pod.istioInit ? parseIstioIptablesArgs(pod.istioInit) : undefined);
-      this.sandboxes.set(role, s);
-      void s.then((made) => { if (this.sandboxes.get(role) === s) this.made.set(role, made); }, () => undefined);
-    }
-    return s;
+    const known = this.sandboxes.get(role);
+    if (known) return known.ready;
+    const pod = this.info[role];
+    if (!pod?.ip) return Promise.reject(new EnvironmentError(`the lab's runtime has no IP for the ${role} pod (kwok gives one when the pod is Running)`));
+    const ns = role === 'gateway' ? GATEWAY_WORKLOAD.namespace : MESH_NAMESPACE;
+    const entry: { ready: Promise<PodSandbox>; made?: PodSandbox } = {
+      ready: this.net!.addPod(`${ns}/${pod.name}`, pod.ip, pod.istioInit ? parseIstioIptablesArgs(pod.istioInit) : undefined),
+    };
+    this.sandboxes.set(role, entry);
+    void entry.ready.then((made) => { entry.made = made; }, () => undefined);
+    return entry.ready;
   }
 
   private async removeSandbox(role: keyof PodNames): Promise<void> {
     const s = this.sandboxes.get(role);
     if (!s) return;
     this.sandboxes.delete(role);
-    this.made.delete(role);
-    const sandbox = await s.catch(() => null);
+    const sandbox = await s.ready.catch(() => null);
     if (sandbox) await this.net!.removePod(sandbox.pod);
   }
 
@@ -376,7 +366,7 @@ class EnvoyDataPlane implements DataPlane {
       if (role === 'gateway') ports[GATEWAY_HTTPS_TARGET_PORT] = GATEWAY_HTTPS_TARGET_PORT;
       else ports[APP_PORT] = APP_PORT;
       if (proxy) Object.assign(ports, { [ENVOY_ADMIN_PORT]: ENVOY_ADMIN_PORT, 15090: 15090, [ISTIO_INBOUND_PORT]: ISTIO_INBOUND_PORT, [ISTIO_OUTBOUND_PORT]: ISTIO_OUTBOUND_PORT });
-      const sandbox = this.made.get(role);
+      const sandbox = this.sandboxes.get(role)?.made;
       pods.push({
         namespace: w.namespace,
         name: this.podName(role),

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { reservePodCidr } from './pod-network.js';
 import { request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
+import { canBind } from './can-bind.js';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EnvironmentError } from '../core/errors.js';
@@ -88,14 +88,6 @@ export const LAB_NODE = 'lab-node';
 const SERVICE_CIDR = '10.96.0.0/16';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
-}
 
 async function pickBase(): Promise<string> {
   for (let attempt = 0; attempt < 8; attempt += 1) {

@@ -192,12 +192,10 @@ export function relayConnection(argv: readonly string[]): Duplex {
 
 /** `10.244.3.0/24` -> the bridge's address (the range's last host) and the prefix length. */
 function bridgeAddress(cidr: string): { ip: string; prefix: number } {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(cidr);
-  if (!m) throw new EnvironmentError(`the lab's pod range ${cidr} is not an IPv4 CIDR`);
-  const prefix = Number(m[5]);
-  const base = m.slice(1, 5).map(Number).reduce((a, b) => a * 256 + b, 0);
-  const last = base - (base % 2 ** (32 - prefix)) + 2 ** (32 - prefix) - 2;
-  return { ip: [24, 16, 8, 0].map((s) => Math.floor(last / 2 ** s) % 256).join('.'), prefix };
+  if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr)) throw new EnvironmentError(`the lab's pod range ${cidr} is not an IPv4 CIDR`);
+  const [net, mask] = parseCidr(cidr);
+  const last = ((net | ~mask) >>> 0) - 1;
+  return { ip: [24, 16, 8, 0].map((b) => (last >>> b) & 255).join('.'), prefix: Number(cidr.split('/')[1]) };
 }
 
 interface Recorded { owner: { pid: number; start: string | null }; bridge: string; netns: string[] }
@@ -288,7 +286,7 @@ export class PodNetwork {
     const s = this.sandboxes.get(pod);
     if (!s) return;
     this.sandboxes.delete(pod);
-    await deleteNetns(s.netns);
+    deleteNetns(s.netns);
     this.record();
   }
 
@@ -297,19 +295,25 @@ export class PodNetwork {
     if (this.stopped) return;
     this.stopped = true;
     for (const pod of [...this.sandboxes.keys()]) await this.removePod(pod);
-    await deleteLink(this.bridge);
+    deleteLink(this.bridge);
     rmSync(join(podNetworkRegistry(), `${this.tag}.json`), { force: true });
   }
 }
 
-async function deleteNetns(name: string): Promise<void> {
-  if (!existsSync(`/run/netns/${name}`)) return;
-  await sh(tool('ip'), ['netns', 'delete', name]);
+/** Delete a network namespace (its veth goes with it) or a link, if it is there; throws when it stays. */
+function deleteNetns(name: string): void {
+  deleteIfThere(`/run/netns/${name}`, ['netns', 'delete', name]);
 }
 
-async function deleteLink(name: string): Promise<void> {
-  if (!existsSync(`/sys/class/net/${name}`)) return;
-  await sh(tool('ip'), ['link', 'delete', name]);
+function deleteLink(name: string): void {
+  deleteIfThere(`/sys/class/net/${name}`, ['link', 'delete', name]);
+}
+
+function deleteIfThere(path: string, args: string[]): void {
+  if (!existsSync(path)) return;
+  try { execFileSync(tool('ip'), args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 }); } catch (err) {
+    if (existsSync(path)) throw new EnvironmentError(`the lab's pod network: ip ${args.join(' ')} failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim().split('\n')[0]}`, 'run the lab as root on Linux (network namespaces, veth, iptables)');
+  }
 }
 
 /**
@@ -322,14 +326,15 @@ export function sweepOrphanedPodNetworks(): string[] {
   let files: string[];
   try { files = readdirSync(registry).filter((f) => /^[0-9a-f]{6}\.json$/.test(f)); } catch { return []; }
   const valid = (n: unknown): n is string => typeof n === 'string' && /^mv[a-z]?-[0-9a-f]{6}(-\d+)?$/.test(n);
-  const del = (args: string[]) => { try { execFileSync(tool('ip'), args, { stdio: 'ignore', timeout: 10_000 }); } catch { /* gone already */ } };
   const removed: string[] = [];
   for (const f of files) {
     let r: Partial<Recorded>;
     try { r = JSON.parse(readFileSync(join(registry, f), 'utf8')) as Partial<Recorded>; } catch { continue; }
     if (!r.owner || !ownerIsGone(r.owner)) continue;
-    for (const ns of (r.netns ?? []).filter(valid)) { if (existsSync(`/run/netns/${ns}`)) del(['netns', 'delete', ns]); removed.push(ns); }
-    if (valid(r.bridge)) { if (existsSync(`/sys/class/net/${r.bridge}`)) del(['link', 'delete', r.bridge]); removed.push(r.bridge); }
+    try {
+      for (const ns of (r.netns ?? []).filter(valid)) { deleteNetns(ns); removed.push(ns); }
+      if (valid(r.bridge)) { deleteLink(r.bridge); removed.push(r.bridge); }
+    } catch { continue; /* kept: a later sweep tries again */ }
     rmSync(join(registry, f), { force: true });
   }
   return removed;

@@ -48,7 +48,7 @@ export interface IstioSidecar {
 }
 
 /** istio-init's args as the injector writes them (the bff pod recorded from the lab's apiserver). */
-function istioInitArgs(): string[] {
+export function istioInitArgs(): string[] {
   const pod = JSON.parse(readFileSync(new URL('../../fixtures/kube/bff-pod-1.35.4.json', import.meta.url), 'utf8')) as { pod: { spec: { initContainers: { name: string; args: string[] }[] } } };
   return pod.pod.spec.initContainers.find((c) => c.name === 'istio-init')!.args;
 }

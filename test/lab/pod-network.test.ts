@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { findEnvoy } from '../../src/lab/envoy/binary.js';
 import { spawnOwned, startEnvoy, supervise, type EnvoyProcess } from '../../src/lab/envoy/process.js';
 import { labTempDir } from '../../src/lab/lab-dirs.js';
+import { istioInitArgs } from '../helpers/istio-sidecar.js';
 import { podCidrFor } from '../../src/lab/kube-control-plane.js';
 import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, podNetworkRegistry, reservePodCidr, sweepOrphanedPodNetworks, type PodSandbox } from '../../src/lab/pod-network.js';
 
@@ -16,10 +17,6 @@ import { PodNetwork, istioIptablesRules, parseIstioIptablesArgs, podNetworkRegis
  * (virtualInbound on 15006 and virtualOutbound on 15001 with original_dst, as Istio configures
  * them). Needs root, iproute2 and iptables (npm run setup installs iptables).
  */
-
-/** istio-init's args from the bff pod as the lab's apiserver recorded it after injection. */
-const bffPod = JSON.parse(readFileSync(new URL('../../fixtures/kube/bff-pod-1.35.4.json', import.meta.url), 'utf8')) as { pod?: { spec: { initContainers: { name: string; args: string[] }[] } }; spec?: { initContainers: { name: string; args: string[] }[] } };
-const istioInitArgs = ((bffPod.pod ?? bffPod).spec!.initContainers.find((c) => c.name === 'istio-init')!).args;
 
 const T = 'type.googleapis.com/envoy.';
 const sa = (address: string, port: number) => ({ socket_address: { address, port_value: port } });
@@ -115,7 +112,7 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
     base = range.cidr.replace(/\.0\/24$/, '');
     net = await PodNetwork.create(range.cidr);
     a = await net.addPod('test/a', `${base}.2`);
-    b = await net.addPod('test/b', `${base}.3`, parseIstioIptablesArgs(istioInitArgs));
+    b = await net.addPod('test/b', `${base}.3`, parseIstioIptablesArgs(istioInitArgs()));
     await startIn(a, WHO, []);
     await startIn(b, APP, [`${a.ip}:9000`]);
     const edir = join(dir, 'envoy-b');
@@ -135,7 +132,7 @@ describe('pod sandboxes (network namespaces, veth, bridge, Istio\'s iptables) wi
   });
 
   it('istio-init\'s args give Istio\'s settings, and the real iptables loads the rules into the pod\'s nat table', () => {
-    const o = parseIstioIptablesArgs(istioInitArgs);
+    const o = parseIstioIptablesArgs(istioInitArgs());
     expect(o).toEqual({ outboundPort: 15001, inboundPort: 15006, proxyUid: 1337, proxyGid: 1337, excludeInboundPorts: [15090, 15021, 15020] });
     const saved = execFileSync('nsenter', [`--net=${b.path}`, '--', 'iptables-save', '-t', 'nat'], { encoding: 'utf8' });
     for (const line of istioIptablesRules(o).split('\n').filter((l) => l.startsWith('-A '))) expect(saved).toContain(line);
