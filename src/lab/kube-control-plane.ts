@@ -205,7 +205,9 @@ export async function startKubeControlPlane(opts: KubeControlPlaneOptions = {}):
     };
     const tls = { ca: pki.ca.certPem, cert: pki.clients.admin.certPem, key: pki.clients.admin.keyPem };
     const api: KubeControlPlane['api'] = async (method, path, body, contentType) => {
-      const r = await fetchText(server + path, { method, tls, agent, contentType, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+      // 30 s: a hang guard, not a target (three labs starting side by side on 2 cores can keep the
+      // apiserver from answering for more than 10 s while it rebuilds its OpenAPI for new CRDs).
+      const r = await fetchText(server + path, { method, tls, agent, contentType, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) }, 30_000);
       let parsed: unknown = r.text;
       try { parsed = JSON.parse(r.text); } catch { /* text */ }
       return { status: r.status, body: parsed };

@@ -80,9 +80,20 @@ export async function installIstioCrds(kube: LabKube, cp: Pick<KubeControlPlane,
     `/apis/${d.spec.group}/${v.name}/${d.spec.names.plural}?limit=1`,
     ...(d.spec.scope === 'Namespaced' ? [`/apis/${d.spec.group}/${v.name}/namespaces/default/${d.spec.names.plural}?limit=1`] : []),
   ]));
-  for (let i = 0; pending.length > 0; i += 1) {
-    if (i > 240) throw new EnvironmentError(`the lab's kube-apiserver did not serve Istio's CRDs within 60 s (still not: ${pending.slice(0, 3).join(', ')})`);
-    const left = await Promise.all(pending.map(async (p) => ((await cp.api('GET', p)).status === 200 ? null : p)));
+  // A loaded machine (CRDs make the apiserver rebuild its OpenAPI) can leave a GET unanswered for a
+  // while: that path is still pending, not a failed lab; the bound is the time, not the tries.
+  const deadline = Date.now() + 90_000;
+  let lastError = '';
+  while (pending.length > 0) {
+    if (Date.now() > deadline) throw new EnvironmentError(`the lab's kube-apiserver did not serve Istio's CRDs within 90 s (still not: ${pending.slice(0, 3).join(', ')}${lastError ? `; last error: ${lastError}` : ''})`);
+    const left = await Promise.all(pending.map(async (p) => {
+      try {
+        return (await cp.api('GET', p)).status === 200 ? null : p;
+      } catch (err) {
+        lastError = (err as Error).message;
+        return p;
+      }
+    }));
     pending = left.filter((p): p is string => p !== null);
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 250));
   }
