@@ -193,7 +193,7 @@ export interface ApiResponse {
  * EnvironmentError naming the request and the limit; connection and TLS errors as they came.
  */
 export async function apiRequest(kc: KubeConfig, method: string, path: string,
-  opts: { body?: unknown; timeoutMs?: number; contentType?: string; maxBytes?: number; maxBytesLimit?: LimitName } = {}): Promise<ApiResponse> {
+  opts: { body?: unknown; timeoutMs?: number; contentType?: string; maxBytes?: number; maxBytesLimit?: LimitName; signal?: AbortSignal } = {}): Promise<ApiResponse> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new EnvironmentError('no current cluster in the kubeconfig', 'pass --context NAME');
   const url = apiUrl(cluster.server, path);
@@ -209,7 +209,7 @@ export async function apiRequest(kc: KubeConfig, method: string, path: string,
   const totalTimeoutMs = opts.timeoutMs ?? limit('API_REQUEST_TIMEOUT_MS');
   try {
     const res = await boundedRequest(url, options, {
-      what, where, body: payload, totalTimeoutMs,
+      what, where, body: payload, totalTimeoutMs, signal: opts.signal,
       ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
       ...(opts.maxBytesLimit !== undefined ? { maxBytesLimit: opts.maxBytesLimit } : {}),
     });

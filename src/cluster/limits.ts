@@ -30,6 +30,12 @@ export const DEFAULT_LIMITS = {
   API_LIST_MAX_BYTES: 256 * MiB,
   /** Pages of one paginated list (500 items each: 1,000,000 objects). */
   API_LIST_MAX_PAGES: 2_000,
+  /**
+   * `audit`: list pages read at once (pods, services, policies, in each namespace asked for). Each
+   * may hold up to API_LIST_PAGE_MAX_BYTES while it is read: together, the most memory a server can
+   * make the inventory hold.
+   */
+  API_LIST_PAGES_AT_ONCE: 2,
   /** `path`: opening a proxy's admin port (port-forward) and each admin GET, whole answer included. */
   ADMIN_REQUEST_TIMEOUT_MS: 10_000,
   /** `path`: one read of a proxy's container log. */

@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import pLimit from 'p-limit';
 import { EnvironmentError, UsageError } from '../../core/errors.js';
 import { apiRequest, type KubeClients } from '../../cluster/kube-client.js';
 import { podProblem } from '../../cluster/pod-status.js';
@@ -41,6 +42,14 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
   // that hands out a `continue` token on every page ends here instead of growing without end.
   const maxPages = limit('API_LIST_MAX_PAGES');
   const maxBytes = limit('API_LIST_MAX_BYTES');
+  // The lists below are read at once, but only so many pages at a time (API_LIST_PAGES_AT_ONCE);
+  // the first of them that fails stops the others (the audit ends on it: reading on would only hold memory).
+  const pageSlot = pLimit(limit('API_LIST_PAGES_AT_ONCE'));
+  const stop = new AbortController();
+  const readPage = (page: string) => pageSlot(() => {
+    stop.signal.throwIfAborted();
+    return getJson(clients, page, opts.timeoutMs, stop.signal);
+  });
   const list = async <T>(path: string, toFacts: (item: never) => T | null, optional = false): Promise<T[]> => {
     const out: T[] = [];
     let token: string | undefined;
@@ -57,7 +66,7 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
       const page = query ? `${path}${path.includes('?') ? '&' : '?'}${query}` : path;
       let body: unknown;
       try {
-        const r = await getJson(clients, page, opts.timeoutMs);
+        const r = await readPage(page);
         body = r?.json ?? null;
         bytes += r?.bytes ?? 0;
       } catch (err) {
@@ -114,13 +123,14 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
     throw new UsageError(`namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in context ${clients.context || clients.server}`,
       'pass namespaces that exist (kubectl get namespaces), or -A for all');
   }
+  const stopOthers = <T>(p: Promise<T>) => p.catch((err: unknown) => { stop.abort(err); throw err; });
   const [pods, services, peerAuthentications, destinationRules, istiods, rootCm] = await Promise.all([
-    scoped('/api/v1', 'pods', livePod),
-    scoped('/api/v1', 'services', serviceFacts),
-    istio('security.istio.io', 'peerauthentications', peerAuthenticationFacts, [root]),
-    istio('networking.istio.io', 'destinationrules', destinationRuleFacts),
-    list(`/apis/apps/v1/namespaces/${root}/deployments?labelSelector=${encodeURIComponent('app=istiod')}`, istiodFacts, true),
-    get(`/api/v1/namespaces/${root}/configmaps/istio-ca-root-cert`),
+    stopOthers(scoped('/api/v1', 'pods', livePod)),
+    stopOthers(scoped('/api/v1', 'services', serviceFacts)),
+    stopOthers(istio('security.istio.io', 'peerauthentications', peerAuthenticationFacts, [root])),
+    stopOthers(istio('networking.istio.io', 'destinationrules', destinationRuleFacts)),
+    stopOthers(list(`/apis/apps/v1/namespaces/${root}/deployments?labelSelector=${encodeURIComponent('app=istiod')}`, istiodFacts, true)),
+    stopOthers(get(`/api/v1/namespaces/${root}/configmaps/istio-ca-root-cert`)),
   ]);
   const wanted = opts.namespaces ? new Set(opts.namespaces) : null;
   const inScope = (ns: string) => !wanted || wanted.has(ns);
@@ -144,10 +154,10 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
 }
 
 /** GET a JSON document (and its size); null on 404; EnvironmentError naming the path and the right on 401/403. */
-async function getJson(clients: KubeClients, path: string, timeoutMs: number): Promise<{ json: unknown; bytes: number } | null> {
+async function getJson(clients: KubeClients, path: string, timeoutMs: number, signal?: AbortSignal): Promise<{ json: unknown; bytes: number } | null> {
   let res;
   try {
-    res = await apiRequest(clients.kc, 'GET', path, { timeoutMs });
+    res = await apiRequest(clients.kc, 'GET', path, { timeoutMs, signal });
   } catch (err) {
     // A deadline or the size limit: one line naming the request and the limit already.
     if (err instanceof EnvironmentError) throw err;
