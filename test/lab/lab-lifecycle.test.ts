@@ -23,20 +23,36 @@ function refused(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Live child processes of this process (Linux /proc): the lab's control plane, Envoys and apps. */
-function children(): number[] {
-  const out: number[] = [];
+/**
+ * Live child processes of this process (Linux /proc): the lab's control plane, Envoys and apps, as
+ * "pid name". Not the short-lived helpers the lab starts as it works (nsenter, then socat, as a
+ * port-forward's relay for its own admin reads and its legacy caller; ip and iptables-restore as a
+ * pod's sandbox is made): those are counted by settled() below.
+ */
+const HELPERS = /^(socat|nsenter|ip|iptables-restore|setpriv)$/;
+function children(withHelpers = false): string[] {
+  const out: string[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Not the short-lived relays into a pod (nsenter, then socat, as a port-forward's) that the lab's own admin reads and its legacy caller start.
-      if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && !/\((socat|nsenter)\)/.test(stat)) out.push(Number(d));
+      if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && (withHelpers || !HELPERS.test(name))) out.push(`${d} ${name}`);
     } catch { /* gone */ }
   }
-  return out;
+  return out.sort();
 }
+
+/** The children once no helper runs (bounded: 5 s), so that a helper that never ends is seen too. */
+async function settled(): Promise<string[]> {
+  const end = Date.now() + 5_000;
+  while (children(true).length !== children().length && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return children(true);
+}
+
+/** How many of each long-running process: { envoy: 4, etcd: 1, ... } (comm names are cut at 15 characters). */
+const byName = (list: string[]) => list.reduce<Record<string, number>>((m, l) => { const n = l.slice(l.indexOf(' ') + 1); m[n] = (m[n] ?? 0) + 1; return m; }, {});
 
 const handles = () => process.getActiveResourcesInfo().filter((r) => /TCP|Timeout|Pipe/.test(r)).length;
 
@@ -50,7 +66,7 @@ const labDirs = () => readdirSync(ownTmp).sort();
 describe('the whole lab (real Kubernetes control plane, real Envoy data plane)', () => {
   it('starts and stops 10 times in a row, used each time, leaving no process, network namespace, bridge, listening port, handle or directory (needs Linux /proc)', async () => {
     const before = handles();
-    const childrenBefore = children();
+    const childrenBefore = await settled();
     const tmpBefore = process.env.TMPDIR;
     process.env.TMPDIR = ownTmp;
     const dirsBefore = labDirs();
@@ -63,7 +79,11 @@ describe('the whole lab (real Kubernetes control plane, real Envoy data plane)',
       expect(pods.items.length).toBeGreaterThanOrEqual(4);
       expect(await handshake(lab.nlb.host, lab.nlb.port, lab.externalCaPem)).toBe(true);
       // etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok; 4 Envoys (NLB, gateway, bff, svc) and 2 apps.
-      expect(children().length - childrenBefore.length).toBe(11);
+      const now = await settled();
+      const started = now.filter((c) => !childrenBefore.includes(c));
+      expect(byName(started), started.join(', ')).toEqual({
+        etcd: 1, 'kube-apiserver': 1, 'kube-controller': 1, 'kube-scheduler': 1, kwok: 1, envoy: 4, node: 2,
+      });
       const api = new URL(lab.apiServerUrl);
       // The node's loopback endpoints (the pods' IPs go with their namespaces and bridge, checked below:
       // once those are gone, traffic to a pod IP would leave this machine).
@@ -80,7 +100,7 @@ describe('the whole lab (real Kubernetes control plane, real Envoy data plane)',
       for (const ns of namespaces) expect(existsSync(ns!), ns).toBe(false);
       expect(existsSync(`/sys/class/net/${net.bridge}`)).toBe(false);
       for (const [h, p] of endpoints) expect(await refused(h, p), `${h}:${p}`).toBe(true);
-      expect(children()).toEqual(childrenBefore);
+      expect(await settled()).toEqual(childrenBefore);
       expect(labDirs()).toEqual(dirsBefore);
       } finally {
         // A failed expectation must not leave this lab behind (its namespaces would outlive the test).
