@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli-in-process.js';
 
 /**
@@ -10,29 +13,31 @@ const FAULT = ['path', '--lab', '--fault', 'plaintext-gateway-bff', '--requests'
 
 describe('path --expect: the printed status is the one the process returns', { timeout: 120_000 }, () => {
   it('table, markdown and junit print the returned status and "met", json carries both codes', async () => {
+    // One run: the table on stdout, the other formats as --report-dir writes them (the same
+    // renderers as -o markdown, -o junit and -o json, given the same report).
     const met = '(exit 0; expected contradicted: met)';
-    const table = await runCli(...FAULT, '--expect', 'contradicted');
-    expect(table.status).toBe(0);
-    expect(table.stderr).toBe('');
-    expect(table.stdout).toContain(met);
-    expect(table.stdout).not.toContain('(exit 1');
+    const dir = await mkdtemp(join(tmpdir(), 'mv-expect-'));
+    try {
+      const table = await runCli(...FAULT, '--expect', 'contradicted', '--report-dir', dir);
+      expect(table.status).toBe(0);
+      expect(table.stderr).toBe('');
+      expect(table.stdout).toContain(met);
+      expect(table.stdout).not.toContain('(exit 1');
 
-    const md = await runCli(...FAULT, '--expect', 'contradicted', '-o', 'markdown');
-    expect(md.status).toBe(0);
-    expect(md.stdout).toContain(met);
+      expect(await readFile(join(dir, 'report.md'), 'utf8')).toContain(met);
 
-    const junit = await runCli(...FAULT, '--expect', 'contradicted', '-o', 'junit');
-    expect(junit.status).toBe(0);
-    expect(junit.stdout).toContain('<property name="exitCode" value="0"/>');
-    expect(junit.stdout).toContain('<property name="expected" value="contradicted"/>');
-    expect(junit.stdout).toContain('<property name="expectationMet" value="true"/>');
+      const junit = await readFile(join(dir, 'junit.xml'), 'utf8');
+      expect(junit).toContain('<property name="exitCode" value="0"/>');
+      expect(junit).toContain('<property name="expected" value="contradicted"/>');
+      expect(junit).toContain('<property name="expectationMet" value="true"/>');
 
-    const json = await runCli(...FAULT, '--expect', 'contradicted', '-o', 'json');
-    expect(json.status).toBe(0);
-    const report = JSON.parse(json.stdout) as { exitCode: number; overall: string; expectation: unknown };
-    expect(report.overall).toBe('contradicted');
-    expect(report.exitCode).toBe(0);
-    expect(report.expectation).toEqual({ expected: 'contradicted', met: true, verdictExitCode: 1 });
+      const report = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as { exitCode: number; overall: string; expectation: unknown };
+      expect(report.overall).toBe('contradicted');
+      expect(report.exitCode).toBe(0);
+      expect(report.expectation).toEqual({ expected: 'contradicted', met: true, verdictExitCode: 1 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an expectation not met: exit 1 printed and returned, "NOT met"', async () => {
