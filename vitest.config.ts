@@ -1,6 +1,12 @@
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { componentCache } from './src/lab/envoy/binary.js';
 
 export default defineConfig({
+  // Vitest orders test files by their last durations, longest first, kept in this cache. Under
+  // node_modules (the default) `npm ci` wipes it, and a new checkout would start the long lab files
+  // in whatever order their sizes give; beside the component cache it outlives a checkout.
+  cacheDir: join(componentCache(), 'vite'),
   test: {
     include: ['test/**/*.test.ts'],
     // A lab is a real control plane plus real Envoys (about 13 s to start alone, more when test
