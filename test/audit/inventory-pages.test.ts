@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectKube } from '../../src/cluster/kube-client.js';
+import { limit } from '../../src/cluster/limits.js';
 import { LIST_PAGE_SIZE, readInventory } from '../../src/collect/audit/inventory.js';
 import { startPathPrefixProxy } from '../helpers/path-prefix-proxy.js';
 import { realClusterMissing, startRealCluster, type RealCluster } from '../helpers/real-cluster.js';
@@ -23,6 +24,8 @@ describe.skipIf(realClusterMissing !== null)('audit inventory on a large cluster
   let proxy: Awaited<ReturnType<typeof startPathPrefixProxy>>;
   let compactNext = false;
   let compacted: number | null = null;
+  /** Runs before each request is forwarded, when a test sets it. */
+  let hold: ((path: string) => Promise<void>) | null = null;
 
   const etcd = async (path: string, body: unknown) => {
     const res = await fetch(`${c.cp.etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body) });
@@ -52,6 +55,7 @@ describe.skipIf(realClusterMissing !== null)('audit inventory on a large cluster
     }
     proxy = await startPathPrefixProxy(c.cp.server, c.cp.caPem, '/api-proxy', {
       async beforeForward(path) {
+        await hold?.(path);
         if (!compactNext || !/^\/api\/v1\/pods\?.*continue=/.test(path)) return;
         compactNext = false;
         // A write after the first page, then etcd compacts up to it: the first page's revision is gone.
@@ -97,5 +101,46 @@ describe.skipIf(realClusterMissing !== null)('audit inventory on a large cluster
     const mine = inv.policy.pods.filter((p) => p.name.startsWith('w-'));
     expect(mine).toHaveLength(count);
     expect(new Set(mine.map((p) => p.name)).size).toBe(count);
+  }, 60_000);
+
+  it(`reads at most ${limit('API_LIST_PAGES_AT_ONCE')} list pages at once over ${namespaces} namespaces, and the first read that fails stops the others`, async () => {
+    const nss = Array.from({ length: namespaces }, (_, i) => `ns-${i}`);
+    const read = () => connectKube({ kubeconfig }).then((k) => readInventory(k, { namespaces: nss, rootNamespace: 'istio-system', timeoutMs: 20_000 }));
+    // Each list request is held 100 ms in the proxy: the most held at one time is the most in flight.
+    const isList = (path: string) => /[?&]limit=/.test(path);
+    let held = 0;
+    let most = 0;
+    const lists: string[] = [];
+    let failing: string | null = null;
+    let failedAt = -1;
+    hold = async (path) => {
+      if (!isList(path)) return;
+      lists.push(path);
+      held += 1;
+      most = Math.max(most, held);
+      await new Promise((r) => setTimeout(r, 100));
+      held -= 1;
+      if (failing !== null && path.startsWith(failing)) { failedAt = lists.length; throw new Error('dropped'); }
+    };
+    try {
+      const inv = await read();
+      expect(inv.policy.pods.filter((p) => p.name.startsWith('w-'))).toHaveLength(count);
+      // The namespaces, then per namespace pods, services, PeerAuthentications (istio-system's too)
+      // and DestinationRules (v1, then v1beta1: this cluster has no Istio CRDs), and istiod's Deployments.
+      const all = lists.length;
+      expect(all).toBe(1 + 2 * namespaces + 2 * (namespaces + 1) + 2 * namespaces + 1);
+      expect(most).toBe(limit('API_LIST_PAGES_AT_ONCE'));
+
+      lists.length = 0;
+      failing = '/api/v1/namespaces/ns-0/pods';
+      await expect(read()).rejects.toThrow(/ns-0\/pods/);
+      // The reads already in flight when it failed end; none starts after it (four holds later either).
+      await new Promise((r) => setTimeout(r, 400));
+      expect(failedAt).toBeGreaterThan(0);
+      expect(lists.length).toBeLessThanOrEqual(failedAt + limit('API_LIST_PAGES_AT_ONCE') - 1);
+      expect(lists.length).toBeLessThan(all);
+    } finally {
+      hold = null;
+    }
   }, 60_000);
 });
