@@ -141,8 +141,6 @@ const overlap = ([n1, m1]: [number, number], [n2, m2]: [number, number]): boolea
   return ((n1 & both) >>> 0) === ((n2 & both) >>> 0);
 };
 
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
 /**
  * A pod range for `pods` pods (`pick`: kube-control-plane's podCidrFor) that no other lab on this machine has and no route
  * covers, reserved in the registry (`range-*.json`, with its owner) until `release`: labs started
@@ -158,7 +156,8 @@ export async function reservePodCidr(pods: number, pick: (pods: number) => strin
       // A lock older than 10 s was left by a process killed while holding it.
       try { if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { recursive: true, force: true }); } catch { /* gone */ }
       if (i > 200) throw new EnvironmentError(`the lab could not lock its pod range registry ${registry} in 10 s`, `remove ${lock} if no lab is starting`);
-      sleepSync(50);
+      // Waiting for the lock, not blocking the event loop (a test process runs other labs meanwhile).
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
   try {

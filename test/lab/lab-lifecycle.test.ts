@@ -30,6 +30,7 @@ function refused(host: string, port: number): Promise<boolean> {
  * pod's sandbox is made): those are counted by settled() below.
  */
 const HELPERS = /^(socat|nsenter|ip|iptables-restore|setpriv)$/;
+const nameOf = (child: string) => child.slice(child.indexOf(' ') + 1);
 function children(withHelpers = false): string[] {
   const out: string[] = [];
   for (const d of readdirSync('/proc')) {
@@ -47,12 +48,16 @@ function children(withHelpers = false): string[] {
 /** The children once no helper runs (bounded: 5 s), so that a helper that never ends is seen too. */
 async function settled(): Promise<string[]> {
   const end = Date.now() + 5_000;
-  while (children(true).length !== children().length && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-  return children(true);
+  let all = children(true);
+  while (all.some((c) => HELPERS.test(nameOf(c))) && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    all = children(true);
+  }
+  return all;
 }
 
 /** How many of each long-running process: { envoy: 4, etcd: 1, ... } (comm names are cut at 15 characters). */
-const byName = (list: string[]) => list.reduce<Record<string, number>>((m, l) => { const n = l.slice(l.indexOf(' ') + 1); m[n] = (m[n] ?? 0) + 1; return m; }, {});
+const byName = (list: string[]) => list.reduce<Record<string, number>>((m, l) => { m[nameOf(l)] = (m[nameOf(l)] ?? 0) + 1; return m; }, {});
 
 const handles = () => process.getActiveResourcesInfo().filter((r) => /TCP|Timeout|Pipe/.test(r)).length;
 

@@ -123,15 +123,14 @@ export async function readInventory(clients: KubeClients, opts: InventoryOptions
     throw new UsageError(`namespace${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found in context ${clients.context || clients.server}`,
       'pass namespaces that exist (kubectl get namespaces), or -A for all');
   }
-  const stopOthers = <T>(p: Promise<T>) => p.catch((err: unknown) => { stop.abort(err); throw err; });
   const [pods, services, peerAuthentications, destinationRules, istiods, rootCm] = await Promise.all([
-    stopOthers(scoped('/api/v1', 'pods', livePod)),
-    stopOthers(scoped('/api/v1', 'services', serviceFacts)),
-    stopOthers(istio('security.istio.io', 'peerauthentications', peerAuthenticationFacts, [root])),
-    stopOthers(istio('networking.istio.io', 'destinationrules', destinationRuleFacts)),
-    stopOthers(list(`/apis/apps/v1/namespaces/${root}/deployments?labelSelector=${encodeURIComponent('app=istiod')}`, istiodFacts, true)),
-    stopOthers(get(`/api/v1/namespaces/${root}/configmaps/istio-ca-root-cert`)),
-  ]);
+    scoped('/api/v1', 'pods', livePod),
+    scoped('/api/v1', 'services', serviceFacts),
+    istio('security.istio.io', 'peerauthentications', peerAuthenticationFacts, [root]),
+    istio('networking.istio.io', 'destinationrules', destinationRuleFacts),
+    list(`/apis/apps/v1/namespaces/${root}/deployments?labelSelector=${encodeURIComponent('app=istiod')}`, istiodFacts, true),
+    get(`/api/v1/namespaces/${root}/configmaps/istio-ca-root-cert`),
+  ]).catch((err: unknown) => { stop.abort(err); throw err; });
   const wanted = opts.namespaces ? new Set(opts.namespaces) : null;
   const inScope = (ns: string) => !wanted || wanted.has(ns);
   const rootPem = ((rootCm as { data?: Record<string, string> } | null)?.data ?? {})['root-cert.pem'] ?? '';
