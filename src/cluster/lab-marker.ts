@@ -1,3 +1,4 @@
+import { EnvironmentError, MeshVerifyError } from '../core/errors.js';
 import { apiRequest, type KubeClients } from './kube-client.js';
 
 /**
@@ -6,11 +7,33 @@ import { apiRequest, type KubeClients } from './kube-client.js';
  */
 export const LAB_MARKER = { namespace: 'kube-public', name: 'mesh-verify-lab' } as const;
 
-/** Is this API server the mesh-verify lab? (Its marker ConfigMap is there: a cluster's never is.) */
-export async function isLabApi(c: KubeClients): Promise<boolean> {
+/**
+ * Is this API server the mesh-verify lab? (Its marker ConfigMap is there: a cluster's never is.)
+ * Not there (404) or not ours to read (401, 403) is "no"; a server that does not answer, or
+ * answers with an error, fails here as it would on the next read, instead of being taken for a
+ * cluster and waited for again.
+ */
+export async function isLabApi(c: KubeClients, timeoutMs?: number): Promise<boolean> {
+  const path = `/api/v1/namespaces/${LAB_MARKER.namespace}/configmaps/${LAB_MARKER.name}`;
+  let status: number;
+  let body: string;
   try {
-    const res = await apiRequest(c.kc, 'GET', `/api/v1/namespaces/${LAB_MARKER.namespace}/configmaps/${LAB_MARKER.name}`, { timeoutMs: 5_000 });
-    return res.status === 200;
+    ({ status, body } = await apiRequest(c.kc, 'GET', path, timeoutMs === undefined ? {} : { timeoutMs }));
+  } catch (err) {
+    if (err instanceof MeshVerifyError) throw err;
+    throw new EnvironmentError(`Kubernetes API ${c.server}: GET ${path}: ${(err as Error).message}`,
+      'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)', { cause: err });
+  }
+  if (status === 200) return isMarker(body);
+  if (status === 401 || status === 403 || status === 404) return false;
+  throw new EnvironmentError(`Kubernetes API ${c.server}: GET ${path}: HTTP ${status}`,
+    'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)');
+}
+
+function isMarker(body: string): boolean {
+  try {
+    const o = JSON.parse(body) as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
+    return o.kind === 'ConfigMap' && o.metadata?.name === LAB_MARKER.name && o.metadata?.namespace === LAB_MARKER.namespace;
   } catch {
     return false;
   }

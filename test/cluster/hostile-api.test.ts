@@ -63,6 +63,7 @@ const allowed = (req: http.IncomingMessage, res: http.ServerResponse) => {
     res.end(JSON.stringify({ ...review, status: { allowed: true } }));
   });
 };
+const notFound = (res: http.ServerResponse) => { res.writeHead(404, { 'content-type': 'application/json' }); res.end('{"kind":"Status","reason":"NotFound","code":404}'); };
 /** Never answers (the socket stays open until the server closes). */
 const stall: Handler = () => {};
 
@@ -162,7 +163,11 @@ const CASES: Case[] = [
   {
     name: 'stalls after the access review',
     start: api((req, res) => (isVersion(req) ? version(res) : isReview(req) ? allowed(req, res) : stall(req, res))),
-    expect: { path: /GET \/api\/v1\/namespaces\/istio-system\/pods: no response headers within 2 s/, audit: /GET \/api\/v1\/namespaces: no response headers within 2 s/ },
+    // The first read after the rights is the lab marker's: it fails there, not taken for "not the lab" and waited for again.
+    expect: {
+      path: /GET \/api\/v1\/namespaces\/kube-public\/configmaps\/mesh-verify-lab: no response headers within 2 s \(API_HEADERS_TIMEOUT_MS\)/,
+      audit: /GET \/api\/v1\/namespaces\/kube-public\/configmaps\/mesh-verify-lab: no response headers within 2 s/,
+    },
   },
   {
     name: 'sends headers, then the body never ends',
@@ -194,6 +199,7 @@ const CASES: Case[] = [
       if (isVersion(req)) return version(res);
       if (isReview(req)) return allowed(req, res);
       if (req.url?.startsWith('/api/v1/namespaces?')) { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"kind":"NamespaceList","items":[{"metadata":{"name":"shop"}}],"metadata":{}}'); return; }
+      if (req.url?.includes('/configmaps/mesh-verify-lab')) return notFound(res);
       streamHuge(res, 1024 ** 3);
     }),
     expect: {
@@ -216,6 +222,15 @@ const CASES: Case[] = [
     name: 'answers 500 after /version',
     start: api((req, res) => { if (isVersion(req)) return version(res); res.writeHead(500, { 'content-type': 'application/json' }); res.end('{"kind":"Status","message":"etcdserver: request timed out"}'); }),
     expect: { path: /checking rights failed: HTTP 500: etcdserver: request timed out/, audit: /checking rights failed: HTTP 500: etcdserver: request timed out/ },
+  },
+  {
+    name: 'answers the access review, then 503 to every read',
+    start: api((req, res) => {
+      if (isVersion(req)) return version(res);
+      if (isReview(req)) return allowed(req, res);
+      res.writeHead(503, { 'content-type': 'application/json' }); res.end('{"kind":"Status","message":"the server is currently unable to handle the request"}');
+    }),
+    expect: { path: /GET \/api\/v1\/namespaces\/kube-public\/configmaps\/mesh-verify-lab: HTTP 503/, audit: /GET \/api\/v1\/namespaces\/kube-public\/configmaps\/mesh-verify-lab: HTTP 503/ },
   },
   {
     name: 'speaks plain HTTP on the https:// port',

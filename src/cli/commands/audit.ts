@@ -88,13 +88,14 @@ Rights needed (read-only): fixtures/rbac/audit-readonly.yaml`)
       const rights = await checkRights(clients, auditAccessChecks(namespaces ?? []),
         { fix: 'grant the rights of fixtures/rbac/audit-readonly.yaml (kubectl apply -f it and bind the ClusterRole mesh-verify-audit-readonly)' });
       if (rights.warning) process.stderr.write(`warning: ${rights.warning}\n`);
+      const simulated = await isLabApi(clients, timeoutMs);
       const step = progress.step(`auditing ${clients.context} (${clients.server})`);
       let lastLine = 0;
       let report;
       try {
         report = await runAudit(clients, {
           namespaces, minCertDays, targetVersion: opts.targetVersion ?? null, concurrency, timeoutMs,
-          allowExec: opts.exec, simulated: await isLabApi(clients),
+          allowExec: opts.exec, simulated,
           onProgress: (p) => {
             const now = Date.now();
             if (p.done !== p.total && now - lastLine < 1000) return;
