@@ -2,7 +2,7 @@
 # Installs the real components the lab and the tests run into a version-keyed cache outside the
 # repository, once. Pins and hashes come from fixtures/istio/versions.json alone.
 #
-#   scripts/setup-components.sh [envoy|capture|pod-network|kube|istio-crds ...]   install what is missing (default: every component)
+#   scripts/setup-components.sh [envoy|capture|pod-network|kube|istio-crds|pq-client-node ...]   install what is missing (default: every component)
 #   scripts/setup-components.sh --print       print where each component is (or "missing")
 #
 # Cache: $MESH_VERIFY_CACHE, else $XDG_CACHE_HOME/mesh-verify, else ~/.cache/mesh-verify.
@@ -12,6 +12,8 @@
 # installed with apt-get when run as root; otherwise a warning (an error under CI or when named).
 # pod-network (iptables, iproute2 and socat, for the lab's pod sandboxes: src/lab/pod-network.ts) is
 # Debian's too, installed the same way; missing, it is an error.
+# pq-client-node (Node 24 with OpenSSL 3.5) is the external client of the one test that meets
+# --tls-policy pq-hybrid; mesh-verify itself runs on the machine's Node.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -237,6 +239,39 @@ install_istio_crds() {
   log "istio-crds $istio: installed ($d, istio.io/api@$mod, git blob $got)"
 }
 
+# A Node runtime whose OpenSSL has ML-KEM (>= 3.5), for the one test whose external client must
+# offer an ML-KEM hybrid group (--tls-policy pq-hybrid met; Node 20 has OpenSSL 3.0). From the npm
+# registry's node-linux-<arch> package (the official Node release binary), checked against the
+# registry's published sha512 integrity pinned in versions.json (pqClientNode).
+pq_client_node_dir() { echo "$CACHE/node/$(pin pqClientNode.version)"; }
+
+install_pq_client_node() {
+  local version a pkg want dir tgz got reported ossl
+  version="$(pin pqClientNode.version)"; a="$(arch)"; pkg="$(pin "pqClientNode.package.$a")"; want="$(pin "pqClientNode.integrity.$a")"; dir="$(pq_client_node_dir)"
+  if [[ -x "$dir/bin/node" && -f "$dir/manifest.json" ]]; then log "pq-client-node $version: cached ($dir)"; return 0; fi
+  log "pq-client-node $version: downloading $pkg@$version from the npm registry"
+  mkdir -p "$CACHE/node"
+  tmp="$(mktemp -d "$CACHE/node/.tmp.XXXXXX")"
+  (cd "$tmp" && npm pack --silent "$pkg@$version" >/dev/null) || die "npm could not download $pkg@$version (fix: check that the npm registry is reachable)"
+  tgz="$(ls "$tmp"/*.tgz)"
+  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  [[ "$got" == "$want" ]] || die "$pkg@$version integrity $got is not the pinned $want (fixtures/istio/versions.json)"
+  mkdir -p "$tmp/unpacked" "$tmp/out/bin"
+  tar -xzf "$tgz" -C "$tmp/unpacked"
+  mv "$tmp/unpacked/package/bin/node" "$tmp/out/bin/node"; chmod 0755 "$tmp/out/bin/node"
+  reported="$("$tmp/out/bin/node" -p process.versions.node)"; ossl="$("$tmp/out/bin/node" -p process.versions.openssl)"
+  [[ "$reported" == "$version" ]] || die "$pkg@$version: its node reports version $reported"
+  "$tmp/out/bin/node" -e 'require("tls").createSecureContext({ ecdhCurve: "X25519MLKEM768" })' \
+    || die "$pkg@$version: its OpenSSL $ossl cannot offer X25519MLKEM768"
+  node -e '
+    const [file, version, pkg, integrity, ossl, binSha] = process.argv.slice(1);
+    require("fs").writeFileSync(file, JSON.stringify({ component: "pq-client-node", version, openssl: ossl, source: "npm registry " + pkg + "@" + version,
+      integrity, binarySha256: binSha, installedAt: new Date().toISOString() }, null, 2) + "\n");
+  ' "$tmp/out/manifest.json" "$version" "$pkg" "$got" "$ossl" "$(sha256sum "$tmp/out/bin/node" | cut -d' ' -f1)"
+  rm -rf "$dir"; mv "$tmp/out" "$dir"; rm -rf "$tmp"; tmp=""
+  log "pq-client-node $version: installed ($dir, OpenSSL $ossl)"
+}
+
 print_all() {
   local d; d="$(envoy_dir)"
   if [[ -x "$d/bin/envoy" ]]; then echo "envoy $d/bin/envoy"; else echo "envoy missing"; fi
@@ -249,6 +284,8 @@ print_all() {
   done
   d="$CACHE/istio-crds/$(pin istio)"
   if [[ -f "$d/crds.yaml" ]]; then echo "istio-crds $d/crds.yaml"; else echo "istio-crds missing"; fi
+  d="$(pq_client_node_dir)"
+  if [[ -x "$d/bin/node" ]]; then echo "pq-client-node $d/bin/node"; else echo "pq-client-node missing"; fi
 }
 
 named_capture=0
@@ -261,12 +298,13 @@ main() {
       envoy|kube) comps+=("$a") ;;
       istio-crds) comps+=(istio_crds) ;;
       pod-network) comps+=(pod_network) ;;
+      pq-client-node) comps+=(pq_client_node) ;;
       capture) comps+=("$a"); named_capture=1 ;;
-      -h|--help) sed -n '2,13p' "$0"; return 0 ;;
-      *) printf 'setup: unknown component "%s" (known: envoy, capture, pod-network, kube, istio-crds)\n' "$a" >&2; exit 2 ;;
+      -h|--help) sed -n '2,16p' "$0"; return 0 ;;
+      *) printf 'setup: unknown component "%s" (known: envoy, capture, pod-network, kube, istio-crds, pq-client-node)\n' "$a" >&2; exit 2 ;;
     esac
   done
-  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture pod_network kube istio_crds)
+  [[ ${#comps[@]} -gt 0 ]] || comps=(envoy capture pod_network kube istio_crds pq_client_node)
   for c in "${comps[@]}"; do "install_$c"; done
 }
 
