@@ -36,7 +36,7 @@ export function parseClientOffer(raw: { tlsGroups?: string; tlsCiphers?: string 
     const bad = groups.filter((g) => tryContext({ ecdhCurve: g }) !== null);
     if (groups.length === 0 || bad.length > 0) {
       throw new UsageError(`--tls-groups: ${groups.length === 0 ? 'no group given' : `this client (Node ${process.versions.node}, OpenSSL ${process.versions.openssl}) cannot offer ${bad.map((b) => `"${b}"`).join(', ')}`}`,
-        'give OpenSSL group names separated by ":", e.g. --tls-groups P-256:P-384 (Node 20\'s OpenSSL 3.0 has no ML-KEM groups)');
+        'give OpenSSL group names separated by ":", e.g. --tls-groups P-256:P-384 (Node 20\'s OpenSSL 3.0 has no ML-KEM groups; Node 24\'s OpenSSL 3.5 has X25519MLKEM768)');
     }
   }
   if (raw.tlsCiphers !== undefined) {
