@@ -70,7 +70,7 @@ export async function recordFixtureBundle(fault: LabFault | null, recordedAt = n
     run: {
       ...bundle.run,
       notes: [
-        `fixture recorded from a lab run with real Envoy ${version} on ${recordedAt.toISOString()} by scripts/make-fixture-bundles.ts (mesh-verify path --lab${fault ? ` --fault ${fault}` : ''} --requests ${FIXTURE_REQUESTS}); the Kubernetes API and the control plane were the lab's simulation`,
+        `fixture recorded from a lab run with real Envoy ${version} on ${recordedAt.toISOString()} by scripts/make-fixture-bundles.ts (mesh-verify path --lab${fault ? ` --fault ${fault}` : ''} --requests ${FIXTURE_REQUESTS}); what was real and what simulated: ${bundle.run.target.description}`,
         ...bundle.run.notes,
       ],
     },
