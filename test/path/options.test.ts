@@ -47,7 +47,6 @@ describe('parsePathOptions', () => {
     [{ gateway: 'Istio_Ingress/x' }, /--gateway must be NAMESPACE\/SERVICE/],
     [{ lab: true, gateway: 'istio-ingress/istio-ingress' }, /--gateway cannot be combined with --lab/],
     [{ tlsGroups: 'P-256:P-999' }, /^--tls-groups: this client .* cannot offer "P-999" give OpenSSL group names/],
-    [{ tlsGroups: 'X25519MLKEM768' }, /^--tls-groups: .*cannot offer "X25519MLKEM768".*no ML-KEM/],
     [{ tlsGroups: ' : ' }, /^--tls-groups: no group given/],
     [{ tlsCiphers: 'TLS_AES_128_GCM_SHA256:RC5-MAGIC' }, /^--tls-ciphers: this client .* does not know "RC5-MAGIC"/],
     [{ meshConfig: 'fixtures/istio/mesh-config-fips.yaml' }, /^--mesh-config needs --lab/],
@@ -72,6 +71,22 @@ describe('parsePathOptions', () => {
     // A lab fault is verified as injected: re-applying the topology would repair it.
     expect(o.deploy).toBe(false);
     expect(parsePathOptions({ lab: true }).deploy).toBe(true);
+  });
+});
+
+/** OpenSSL has ML-KEM from 3.5 (Node 24 bundles 3.5; Node 20 has 3.0). */
+const opensslHasMlKem = (() => { const [a, b] = process.versions.openssl.split('.').map(Number); return a! > 3 || (a === 3 && b! >= 5); })();
+
+describe('--tls-groups X25519MLKEM768, by what this Node\'s OpenSSL can offer', () => {
+  it(opensslHasMlKem ? `is accepted (OpenSSL ${process.versions.openssl} has ML-KEM)` : `is refused with the ML-KEM hint (OpenSSL ${process.versions.openssl} has none)`, () => {
+    if (opensslHasMlKem) {
+      expect(parsePathOptions({ tlsGroups: 'X25519MLKEM768' }).clientOffer.groups).toEqual(['X25519MLKEM768']);
+      return;
+    }
+    let err: unknown;
+    try { parsePathOptions({ tlsGroups: 'X25519MLKEM768' }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(UsageError);
+    expect(`${(err as UsageError).message} ${(err as UsageError).fix ?? ''}`).toMatch(/^--tls-groups: .*cannot offer "X25519MLKEM768".*no ML-KEM groups; Node 24's OpenSSL 3\.5 has X25519MLKEM768/);
   });
 });
 

@@ -48,6 +48,7 @@ describe('path report as Markdown', () => {
     const b = loadFixture('healthy');
     expect(b.run.target).toMatchObject({ kind: 'lab', simulated: true });
     expect(renderPathMarkdown(analyzeAtRun(b))).toContain('> **Note:** This run was against the local lab: real Envoy proxies');
-    expect(renderPathMarkdown(analyzeAtRun(b))).toContain('but a simulated Kubernetes API and Istio control plane');
+    // Recorded on the lab's real control plane (its description says so): the note says what was simulated.
+    expect(renderPathMarkdown(analyzeAtRun(b))).toContain('behind a real Kubernetes control plane, but a simulated node and container runtime (kwok) and Istio control plane');
   });
 });

@@ -125,7 +125,7 @@ describe('path report as a table', () => {
     const b = loadFixture('plaintext-gateway-bff');
     expect(lines[0]).toBe(`mesh-verify: run ${b.run.id} against lab (SIMULATED): ${b.run.target.description}`);
     expect(b.run.target.description).toContain('(fault injected: plaintext-gateway-bff)');
-    expect(report.notes?.[0]).toMatch(/^This run was against the local lab: real Envoy proxies, .* but a simulated Kubernetes API and Istio control plane/);
+    expect(report.notes?.[0]).toMatch(/^This run was against the local lab: real Envoy proxies, .* behind a real Kubernetes control plane, but a simulated node and container runtime \(kwok\) and Istio control plane/);
     expect(lines[1]).toBe(`NOTE: ${report.notes![0]}`);
     expect(out).not.toContain('EVIDENCE');
   });

@@ -35,7 +35,7 @@ export function registerPath(program: Command, ctx: CliContext): void {
     .addOption(new Option('-o, --output <format>', 'report format on stdout (wide: the table without wrapping)').choices(['table', 'wide', 'json', 'junit', 'markdown']).default('table'))
     .option('--report-dir <dir>', 'write bundle.json, report.json, junit.xml and report.md there')
     .option('--bundle <file>', 'write the evidence bundle to this file')
-    .option('--tls-groups <list>', 'the key-exchange groups the external client offers, in order, OpenSSL names separated by ":" (e.g. P-256:P-384; default: Node\'s, X25519 first)')
+    .option('--tls-groups <list>', 'the key-exchange groups the external client offers, in order, OpenSSL names separated by ":" (e.g. P-256:P-384; default: Node\'s, X25519 first, or X25519MLKEM768 with OpenSSL 3.5 as in Node 24)')
     .option('--tls-ciphers <list>', 'the cipher suites the external client offers, IANA or OpenSSL names separated by ":" (TLS 1.3 TLS_* suites and TLS 1.2 suites; default: Node\'s)')
     .option('--mesh-config <file>', 'with --lab: meshConfig fields the lab\'s Istio starts with (YAML: the fields, an IstioOperator or ConfigMap istio-system/istio), e.g. fixtures/istio/mesh-config-fips.yaml')
     .option('--apply <file>', 'with --lab: apply these objects (YAML) to the lab when it starts, as kubectl apply -f would, e.g. fixtures/istio/envoyfilter-fips-mesh-groups.yaml')
