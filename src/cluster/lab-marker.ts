@@ -7,6 +7,8 @@ import { apiRequest, type KubeClients } from './kube-client.js';
  */
 export const LAB_MARKER = { namespace: 'kube-public', name: 'mesh-verify-lab' } as const;
 
+const HEALTHY_API_FIX = 'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)';
+
 /**
  * Is this API server the mesh-verify lab? (Its marker ConfigMap is there: a cluster's never is.)
  * Not there (404) or not ours to read (401, 403) is "no"; a server that does not answer, or
@@ -22,12 +24,12 @@ export async function isLabApi(c: KubeClients, timeoutMs?: number): Promise<bool
   } catch (err) {
     if (err instanceof MeshVerifyError) throw err;
     throw new EnvironmentError(`Kubernetes API ${c.server}: GET ${path}: ${(err as Error).message}`,
-      'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)', { cause: err });
+      HEALTHY_API_FIX, { cause: err });
   }
   if (status === 200) return isMarker(body);
   if (status === 401 || status === 403 || status === 404) return false;
   throw new EnvironmentError(`Kubernetes API ${c.server}: GET ${path}: HTTP ${status}`,
-    'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)');
+    HEALTHY_API_FIX);
 }
 
 function isMarker(body: string): boolean {
