@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import tls from 'node:tls';
 import { connect } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startLab } from '../../src/lab/lab.js';
 import { PUBLIC_HOST } from '../../src/topology/reference.js';
@@ -37,7 +37,9 @@ function children(withHelpers = false): string[] {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Node 24 names its main thread, hence the process's comm, "MainThread": its argv[0] says node.
+      const name = comm === 'MainThread' ? basename(readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0')[0]!) : comm;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[1]) === process.pid && fields[0] !== 'Z' && (withHelpers || !HELPERS.test(name))) out.push(`${d} ${name}`);
     } catch { /* gone */ }
