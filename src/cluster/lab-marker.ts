@@ -1,13 +1,11 @@
 import { EnvironmentError, MeshVerifyError } from '../core/errors.js';
-import { apiRequest, type KubeClients } from './kube-client.js';
+import { apiRequest, describeConnectFailure, type KubeClients } from './kube-client.js';
 
 /**
  * The mesh-verify lab names itself in this ConfigMap (src/lab/kube-lab.ts writes it), the way
  * kube-public/cluster-info describes a cluster: a run against it reports a simulation.
  */
 export const LAB_MARKER = { namespace: 'kube-public', name: 'mesh-verify-lab' } as const;
-
-const HEALTHY_API_FIX = 'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)';
 
 /**
  * Is this API server the mesh-verify lab? (Its marker ConfigMap is there: a cluster's never is.)
@@ -23,13 +21,14 @@ export async function isLabApi(c: KubeClients, timeoutMs?: number): Promise<bool
     ({ status, body } = await apiRequest(c.kc, 'GET', path, timeoutMs === undefined ? {} : { timeoutMs }));
   } catch (err) {
     if (err instanceof MeshVerifyError) throw err;
-    throw new EnvironmentError(`Kubernetes API ${c.server}: GET ${path}: ${(err as Error).message}`,
-      HEALTHY_API_FIX, { cause: err });
+    // A transport error (TLS, reset, refused): the words the connection check gives it.
+    const d = describeConnectFailure(err, { server: c.server, context: c.context });
+    throw new EnvironmentError(`${d.message} (GET ${path})`, d.fix, { cause: err });
   }
   if (status === 200) return isMarker(body);
   if (status === 401 || status === 403 || status === 404) return false;
   throw new EnvironmentError(`Kubernetes API ${c.server}: GET ${path}: HTTP ${status}`,
-    HEALTHY_API_FIX);
+    'check that the server URL points at a healthy Kubernetes API server (kubectl get --raw /readyz)');
 }
 
 function isMarker(body: string): boolean {

@@ -2,6 +2,12 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentCache } from '../../src/lab/envoy/binary.js';
 
+/** Does this process's OpenSSL have ML-KEM (3.5 and later: Node 24; Node 20 has 3.0)? */
+export function opensslHasMlKem(version = process.versions.openssl): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major! > 3 || (major === 3 && minor! >= 5);
+}
+
 /**
  * The Node runtime with OpenSSL >= 3.5 that scripts/setup-components.sh pq-client-node installs
  * (fixtures/istio/versions.json pqClientNode): the external client of the test that meets

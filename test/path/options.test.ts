@@ -3,6 +3,7 @@ import { UsageError } from '../../src/core/errors.js';
 import { parsePathOptions } from '../../src/path/options.js';
 import { newRunId } from '../../src/path/run-id.js';
 import { isValidLabelValue } from '../../src/topology/managed-labels.js';
+import { opensslHasMlKem } from '../helpers/pq-client-node.js';
 
 describe('parsePathOptions', () => {
   it('parses --gateway NAMESPACE/SERVICE', () => {
@@ -74,12 +75,9 @@ describe('parsePathOptions', () => {
   });
 });
 
-/** OpenSSL has ML-KEM from 3.5 (Node 24 bundles 3.5; Node 20 has 3.0). */
-const opensslHasMlKem = (() => { const [a, b] = process.versions.openssl.split('.').map(Number); return a! > 3 || (a === 3 && b! >= 5); })();
-
 describe('--tls-groups X25519MLKEM768, by what this Node\'s OpenSSL can offer', () => {
-  it(opensslHasMlKem ? `is accepted (OpenSSL ${process.versions.openssl} has ML-KEM)` : `is refused with the ML-KEM hint (OpenSSL ${process.versions.openssl} has none)`, () => {
-    if (opensslHasMlKem) {
+  it(opensslHasMlKem() ? `is accepted (OpenSSL ${process.versions.openssl} has ML-KEM)` : `is refused with the ML-KEM hint (OpenSSL ${process.versions.openssl} has none)`, () => {
+    if (opensslHasMlKem()) {
       expect(parsePathOptions({ tlsGroups: 'X25519MLKEM768' }).clientOffer.groups).toEqual(['X25519MLKEM768']);
       return;
     }

@@ -6,6 +6,7 @@ import { certSha256Hex, createRootCa, issueCertificate, type Authority, type Iss
 import { runProbe, requestIdFor } from '../../src/probe/probe.js';
 import { parseAppEcho } from '../../src/probe/app-echo.js';
 import { appEcho as echo, startServer } from './tls-echo-server.js';
+import { opensslHasMlKem } from '../helpers/pq-client-node.js';
 
 const HOST = 'web.probe.test';
 
@@ -145,8 +146,7 @@ describe('runProbe', () => {
   it('offers only the groups and suites it is given (--tls-groups / --tls-ciphers), and records the group negotiated', async () => {
     const plain = await runProbe({ address: '127.0.0.1', port: srv.port, host: HOST, caPem: ca.certPem, runId: 'g0', requests: 1 });
     // node:tls's default offer: X25519 first, or the X25519MLKEM768 hybrid first from OpenSSL 3.5 (Node 24).
-    const [major, minor] = process.versions.openssl.split('.').map(Number);
-    expect(plain.client.group).toBe(major! > 3 || (major === 3 && minor! >= 5) ? 'X25519MLKEM768' : 'X25519');
+    expect(plain.client.group).toBe(opensslHasMlKem() ? 'X25519MLKEM768' : 'X25519');
     const p384 = await runProbe({ address: '127.0.0.1', port: srv.port, host: HOST, caPem: ca.certPem, runId: 'g1', requests: 1, offer: { groups: ['P-384'], ciphers: ['TLS_AES_256_GCM_SHA384'] } });
     expect([p384.client.group, p384.client.cipher, p384.client.tlsVersion]).toEqual(['secp384r1', 'TLS_AES_256_GCM_SHA384', 'TLSv1.3']);
     const tls12 = await runProbe({ address: '127.0.0.1', port: srv.port, host: HOST, caPem: ca.certPem, runId: 'g2', requests: 1, offer: { groups: ['P-256'], ciphers: ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256'] } });
